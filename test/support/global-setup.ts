@@ -1,0 +1,25 @@
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { startEmbedded, type EmbeddedServer } from "../../infra/migrator/embedded.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Superuser URL of the one embedded server shared by the whole test run. */
+    serverUrl: string;
+  }
+}
+
+let server: EmbeddedServer | undefined;
+
+/** One real PostgreSQL 17 for the whole run; each test makes its own database on it. */
+export async function setup(project: TestProject): Promise<void> {
+  const rootDir = await mkdtemp(path.join(os.tmpdir(), "migrator-test-pg-"));
+  server = await startEmbedded({ rootDir, persistent: false });
+  project.provide("serverUrl", server.url("postgres"));
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+}
