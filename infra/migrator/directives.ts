@@ -1,0 +1,79 @@
+import { parseDuration } from "./durations.js";
+
+/** What a file's leading `-- migrate:` comments say about how to run it. */
+export interface Directives {
+  transactional: boolean;
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+}
+
+export interface DirectiveProblem {
+  line: number;
+  message: string;
+}
+
+const KNOWN = ["no-transaction", "lock-timeout", "statement-timeout"] as const;
+const DIRECTIVE = /^\s*--\s*migrate:\s*([A-Za-z_-]*)\s*(?:[=\s]\s*(\S*))?\s*$/;
+
+/** Levenshtein distance, to suggest the directive a typo meant. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * Reads `-- migrate:<name> [value]` lines from the file's leading comments.
+ * An unknown or misplaced directive is an error rather than ignored: a misspelt
+ * `no-transaction` silently ignored would run CONCURRENTLY inside a transaction.
+ */
+export function readDirectives(text: string): { directives: Directives; problems: DirectiveProblem[] } {
+  const directives: Directives = { transactional: true };
+  const problems: DirectiveProblem[] = [];
+  const lines = text.split("\n");
+  let inHeader = true;
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    const trimmed = raw.trim();
+    if (inHeader && trimmed !== "" && !trimmed.startsWith("--")) inHeader = false;
+    if (!/^\s*--\s*migrate:/.test(raw)) return;
+    if (!inHeader) {
+      problems.push({ line, message: `"${trimmed}" is a directive, but directives are read only from the comment lines at the top of the file; move it there` });
+      return;
+    }
+    const match = DIRECTIVE.exec(raw);
+    const name = match?.[1] ?? "";
+    const value = match?.[2];
+    if (!(KNOWN as readonly string[]).includes(name)) {
+      const guess = KNOWN.map((k) => ({ k, d: distance(name.toLowerCase(), k) })).sort((a, b) => a.d - b.d)[0]!;
+      const hint = guess.d <= 3 ? `did you mean "-- migrate:${guess.k}"?` : `known directives: ${KNOWN.map((k) => `migrate:${k}`).join(", ")}`;
+      problems.push({ line, message: `unknown directive "${trimmed}"; ${hint}` });
+      return;
+    }
+    if (name === "no-transaction") {
+      if (value) problems.push({ line, message: `"-- migrate:no-transaction" takes no value` });
+      directives.transactional = false;
+      return;
+    }
+    if (!value) {
+      problems.push({ line, message: `"-- migrate:${name}" needs a duration, e.g. "-- migrate:${name} 5s"` });
+      return;
+    }
+    try {
+      const ms = parseDuration(value, `-- migrate:${name}`);
+      if (name === "lock-timeout") directives.lockTimeoutMs = ms;
+      else directives.statementTimeoutMs = ms;
+    } catch (error) {
+      problems.push({ line, message: (error as Error).message });
+    }
+  });
+  return { directives, problems };
+}

@@ -1,0 +1,113 @@
+/** Where a problem is: a file of the set (relative to its folder) and, when known, a line and column. */
+export interface Problem {
+  file: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const where = p.line === undefined ? p.file : `${p.file}:${p.line}${p.column === undefined ? "" : `:${p.column}`}`;
+  return `${where}: ${p.message}`;
+}
+
+/** Exit codes of the CLI, as design.md fixes them. */
+export const ExitCode = {
+  ok: 0,
+  /** A migration or check failed, or the database disagrees with the files. */
+  failed: 1,
+  /** Bad usage or a bad migration set, found before anything ran. */
+  usage: 2,
+} as const;
+
+/** Bad arguments or settings: nothing was run. */
+export class UsageError extends Error {
+  readonly exitCode = ExitCode.usage;
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The migration set itself is wrong (syntax, layout, directives); every problem found is listed. */
+export class MigrationSetError extends Error {
+  readonly exitCode = ExitCode.usage;
+  constructor(readonly problems: Problem[]) {
+    super(
+      `the migration set has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was applied:\n` +
+        problems.map((p) => `  ${formatProblem(p)}`).join("\n"),
+    );
+    this.name = "MigrationSetError";
+  }
+}
+
+/** The database's ledger disagrees with the files on disk; every disagreement is listed. */
+export class LedgerConflictError extends Error {
+  readonly exitCode = ExitCode.failed;
+  constructor(readonly problems: Problem[]) {
+    super(
+      `the database disagrees with the migration files; nothing was applied:\n` +
+        problems.map((p) => `  ${formatProblem(p)}`).join("\n"),
+    );
+    this.name = "LedgerConflictError";
+  }
+}
+
+/** Another migrator holds the lock for longer than we are willing to wait. */
+export class MigrationLockTimeoutError extends Error {
+  readonly exitCode = ExitCode.failed;
+  constructor(
+    readonly waitedMs: number,
+    readonly holder: string | undefined,
+  ) {
+    super(
+      `another migrator holds the migration lock on this database${holder ? ` (${holder})` : ""}; ` +
+        `gave up after waiting ${Math.round(waitedMs / 1000)}s. Nothing was applied. ` +
+        `Wait for it to finish and run again, or raise --lock-wait.`,
+    );
+    this.name = "MigrationLockTimeoutError";
+  }
+}
+
+/** Details that PostgreSQL attaches to an error (node-postgres DatabaseError fields). */
+export interface ServerErrorDetails {
+  sqlState?: string;
+  detail?: string;
+  hint?: string;
+  where?: string;
+}
+
+/** A statement of a migration failed; names the file, the statement's line, and the server's error. */
+export class MigrationFailedError extends Error {
+  readonly exitCode = ExitCode.failed;
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number | undefined,
+    readonly serverMessage: string,
+    readonly server: ServerErrorDetails,
+    readonly rolledBack: boolean,
+    readonly advice: string,
+    options?: { cause?: unknown },
+  ) {
+    const where = `${file}:${line}${column === undefined ? "" : `:${column}`}`;
+    const parts = [
+      `${where}: ${serverMessage}${server.sqlState ? ` (SQLSTATE ${server.sqlState})` : ""}`,
+      server.detail ? `  detail: ${server.detail}` : "",
+      server.hint ? `  hint: ${server.hint}` : "",
+      server.where ? `  where: ${server.where}` : "",
+      `  ${rolledBack ? "the file was rolled back as a whole; nothing of it is applied" : "this file ran outside a transaction; it is not recorded as applied"}`,
+      `  ${advice}`,
+    ];
+    super(parts.filter(Boolean).join("\n"), options);
+    this.name = "MigrationFailedError";
+  }
+}
+
+/** An error that carries the exit code the CLI should end with. */
+export function exitCodeOf(error: unknown): number {
+  if (error && typeof error === "object" && "exitCode" in error && typeof error.exitCode === "number") {
+    return error.exitCode;
+  }
+  return ExitCode.failed;
+}

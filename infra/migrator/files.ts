@@ -1,0 +1,212 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile, readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { readDirectives, type Directives } from "./directives.js";
+import { MigrationSetError, type Problem } from "./errors.js";
+import { loadParser, parseStatements, type Statement } from "./statements.js";
+
+export type { Statement } from "./statements.js";
+
+/** One migration file of the set, read, checked and parsed. */
+export interface MigrationFile {
+  /** The number before the first underscore of the folder name, e.g. "20260123015816" or "0". */
+  version: string;
+  name: string;
+  /** The folder, e.g. "20260123015816_add_v2_tables". */
+  folder: string;
+  /** Path relative to the set's folder, e.g. "<folder>/migration.sql": what messages name. */
+  relativePath: string;
+  path: string;
+  /** sha256 (hex) of the file with any BOM dropped and CRLF normalised to LF. */
+  checksum: string;
+  transactional: boolean;
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  statements: Statement[];
+}
+
+export interface MigrationSet {
+  dir: string;
+  files: MigrationFile[];
+}
+
+const FOLDER = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
+const MIGRATION_FILE = "migration.sql";
+const LOCK_FILE = "migration_lock.toml";
+
+/** The text the checksum and parser see: no BOM, LF line endings. */
+export function normaliseText(text: string): string {
+  return text.replace(/^\uFEFF/, "").replace(/\r\n/g, "\n");
+}
+
+export function checksumOf(normalisedText: string): string {
+  return createHash("sha256").update(normalisedText, "utf8").digest("hex");
+}
+
+function decodeUtf8(bytes: Buffer, file: string, problems: Problem[]): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    const lossy = bytes.toString("utf8");
+    const at = lossy.indexOf("\uFFFD");
+    const line = lossy.slice(0, Math.max(0, at)).split("\n").length;
+    problems.push({ file, line, message: "is not valid UTF-8; save it as UTF-8 (PostgreSQL would reject or garble these bytes)" });
+    return undefined;
+  }
+}
+
+/** Checks what one file says and how it will run; adds every problem found. */
+export function checkFile(text: string, relativePath: string, problems: Problem[]): { directives: Directives; statements: Statement[] } | undefined {
+  const before = problems.length;
+  const { directives, problems: directiveProblems } = readDirectives(text);
+  for (const p of directiveProblems) problems.push({ file: relativePath, ...p });
+
+  const parsed = parseStatements(text);
+  if ("error" in parsed) {
+    const metaLine = text.split("\n").findIndex((l) => /^\s*\\[a-zA-Z!?]/.test(l));
+    if (metaLine !== -1) {
+      const command = text.split("\n")[metaLine]!.trim().split(/\s+/)[0];
+      problems.push({ file: relativePath, line: metaLine + 1, message: `${command} is a psql meta-command, not SQL; the migrator sends SQL to the server, so write it as SQL or remove it` });
+    } else {
+      problems.push({ file: relativePath, line: parsed.error.line, column: parsed.error.column, message: `syntax error: ${parsed.error.message}` });
+    }
+    return undefined;
+  }
+  const { statements } = parsed;
+  if (statements.length === 0) {
+    problems.push({ file: relativePath, message: "has no SQL statements (empty or comments only); delete the folder or write the migration" });
+    return undefined;
+  }
+
+  for (const s of statements) {
+    if (s.transactionControl) {
+      problems.push({
+        file: relativePath,
+        line: s.line,
+        column: s.column,
+        message: `${s.transactionControl}: the migrator controls transactions itself (the whole file is one transaction${directives.transactional ? "" : ", or autocommit with -- migrate:no-transaction"}); remove this statement`,
+      });
+    }
+  }
+  if (directives.transactional) {
+    for (const s of statements) {
+      if (s.nonTransactional) {
+        problems.push({
+          file: relativePath,
+          line: s.line,
+          column: s.column,
+          message: `${s.nonTransactional} cannot run inside a transaction block, and this file runs in one; move it to a migration of its own whose first line is "-- migrate:no-transaction"`,
+        });
+      }
+    }
+  } else {
+    const main = statements.filter((s) => !s.sessionSetting);
+    if (main.length === 0) {
+      problems.push({ file: relativePath, message: "a -- migrate:no-transaction file needs one statement besides its SETs" });
+    }
+    if (main.length > 1) {
+      const second = main[1]!;
+      problems.push({
+        file: relativePath,
+        line: second.line,
+        column: second.column,
+        message: `a -- migrate:no-transaction file holds exactly one statement (after optional SETs), so a failure never leaves it half-applied; this is statement ${main.length > 2 ? `2 of ${main.length}` : "2"}: move it to a migration of its own`,
+      });
+    }
+    const firstMain = statements.findIndex((s) => !s.sessionSetting);
+    const lateSet = statements.find((s, i) => s.sessionSetting && i > firstMain && firstMain !== -1);
+    if (lateSet) {
+      problems.push({ file: relativePath, line: lateSet.line, message: "a SET after the statement has no effect on it; put SETs before the statement" });
+    }
+  }
+  return problems.length === before ? { directives, statements } : undefined;
+}
+
+function checkLockFile(text: string, problems: Problem[]): void {
+  const provider = /^\s*provider\s*=\s*"([^"]*)"/m.exec(text)?.[1];
+  if (provider === undefined) {
+    problems.push({ file: LOCK_FILE, message: 'has no provider line; it should say provider = "postgresql"' });
+  } else if (provider !== "postgresql") {
+    problems.push({ file: LOCK_FILE, message: `says provider = "${provider}", but this migrator applies PostgreSQL migrations only` });
+  }
+}
+
+/**
+ * Reads and checks the whole set before anything runs: layout, names, order,
+ * encoding, directives, and every statement through PostgreSQL's own parser.
+ * Every problem in the set is reported together, in one MigrationSetError.
+ */
+export async function readMigrationSet(dir: string): Promise<MigrationSet> {
+  const root = path.resolve(dir);
+  const problems: Problem[] = [];
+  if (!existsSync(root) || !(await stat(root)).isDirectory()) {
+    throw new MigrationSetError([{ file: dir, message: "is not a folder; name the migrations folder with --dir" }]);
+  }
+  await loadParser();
+  const entries = await readdir(root, { withFileTypes: true });
+  const folders: { version: string; name: string; folder: string }[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith(".")) continue;
+    if (entry.isFile() && entry.name === LOCK_FILE) {
+      checkLockFile(await readFile(path.join(root, LOCK_FILE), "utf8"), problems);
+      continue;
+    }
+    if (!entry.isDirectory()) {
+      problems.push({ file: entry.name, message: `is not a migration folder; the set holds only <version>_<name>/${MIGRATION_FILE} folders and ${LOCK_FILE}: move it out` });
+      continue;
+    }
+    const match = FOLDER.exec(entry.name);
+    if (!match) {
+      problems.push({ file: entry.name, message: "folder name must be <version>_<name> with a numeric version, e.g. 20260123015816_add_v2_tables" });
+      continue;
+    }
+    folders.push({ version: match[1]!, name: match[2]!, folder: entry.name });
+  }
+
+  // Prisma applies folders in name order; a version whose number sorts differently is a trap.
+  folders.sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
+  const seen = new Map<bigint, string>();
+  for (const [i, f] of folders.entries()) {
+    const number = BigInt(f.version);
+    const other = seen.get(number);
+    if (other) problems.push({ file: f.folder, message: `has the same version as ${other}; give one of them a new version` });
+    seen.set(number, f.folder);
+    const next = folders[i + 1];
+    if (next && BigInt(next.version) < number) {
+      problems.push({
+        file: next.folder,
+        message: `sorts after ${f.folder} by name but its version is smaller, so the order is not what the numbers say; pad versions to the same width (timestamps, e.g. 20260123015816)`,
+      });
+    }
+  }
+
+  const files: MigrationFile[] = [];
+  for (const f of folders) {
+    const relativePath = `${f.folder}/${MIGRATION_FILE}`;
+    const filePath = path.join(root, f.folder, MIGRATION_FILE);
+    if (!existsSync(filePath)) {
+      problems.push({ file: f.folder, message: `has no ${MIGRATION_FILE}; add it or remove the folder` });
+      continue;
+    }
+    const raw = decodeUtf8(await readFile(filePath), relativePath, problems);
+    if (raw === undefined) continue;
+    const text = normaliseText(raw);
+    const checked = checkFile(text, relativePath, problems);
+    if (!checked) continue;
+    files.push({
+      version: f.version,
+      name: f.name,
+      folder: f.folder,
+      relativePath,
+      path: filePath,
+      checksum: checksumOf(text),
+      transactional: checked.directives.transactional,
+      ...(checked.directives.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: checked.directives.lockTimeoutMs }),
+      ...(checked.directives.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: checked.directives.statementTimeoutMs }),
+      statements: checked.statements,
+    });
+  }
+  if (problems.length > 0) throw new MigrationSetError(problems);
+  return { dir: root, files };
+}

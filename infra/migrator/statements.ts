@@ -1,0 +1,226 @@
+import { loadModule, parseSync } from "libpg-query";
+
+/** One top-level SQL statement of a migration file, located in the file. */
+export interface Statement {
+  /** The statement's text, from its first token (leading comments dropped) to its end. */
+  sql: string;
+  /** 1-based line and column of the statement's first token in the file. */
+  line: number;
+  column: number;
+  /** Character offset of the first token in the (normalised) file text. */
+  offset: number;
+  /** The parse node's type, e.g. "CreateStmt", "IndexStmt". */
+  kind: string;
+  /** Why this statement cannot run inside a transaction block, e.g. "CREATE INDEX CONCURRENTLY". */
+  nonTransactional?: string;
+  /** BEGIN / COMMIT / ROLLBACK and friends: the migrator owns transaction control. */
+  transactionControl?: string;
+  /** A session `SET` / `RESET` (allowed before the one statement of a no-transaction file). */
+  sessionSetting: boolean;
+  /** For CREATE INDEX: what the invalid-index repair needs. */
+  index?: IndexTarget;
+  /** Tables the statement names directly, for saying what a lock timeout was waiting on. */
+  relations: string[];
+}
+
+export interface IndexTarget {
+  name: string;
+  schema?: string;
+  table: string;
+  concurrent: boolean;
+  ifNotExists: boolean;
+}
+
+export interface SyntaxProblem {
+  line: number;
+  column: number;
+  message: string;
+}
+
+let loaded: Promise<void> | undefined;
+
+/** The parser is WebAssembly; it must be instantiated once before the synchronous calls. */
+export function loadParser(): Promise<void> {
+  loaded ??= loadModule();
+  return loaded;
+}
+
+/** Maps character offsets to 1-based line and column. */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(text: string) {
+    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) this.starts.push(i + 1);
+  }
+  locate(offset: number): { line: number; column: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - this.starts[lo]! + 1 };
+  }
+}
+
+/**
+ * The parser reports UTF-8 byte offsets; JavaScript strings index UTF-16 units.
+ * Offsets are asked for in increasing order, so one forward walk converts them all.
+ */
+function byteToCharConverter(text: string): (byteOffset: number) => number {
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length === text.length) return (b) => b;
+  let lastByte = 0;
+  let lastChar = 0;
+  return (b) => {
+    if (b < lastByte) {
+      lastByte = 0;
+      lastChar = 0;
+    }
+    lastChar += bytes.toString("utf8", lastByte, b).length;
+    lastByte = b;
+    return lastChar;
+  };
+}
+
+/** Skips white space, `--` comments and (nested) block comments from `i`. */
+export function skipTrivia(text: string, i: number): number {
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    if (text.startsWith("--", i)) {
+      const end = text.indexOf("\n", i);
+      i = end === -1 ? text.length : end + 1;
+    } else if (text.startsWith("/*", i)) {
+      let depth = 1;
+      i += 2;
+      while (i < text.length && depth > 0) {
+        if (text.startsWith("/*", i)) {
+          depth++;
+          i += 2;
+        } else if (text.startsWith("*/", i)) {
+          depth--;
+          i += 2;
+        } else i++;
+      }
+    } else return i;
+  }
+}
+
+/** Parses a whole file with PostgreSQL's own parser; call `loadParser()` first. */
+export function parseStatements(text: string): { statements: Statement[] } | { error: SyntaxProblem } {
+  const lines = new LineIndex(text);
+  let tree: { stmts?: RawStmt[] };
+  try {
+    tree = parseSync(text) as { stmts?: RawStmt[] };
+  } catch (error) {
+    const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
+    const message = error instanceof Error ? error.message : String(error);
+    const bytePos = details?.cursorPosition ?? 0;
+    const charPos = Math.min(byteToCharConverter(text)(Math.max(0, bytePos)), text.length);
+    return { error: { ...lines.locate(charPos), message } };
+  }
+  const toChar = byteToCharConverter(text);
+  const statements: Statement[] = [];
+  for (const raw of tree.stmts ?? []) {
+    const startByte = raw.stmt_location ?? 0;
+    const start = toChar(startByte);
+    const end = raw.stmt_len === undefined || raw.stmt_len === 0 ? text.length : toChar(startByte + raw.stmt_len);
+    const first = skipTrivia(text, start);
+    const { line, column } = lines.locate(first);
+    statements.push({ sql: text.slice(first, end), line, column, offset: first, ...classify(raw.stmt) });
+  }
+  return { statements };
+}
+
+interface RawStmt {
+  stmt: Record<string, any>;
+  stmt_location?: number;
+  stmt_len?: number;
+}
+
+type Classification = Pick<Statement, "kind" | "nonTransactional" | "transactionControl" | "sessionSetting" | "index" | "relations">;
+
+const TRANSACTION_CONTROL: Record<string, string> = {
+  TRANS_STMT_BEGIN: "BEGIN",
+  TRANS_STMT_START: "START TRANSACTION",
+  TRANS_STMT_COMMIT: "COMMIT",
+  TRANS_STMT_ROLLBACK: "ROLLBACK",
+  TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
+  TRANS_STMT_COMMIT_PREPARED: "COMMIT PREPARED",
+  TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
+};
+
+/** Statements PostgreSQL refuses inside a transaction block (PreventInTransactionBlock callers). */
+function nonTransactionalReason(kind: string, node: any): string | undefined {
+  switch (kind) {
+    case "IndexStmt":
+      return node.concurrent ? "CREATE INDEX CONCURRENTLY" : undefined;
+    case "DropStmt":
+      return node.concurrent ? "DROP INDEX CONCURRENTLY" : undefined;
+    case "ReindexStmt": {
+      const concurrently = (node.params ?? []).some((p: any) => p?.DefElem?.defname === "concurrently");
+      if (concurrently) return "REINDEX CONCURRENTLY";
+      if (node.kind === "REINDEX_OBJECT_SYSTEM" || node.kind === "REINDEX_OBJECT_DATABASE") return "REINDEX DATABASE/SYSTEM";
+      return undefined;
+    }
+    case "VacuumStmt":
+      return node.is_vacuumcmd ? "VACUUM" : undefined;
+    case "CreatedbStmt":
+      return "CREATE DATABASE";
+    case "DropdbStmt":
+      return "DROP DATABASE";
+    case "AlterSystemStmt":
+      return "ALTER SYSTEM";
+    case "CreateTableSpaceStmt":
+      return "CREATE TABLESPACE";
+    case "DropTableSpaceStmt":
+      return "DROP TABLESPACE";
+    case "CreateSubscriptionStmt":
+      return "CREATE SUBSCRIPTION";
+    case "DropSubscriptionStmt":
+      return "DROP SUBSCRIPTION";
+    case "AlterTableStmt": {
+      const detach = (node.cmds ?? []).some(
+        (c: any) => c?.AlterTableCmd?.subtype === "AT_DetachPartition" && c.AlterTableCmd.def?.PartitionCmd?.concurrent,
+      );
+      return detach ? "ALTER TABLE ... DETACH PARTITION CONCURRENTLY" : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function rangeVarName(rv: any): string | undefined {
+  if (!rv?.relname) return undefined;
+  return rv.schemaname ? `${rv.schemaname}.${rv.relname}` : rv.relname;
+}
+
+function classify(stmt: Record<string, any>): Classification {
+  const kind = Object.keys(stmt)[0] ?? "Unknown";
+  const node = stmt[kind] ?? {};
+  const relations = new Set<string>();
+  for (const rv of [node.relation, node.table]) {
+    const name = rangeVarName(rv);
+    if (name) relations.add(name);
+  }
+  const classification: Classification = {
+    kind,
+    sessionSetting: kind === "VariableSetStmt" && !node.is_local,
+    relations: [...relations],
+  };
+  const reason = nonTransactionalReason(kind, node);
+  if (reason) classification.nonTransactional = reason;
+  if (kind === "TransactionStmt" && TRANSACTION_CONTROL[node.kind]) {
+    classification.transactionControl = TRANSACTION_CONTROL[node.kind];
+  }
+  if (kind === "IndexStmt" && node.idxname && node.relation?.relname) {
+    classification.index = {
+      name: node.idxname,
+      ...(node.relation.schemaname ? { schema: node.relation.schemaname } : {}),
+      table: node.relation.relname,
+      concurrent: Boolean(node.concurrent),
+      ifNotExists: Boolean(node.if_not_exists),
+    };
+  }
+  return classification;
+}
