@@ -20,7 +20,12 @@ export interface Statement {
   /** For CREATE INDEX: what the invalid-index repair needs. */
   index?: IndexTarget;
   /** Tables the statement names directly, for saying what a lock timeout was waiting on. */
-  relations: string[];
+  relations: RelationName[];
+}
+
+export interface RelationName {
+  schema?: string;
+  name: string;
 }
 
 export interface IndexTarget {
@@ -190,23 +195,23 @@ function nonTransactionalReason(kind: string, node: any): string | undefined {
   }
 }
 
-function rangeVarName(rv: any): string | undefined {
+function rangeVarName(rv: any): RelationName | undefined {
   if (!rv?.relname) return undefined;
-  return rv.schemaname ? `${rv.schemaname}.${rv.relname}` : rv.relname;
+  return rv.schemaname ? { schema: rv.schemaname, name: rv.relname } : { name: rv.relname };
 }
 
 function classify(stmt: Record<string, any>): Classification {
   const kind = Object.keys(stmt)[0] ?? "Unknown";
   const node = stmt[kind] ?? {};
-  const relations = new Set<string>();
+  const relations: RelationName[] = [];
   for (const rv of [node.relation, node.table]) {
     const name = rangeVarName(rv);
-    if (name) relations.add(name);
+    if (name) relations.push(name);
   }
   const classification: Classification = {
     kind,
     sessionSetting: kind === "VariableSetStmt" && !node.is_local,
-    relations: [...relations],
+    relations,
   };
   const reason = nonTransactionalReason(kind, node);
   if (reason) classification.nonTransactional = reason;

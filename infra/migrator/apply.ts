@@ -1,0 +1,260 @@
+import type pg from "pg";
+import { MigrationFailedError } from "./errors.js";
+import type { MigrationFile, Statement } from "./files.js";
+import { forgetStarted, markApplied, quoteIdent, record, recordSql, type LedgerLocation } from "./ledger.js";
+import type { Step } from "./plan.js";
+import type { Reporter } from "./reporter.js";
+import type { RelationName } from "./statements.js";
+
+export interface ApplySettings {
+  ledger: LedgerLocation;
+  /** Per-file default; a file's `-- migrate:lock-timeout` wins. 0 = wait forever (not advised). */
+  lockTimeoutMs: number;
+  /** Per-file default; a file's `-- migrate:statement-timeout` wins. 0 = no limit. */
+  statementTimeoutMs: number;
+  /** How many times a file is retried after a lock timeout before giving up. */
+  lockRetries: number;
+  /** First pause between retries; doubles each time, with jitter. */
+  retryDelayMs: number;
+}
+
+export const DEFAULT_APPLY_SETTINGS: Omit<ApplySettings, "ledger"> = {
+  lockTimeoutMs: 5_000,
+  statementTimeoutMs: 0,
+  lockRetries: 5,
+  retryDelayMs: 1_000,
+};
+
+export type StepAction = "applied" | "baselined" | "completed-earlier";
+
+export interface StepResult {
+  version: string;
+  name: string;
+  file: string;
+  transactional: boolean;
+  action: StepAction;
+  durationMs: number;
+  attempts: number;
+}
+
+export interface ApplyOutcome {
+  results: StepResult[];
+  /** The failure that stopped the run; the results before it are applied. */
+  failure?: Error;
+}
+
+const LOCK_NOT_AVAILABLE = "55P03";
+const DEADLOCK_DETECTED = "40P01";
+
+interface PgError extends Error {
+  code?: string;
+  detail?: string;
+  hint?: string;
+  where?: string;
+  position?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function timeoutsSql(file: MigrationFile, settings: ApplySettings): string {
+  const lock = file.lockTimeoutMs ?? settings.lockTimeoutMs;
+  const statement = file.statementTimeoutMs ?? settings.statementTimeoutMs;
+  // RESET ALL first: a SET in an earlier file must not leak into this one on the shared session.
+  return `RESET ALL; SET lock_timeout = ${Math.round(lock)}; SET statement_timeout = ${Math.round(statement)}`;
+}
+
+/** Maps a server error position (1-based, within the statement) to a line and column in the file. */
+function locateInFile(statement: Statement, position: string | undefined): { line: number; column: number | undefined } {
+  const pos = Number(position);
+  if (!position || !Number.isInteger(pos) || pos < 1) return { line: statement.line, column: undefined };
+  const before = statement.sql.slice(0, pos - 1);
+  const newlines = before.split("\n");
+  return newlines.length === 1
+    ? { line: statement.line, column: statement.column + pos - 1 }
+    : { line: statement.line + newlines.length - 1, column: newlines.at(-1)!.length + 1 };
+}
+
+function retryable(error: PgError, file: MigrationFile): boolean {
+  return error.code === LOCK_NOT_AVAILABLE || (file.transactional && error.code === DEADLOCK_DETECTED);
+}
+
+function regclassOf(r: RelationName): string {
+  return r.schema ? `${quoteIdent(r.schema)}.${quoteIdent(r.name)}` : quoteIdent(r.name);
+}
+
+/**
+ * Names the sessions holding locks on the tables a statement touches, so a lock-timeout
+ * message says what was waited for instead of only that the wait was too long.
+ */
+export async function describeBlockers(client: pg.ClientBase, relations: RelationName[]): Promise<string | undefined> {
+  try {
+    const { rows } = await client.query(
+      `SELECT DISTINCT ON (a.pid) a.pid, l.relation::regclass::text AS relation, l.mode, a.state, a.application_name,
+              extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::int AS seconds, left(a.query, 120) AS query
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.granted AND l.pid <> pg_backend_pid()
+          AND (l.relation = ANY (SELECT to_regclass(x) FROM unnest($1::text[]) AS x)
+               OR (cardinality($1::text[]) = 0 AND l.locktype = 'virtualxid'))
+        ORDER BY a.pid, seconds DESC
+        LIMIT 3`,
+      [relations.map(regclassOf)],
+    );
+    if (rows.length === 0) return undefined;
+    return rows
+      .map((r) => `pid ${r.pid}${r.application_name ? ` ("${r.application_name}")` : ""} holds ${r.mode}${r.relation ? ` on ${r.relation}` : ""}, ${r.state} for ${r.seconds}s: ${String(r.query).replace(/\s+/g, " ")}`)
+      .join("; ");
+  } catch {
+    return undefined;
+  }
+}
+
+async function runTransactional(client: pg.ClientBase, file: MigrationFile, settings: ApplySettings, started: number): Promise<void> {
+  await client.query(`${timeoutsSql(file, settings)}; BEGIN`);
+  let current: Statement | undefined;
+  try {
+    for (const statement of file.statements) {
+      current = statement;
+      await client.query(statement.sql);
+    }
+    current = undefined;
+    // The ledger row commits with the file or not at all.
+    await client.query(`${recordSql(client, settings.ledger, file, "applied", performance.now() - started)}; COMMIT`);
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw Object.assign(error as Error, { statement: current });
+  }
+}
+
+interface IndexState {
+  valid: boolean;
+  name: string;
+}
+
+async function indexState(client: pg.ClientBase, statement: Statement): Promise<IndexState | undefined> {
+  const target = statement.index!;
+  const { rows } = await client.query(
+    `SELECT i.indisvalid AS valid, c.oid::regclass::text AS name
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE c.oid = to_regclass($1)`,
+    [regclassOf({ ...(target.schema ? { schema: target.schema } : {}), name: target.name })],
+  );
+  return rows[0];
+}
+
+/**
+ * One statement in autocommit. The ledger row is written as `started` first, so an interrupted
+ * run leaves a marker: on the rerun, an index that the earlier build left INVALID is dropped
+ * concurrently and built again, and one it finished is recorded instead of built twice.
+ */
+async function runOutsideTransaction(
+  client: pg.ClientBase,
+  step: Extract<Step, { action: "apply" }>,
+  settings: ApplySettings,
+  reporter: Reporter,
+): Promise<StepAction> {
+  const { file } = step;
+  await client.query(timeoutsSql(file, settings));
+  let current: Statement | undefined;
+  try {
+    for (const statement of file.statements.filter((s) => s.sessionSetting)) {
+      current = statement;
+      await client.query(statement.sql);
+    }
+    const main = file.statements.find((s) => !s.sessionSetting)!;
+    current = main;
+    if (main.index?.concurrent) {
+      const existing = await indexState(client, main);
+      if (existing && !existing.valid) {
+        await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${existing.name}`);
+        reporter.event({ type: "invalid-index-dropped", file, index: existing.name });
+      } else if (existing?.valid && step.resumed) {
+        await record(client, settings.ledger, file, "applied", null);
+        reporter.event({ type: "file-completed-earlier", file, index: existing.name });
+        return "completed-earlier";
+      }
+    }
+    await record(client, settings.ledger, file, "started", null);
+    await client.query(main.sql);
+    current = undefined;
+  } catch (error) {
+    // A clean failure leaves nothing applied, so nothing stays recorded.
+    await forgetStarted(client, settings.ledger, file.version).catch(() => {});
+    throw Object.assign(error as Error, { statement: current });
+  }
+  return "applied";
+}
+
+function failureFor(file: MigrationFile, error: PgError & { statement?: Statement }, attempts: number, blocker: string | undefined): Error {
+  const statement = error.statement ?? file.statements[0]!;
+  const { line, column } = locateInFile(statement, error.position);
+  let advice: string;
+  if (error.code === LOCK_NOT_AVAILABLE) {
+    advice =
+      `could not get its lock within lock_timeout, ${attempts} attempt${attempts === 1 ? "" : "s"}` +
+      (blocker ? `; blocked by ${blocker}` : "") +
+      `. Run again when that transaction has finished, or raise --lock-timeout / --lock-retries.`;
+  } else if (!error.code) {
+    advice = "the connection to the database was lost; run again once it is back: the files before this one stay applied, and this one resumes safely";
+  } else {
+    advice = "fix the migration (it has not been applied, so editing it is fine) and run again; the files before it stay applied";
+  }
+  return new MigrationFailedError(
+    file.relativePath,
+    line,
+    column,
+    error.message,
+    { ...(error.code ? { sqlState: error.code } : {}), ...(error.detail ? { detail: error.detail } : {}), ...(error.hint ? { hint: error.hint } : {}), ...(error.where ? { where: error.where } : {}) },
+    file.transactional,
+    advice,
+    { cause: error },
+  );
+}
+
+/** Runs the planned steps in order; stops at the first failure and says what was applied before it. */
+export async function applySteps(client: pg.ClientBase, steps: readonly Step[], settings: ApplySettings, reporter: Reporter): Promise<ApplyOutcome> {
+  const results: StepResult[] = [];
+  for (const step of steps) {
+    const { file } = step;
+    const base = { version: file.version, name: file.name, file: file.relativePath, transactional: file.transactional };
+    if (step.action === "baseline") {
+      await record(client, settings.ledger, file, "baselined", null);
+      reporter.event({ type: "file-baselined", file });
+      results.push({ ...base, action: "baselined", durationMs: 0, attempts: 0 });
+      continue;
+    }
+    for (let attempt = 1; ; attempt++) {
+      reporter.event({ type: "file-started", file, attempt });
+      const started = performance.now();
+      try {
+        let action: StepAction = "applied";
+        if (file.transactional) {
+          await runTransactional(client, file, settings, started);
+        } else {
+          action = await runOutsideTransaction(client, step, settings, reporter);
+        }
+        const durationMs = performance.now() - started;
+        if (action === "applied" && !file.transactional) {
+          // The real duration is only known now; the row already exists.
+          await markApplied(client, settings.ledger, file.version, durationMs);
+        }
+        if (action === "applied") reporter.event({ type: "file-applied", file, durationMs });
+        results.push({ ...base, action, durationMs, attempts: attempt });
+        break;
+      } catch (error) {
+        const pgError = error as PgError & { statement?: Statement };
+        const relations = pgError.statement?.relations ?? [];
+        if (retryable(pgError, file) && attempt <= settings.lockRetries) {
+          const blocker = await describeBlockers(client, relations);
+          // Never sleep holding a lock: the failed attempt was rolled back (or was autocommit) before this.
+          const delayMs = Math.round(settings.retryDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
+          reporter.event({ type: "lock-timeout-retry", file, attempt, delayMs, blocker });
+          await sleep(delayMs);
+          continue;
+        }
+        const blocker = pgError.code === LOCK_NOT_AVAILABLE ? await describeBlockers(client, relations) : undefined;
+        return { results, failure: failureFor(file, pgError, attempt, blocker) };
+      }
+    }
+  }
+  return { results };
+}

@@ -1,0 +1,229 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { DEFAULT_APPLY_SETTINGS } from "./apply.js";
+import { applyCommand, planCommand, statusCommand, verifyCommand, type MigratorContext } from "./commands.js";
+import { resolveConnection } from "./connection.js";
+import { parseDuration } from "./durations.js";
+import { ExitCode, exitCodeOf, UsageError } from "./errors.js";
+import { formatApply, formatEvent, formatLint, formatPlan, formatStatus, formatVerify } from "./format.js";
+import { DEFAULT_LEDGER, validateLedgerLocation } from "./ledger.js";
+import { lintMigrations } from "./lint.js";
+import { redact } from "./redact.js";
+import type { Reporter } from "./reporter.js";
+
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+export const HELP = `Usage: npm run migrate -- <command> [options]
+
+Commands:
+  plan     show what apply would do: each pending file, its transaction mode and statement count
+  apply    apply pending migrations in order, each file in its own transaction (or none)
+  status   list applied and pending migrations, and any disagreement with the files
+  verify   run the verification queries (sql/verify) and report each check
+  lint     lint the migration set with squawk; exit 1 on error-level findings
+
+Where:
+  --database-url URL      the database (else DATABASE_URL, else PGHOST/PGPORT/PGUSER/PGPASSWORD/
+                          PGDATABASE/PGSSLMODE; with none of them, the embedded PostgreSQL 17)
+  --dir DIR               migrations folder, Prisma layout (default sql/migrations)
+  --verify-dir DIR        verification queries (default sql/verify)
+  --embedded-dir DIR      data of the embedded PostgreSQL (default .data/embedded)
+  --ledger-schema NAME    schema of the history table (default ${DEFAULT_LEDGER.schema})
+  --ledger-table NAME     name of the history table (default ${DEFAULT_LEDGER.table})
+
+Apply:
+  --baseline VERSION      record files up to VERSION as applied without running them
+                          (for a database that already has that schema)
+  --only VERSION          apply exactly this file (earlier ones must be applied)
+  --expect-checksum SHA   with --only: refuse if the file's sha256 differs
+  --allow-out-of-order    let a new file that orders before an applied one run
+  --ignore-unknown        tolerate applied versions that no file has
+  --lock-timeout DUR      lock_timeout for each file (default 5s; a file's
+                          "-- migrate:lock-timeout" wins)
+  --statement-timeout DUR statement_timeout for each file (default 0 = none)
+  --lock-retries N        retries of a file after a lock timeout (default 5)
+  --retry-delay DUR       first pause between retries, doubled each time (default 1s)
+  --lock-wait DUR         how long to wait for another migrator (default 60s)
+
+Output:
+  --json                  one JSON document on stdout; progress goes to stderr
+  --quiet                 no progress lines
+  -h, --help              this text
+
+Exit codes: 0 done; 1 a migration or check failed, or the database disagrees with the
+files; 2 bad usage or a bad migration set (nothing ran).
+Per-file directives (leading comment lines): -- migrate:no-transaction,
+-- migrate:lock-timeout 10s, -- migrate:statement-timeout 30min.
+`;
+
+const VERBS = ["plan", "apply", "status", "verify", "lint"] as const;
+type Verb = (typeof VERBS)[number];
+
+const OPTIONS = {
+  "database-url": { type: "string" },
+  dir: { type: "string" },
+  "verify-dir": { type: "string" },
+  "embedded-dir": { type: "string" },
+  "ledger-schema": { type: "string" },
+  "ledger-table": { type: "string" },
+  baseline: { type: "string" },
+  only: { type: "string" },
+  "expect-checksum": { type: "string" },
+  "allow-out-of-order": { type: "boolean" },
+  "ignore-unknown": { type: "boolean" },
+  "lock-timeout": { type: "string" },
+  "statement-timeout": { type: "string" },
+  "lock-retries": { type: "string" },
+  "retry-delay": { type: "string" },
+  "lock-wait": { type: "string" },
+  json: { type: "boolean" },
+  quiet: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+/** Resolves a path flag against the project root when relative, so npm scripts work from anywhere. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+function parseCount(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag} "${text}" is not a whole number`);
+  return Number(text);
+}
+
+/** Turns flags and environment into one validated context; every problem is a UsageError before anything runs. */
+export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: Reporter): MigratorContext {
+  const resolvePath = (p: string | undefined, fallback: string) => path.resolve(p ?? path.join(PROJECT_ROOT, fallback));
+  if (values["expect-checksum"] !== undefined && values.only === undefined) {
+    throw new UsageError("--expect-checksum goes with --only VERSION");
+  }
+  if (values["expect-checksum"] !== undefined && !/^[0-9a-f]{64}$/.test(values["expect-checksum"])) {
+    throw new UsageError("--expect-checksum takes a sha256 in hex (64 characters)");
+  }
+  if (values.baseline !== undefined && values.only !== undefined) {
+    throw new UsageError("--baseline and --only cannot be combined");
+  }
+  return {
+    dir: resolvePath(values.dir, "sql/migrations"),
+    verifyDir: resolvePath(values["verify-dir"], "sql/verify"),
+    embeddedDir: resolvePath(values["embedded-dir"], ".data/embedded"),
+    target: resolveConnection(values["database-url"], env),
+    ledger: validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: values["ledger-table"] ?? DEFAULT_LEDGER.table }),
+    apply: {
+      ledger: validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: values["ledger-table"] ?? DEFAULT_LEDGER.table }),
+      lockTimeoutMs: values["lock-timeout"] ? parseDuration(values["lock-timeout"], "--lock-timeout") : DEFAULT_APPLY_SETTINGS.lockTimeoutMs,
+      statementTimeoutMs: values["statement-timeout"] ? parseDuration(values["statement-timeout"], "--statement-timeout") : DEFAULT_APPLY_SETTINGS.statementTimeoutMs,
+      lockRetries: values["lock-retries"] ? parseCount(values["lock-retries"], "--lock-retries") : DEFAULT_APPLY_SETTINGS.lockRetries,
+      retryDelayMs: values["retry-delay"] ? parseDuration(values["retry-delay"], "--retry-delay") : DEFAULT_APPLY_SETTINGS.retryDelayMs,
+    },
+    lockWaitMs: values["lock-wait"] ? parseDuration(values["lock-wait"], "--lock-wait") : 60_000,
+    planOptions: {
+      ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
+      ...(values.only !== undefined ? { only: values.only } : {}),
+      ...(values["expect-checksum"] !== undefined ? { expectChecksum: values["expect-checksum"] } : {}),
+      allowOutOfOrder: values["allow-out-of-order"] ?? false,
+      ignoreUnknown: values["ignore-unknown"] ?? false,
+    },
+    reporter,
+  };
+}
+
+function errorJson(error: unknown): Record<string, unknown> {
+  const e = error as Error & { problems?: unknown };
+  return { error: { kind: e.name ?? "Error", message: e.message, ...(e.problems ? { problems: e.problems } : {}) } };
+}
+
+/** The whole CLI, in process: returns the exit code; prints through `io` only. */
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  let secrets: string[] = [];
+  const say = (text: string) => io.stdout(redact(text, secrets) + "\n");
+  const complain = (text: string) => io.stderr(redact(text, secrets) + "\n");
+  let json = false;
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (error) {
+      throw new UsageError(`${(error as Error).message}; see --help`);
+    }
+    const { values, positionals } = parsed;
+    json = values.json ?? false;
+    if (values.help || positionals.length === 0) {
+      io.stdout(HELP);
+      return values.help ? ExitCode.ok : ExitCode.usage;
+    }
+    const [verb, ...extra] = positionals;
+    if (!(VERBS as readonly string[]).includes(verb!)) throw new UsageError(`unknown command "${verb}"; commands: ${VERBS.join(", ")}`);
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; see --help`);
+    const progress = (text: string) => (json ? complain(text) : say(text));
+    const reporter: Reporter = {
+      event: (e) => {
+        const line = values.quiet ? undefined : formatEvent(e);
+        if (line) progress(line);
+      },
+    };
+    const ctx = buildContext(values, io.env, reporter);
+    secrets = ctx.target?.secrets ?? [];
+    return await runVerb(verb as Verb, ctx, { json, say, progress, complain });
+  } catch (error) {
+    if (json) say(JSON.stringify(errorJson(error), null, 2));
+    complain(`error: ${(error as Error).message ?? String(error)}`);
+    return exitCodeOf(error);
+  }
+}
+
+async function runVerb(verb: Verb, ctx: MigratorContext, out: { json: boolean; say: (t: string) => void; progress: (t: string) => void; complain: (t: string) => void }): Promise<number> {
+  const { json, say, progress } = out;
+  switch (verb) {
+    case "lint": {
+      const findings = await lintMigrations(ctx.dir);
+      const errors = findings.filter((f) => f.level === "error").length;
+      say(json ? JSON.stringify({ findings, errors, warnings: findings.length - errors }, null, 2) : formatLint(findings));
+      return errors > 0 ? ExitCode.failed : ExitCode.ok;
+    }
+    case "status": {
+      const report = await statusCommand(ctx);
+      say(json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      return report.problems.length > 0 ? ExitCode.failed : ExitCode.ok;
+    }
+    case "plan": {
+      const report = await planCommand(ctx);
+      say(json ? JSON.stringify(report, null, 2) : formatPlan(report));
+      return ExitCode.ok;
+    }
+    case "verify": {
+      const report = await verifyCommand(ctx);
+      say(json ? JSON.stringify(report, null, 2) : formatVerify(report));
+      return report.failed > 0 ? ExitCode.failed : ExitCode.ok;
+    }
+    case "apply": {
+      if (!json) progress(`Applying ${path.relative(process.cwd(), ctx.dir) || ctx.dir} to ${ctx.target?.display ?? "the embedded PostgreSQL"}`);
+      const report = await applyCommand(ctx);
+      if (json) {
+        say(JSON.stringify({ database: report.database, results: report.results, alreadyApplied: report.alreadyApplied, ...(report.failure ? errorJson(report.failure) : {}) }, null, 2));
+      } else {
+        say(formatApply(report));
+      }
+      if (report.failure) {
+        out.complain(`error: ${report.failure.message}`);
+        return exitCodeOf(report.failure);
+      }
+      return ExitCode.ok;
+    }
+  }
+}
+
+// Run as a program (npm run migrate), not when imported by tests or the Pulumi program.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const code = await runCli(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+  });
+  process.exitCode = code;
+}

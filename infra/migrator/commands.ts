@@ -1,0 +1,160 @@
+import path from "node:path";
+import type pg from "pg";
+import { applySteps, type ApplySettings, type StepResult } from "./apply.js";
+import { withClient, type ConnectionTarget } from "./connection.js";
+import { startEmbedded } from "./embedded.js";
+import { LedgerConflictError, type Problem } from "./errors.js";
+import { readMigrationSet, type MigrationSet } from "./files.js";
+import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from "./ledger.js";
+import { withAdvisoryLock } from "./lock.js";
+import { plan, type PlanOptions } from "./plan.js";
+import type { Reporter } from "./reporter.js";
+import { verify, type VerifyReport } from "./verify.js";
+
+/** Everything a verb needs, validated once by the CLI (or built by a caller such as the main job). */
+export interface MigratorContext {
+  dir: string;
+  verifyDir: string;
+  /** The database to use; undefined means the embedded server under `embeddedDir`. */
+  target: ConnectionTarget | undefined;
+  embeddedDir: string;
+  ledger: LedgerLocation;
+  apply: ApplySettings;
+  /** How long to wait for another migrator's lock before giving up. */
+  lockWaitMs: number;
+  planOptions: PlanOptions;
+  reporter: Reporter;
+}
+
+export const EMBEDDED_DATABASE = "app";
+
+/** Opens the named database, or starts the embedded one (and its `app` database) and stops it afterwards. */
+export async function withDatabase<T>(ctx: MigratorContext, fn: (client: pg.Client, where: string) => Promise<T>): Promise<T> {
+  if (ctx.target) return withClient(ctx.target, (client) => fn(client, ctx.target!.display));
+  const server = await startEmbedded({ rootDir: path.resolve(ctx.embeddedDir), persistent: true });
+  try {
+    const admin: ConnectionTarget = { config: { connectionString: server.url("postgres") }, display: "embedded", secrets: [] };
+    await withClient(admin, async (client) => {
+      const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [EMBEDDED_DATABASE]);
+      if (rows.length === 0) await client.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+    });
+    const target: ConnectionTarget = {
+      config: { connectionString: server.url(EMBEDDED_DATABASE), application_name: "migrator" },
+      display: `embedded PostgreSQL at ${server.host}:${server.port}/${EMBEDDED_DATABASE} (data in ${ctx.embeddedDir})`,
+      secrets: [],
+    };
+    return await withClient(target, (client) => fn(client, target.display));
+  } finally {
+    await server.stop();
+  }
+}
+
+export interface StatusReport {
+  database: string;
+  applied: { version: string; name: string; checksum: string; transactional: boolean; appliedAt: string; durationMs: number | null; status: string; appliedBy: string }[];
+  pending: { version: string; name: string; transactional: boolean; resumes: boolean }[];
+  /** Disagreements between the database and the files (edited, unknown, out of order). */
+  problems: Problem[];
+}
+
+function statusOf(set: MigrationSet, ledger: LedgerRow[], options: PlanOptions, database: string): StatusReport {
+  let problems: Problem[] = [];
+  try {
+    plan(set, ledger, { ...options, only: undefined, baseline: undefined });
+  } catch (error) {
+    if (!(error instanceof LedgerConflictError)) throw error;
+    problems = error.problems;
+  }
+  const done = ledger.filter((r) => r.status !== "started");
+  const doneVersions = new Set(done.map((r) => r.version));
+  const started = new Set(ledger.filter((r) => r.status === "started").map((r) => r.version));
+  return {
+    database,
+    applied: done.map((r) => ({
+      version: r.version,
+      name: r.name,
+      checksum: r.checksum,
+      transactional: r.transactional,
+      appliedAt: r.appliedAt.toISOString(),
+      durationMs: r.durationMs,
+      status: r.status,
+      appliedBy: r.appliedBy,
+    })),
+    pending: set.files
+      .filter((f) => !doneVersions.has(f.version))
+      .map((f) => ({ version: f.version, name: f.name, transactional: f.transactional, resumes: started.has(f.version) })),
+    problems,
+  };
+}
+
+export async function statusCommand(ctx: MigratorContext): Promise<StatusReport> {
+  const set = await readMigrationSet(ctx.dir);
+  return withDatabase(ctx, async (client, where) => statusOf(set, await readLedger(client, ctx.ledger), ctx.planOptions, where));
+}
+
+export interface PlanReport {
+  database: string;
+  steps: { version: string; name: string; file: string; action: "apply" | "baseline"; transactional: boolean; statements: number; resumes: boolean }[];
+}
+
+export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
+  const set = await readMigrationSet(ctx.dir);
+  return withDatabase(ctx, async (client, where) => {
+    const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
+    return {
+      database: where,
+      steps: planned.steps.map((s) => ({
+        version: s.file.version,
+        name: s.file.name,
+        file: s.file.relativePath,
+        action: s.action,
+        transactional: s.file.transactional,
+        statements: s.file.statements.length,
+        resumes: s.action === "apply" && s.resumed,
+      })),
+    };
+  });
+}
+
+export interface ApplyReport {
+  database: string;
+  results: StepResult[];
+  /** Files applied before this run, untouched by it. */
+  alreadyApplied: { version: string; name: string; status: string; transactional: boolean }[];
+  failure?: Error;
+}
+
+/** Plans under the migration lock (so two migrators never plan the same file) and applies. */
+async function lockedApply(client: pg.Client, where: string, set: MigrationSet, ctx: MigratorContext): Promise<ApplyReport> {
+  return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
+    await ensureLedger(client, ctx.ledger);
+    const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
+    const outcome = await applySteps(client, planned.steps, ctx.apply, ctx.reporter);
+    return {
+      database: where,
+      results: outcome.results,
+      alreadyApplied: planned.applied.map(({ file, row }) => ({ version: file.version, name: file.name, status: row.status, transactional: row.transactional })),
+      ...(outcome.failure ? { failure: outcome.failure } : {}),
+    };
+  });
+}
+
+export async function applyCommand(ctx: MigratorContext): Promise<ApplyReport> {
+  const set = await readMigrationSet(ctx.dir);
+  return withDatabase(ctx, (client, where) => lockedApply(client, where, set, ctx));
+}
+
+export async function verifyCommand(ctx: MigratorContext): Promise<VerifyReport> {
+  const set = await readMigrationSet(ctx.dir);
+  return withDatabase(ctx, (client) => verify(client, set, ctx.verifyDir, ctx.ledger));
+}
+
+/** The main job: apply, then verify, on one database session (one embedded start). */
+export async function applyAndVerify(ctx: MigratorContext): Promise<{ apply: ApplyReport; verify?: VerifyReport }> {
+  const set = await readMigrationSet(ctx.dir);
+  return withDatabase(ctx, async (client, where) => {
+    const applied = await lockedApply(client, where, set, ctx);
+    if (applied.failure) return { apply: applied };
+    return { apply: applied, verify: await verify(client, set, ctx.verifyDir, ctx.ledger) };
+  });
+}

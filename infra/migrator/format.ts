@@ -1,0 +1,85 @@
+import type { ApplyReport, PlanReport, StatusReport } from "./commands.js";
+import { formatProblem } from "./errors.js";
+import type { LintFinding } from "./lint.js";
+import type { MigratorEvent } from "./reporter.js";
+import type { VerifyReport } from "./verify.js";
+
+const mode = (transactional: boolean) => (transactional ? "transaction" : "no-transaction");
+export const ms = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
+
+/** One progress line per engine event; undefined for events that need no line. */
+export function formatEvent(e: MigratorEvent): string | undefined {
+  switch (e.type) {
+    case "lock-waiting":
+      return `waiting for another migrator to finish${e.holder ? ` (${e.holder})` : ""}…`;
+    case "lock-acquired":
+      return `got the migration lock after ${ms(e.waitedMs)}`;
+    case "file-started":
+      return undefined;
+    case "file-applied":
+      return `  applied     ${e.file.folder.padEnd(56)} ${mode(e.file.transactional).padEnd(15)} ${ms(e.durationMs).padStart(9)}`;
+    case "file-baselined":
+      return `  baselined   ${e.file.folder.padEnd(56)} ${mode(e.file.transactional).padEnd(15)} (recorded, not run)`;
+    case "file-completed-earlier":
+      return `  applied     ${e.file.folder.padEnd(56)} ${mode(e.file.transactional).padEnd(15)} (index ${e.index} was completed by an interrupted earlier run; recorded)`;
+    case "lock-timeout-retry":
+      return `  lock wait   ${e.file.folder}: lock_timeout reached (attempt ${e.attempt}); retrying in ${ms(e.delayMs)}${e.blocker ? `; blocked by ${e.blocker}` : ""}`;
+    case "invalid-index-dropped":
+      return `  repaired    ${e.file.folder}: dropped INVALID index ${e.index} left by an interrupted build; building it again`;
+  }
+}
+
+export function formatApply(report: ApplyReport): string {
+  const lines: string[] = [];
+  for (const a of report.alreadyApplied) {
+    lines.push(`  ${a.status === "baselined" ? "baselined  " : "already    "} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional)}`);
+  }
+  const applied = report.results.filter((r) => r.action !== "baselined").length;
+  const baselined = report.results.filter((r) => r.action === "baselined").length;
+  const total = report.results.reduce((sum, r) => sum + r.durationMs, 0);
+  if (report.failure) {
+    lines.push(`Applied ${applied} migration${applied === 1 ? "" : "s"} before a failure.`);
+  } else if (report.results.length === 0) {
+    lines.push(`Nothing pending: all ${report.alreadyApplied.length} migrations are applied.`);
+  } else {
+    lines.push(`Applied ${applied} migration${applied === 1 ? "" : "s"}${baselined ? `, baselined ${baselined}` : ""} in ${ms(total)}; ${report.alreadyApplied.length} were already applied.`);
+  }
+  return lines.join("\n");
+}
+
+export function formatStatus(report: StatusReport): string {
+  const lines = [`Database: ${report.database}`];
+  for (const a of report.applied) {
+    lines.push(`  ${a.status.padEnd(10)} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional).padEnd(15)} ${a.appliedAt}  ${a.durationMs === null ? "" : ms(a.durationMs)}`);
+  }
+  for (const p of report.pending) {
+    lines.push(`  ${"pending".padEnd(10)} ${`${p.version}_${p.name}`.padEnd(56)} ${mode(p.transactional)}${p.resumes ? "  (an earlier run was interrupted in it; it resumes safely)" : ""}`);
+  }
+  lines.push(`${report.applied.length} applied, ${report.pending.length} pending.`);
+  for (const p of report.problems) lines.push(`problem: ${formatProblem(p)}`);
+  return lines.join("\n");
+}
+
+export function formatPlan(report: PlanReport): string {
+  if (report.steps.length === 0) return `Nothing pending on ${report.database}.`;
+  const lines = [`Plan for ${report.database}:`];
+  report.steps.forEach((s, i) => {
+    lines.push(
+      `  ${String(i + 1).padStart(3)}. ${s.action.padEnd(8)} ${s.file.replace(/\/migration\.sql$/, "").padEnd(56)} ${mode(s.transactional).padEnd(15)} ${s.statements} statement${s.statements === 1 ? "" : "s"}${s.resumes ? " (resumes an interrupted run)" : ""}`,
+    );
+  });
+  return lines.join("\n");
+}
+
+export function formatVerify(report: VerifyReport): string {
+  const lines = report.checks.map((c) => `  ${c.ok ? "pass" : "FAIL"}  ${c.name}${c.detail ? `: ${c.detail}` : ""}`);
+  lines.push(`${report.passed} passed, ${report.failed} failed`);
+  return lines.join("\n");
+}
+
+export function formatLint(findings: LintFinding[]): string {
+  const lines = findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.level} [${f.rule}] ${f.message}${f.help ? ` (${f.help})` : ""}`);
+  const errors = findings.filter((f) => f.level === "error").length;
+  lines.push(`lint: ${errors} error${errors === 1 ? "" : "s"}, ${findings.length - errors} warning${findings.length - errors === 1 ? "" : "s"}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,123 @@
+import type pg from "pg";
+import { UsageError } from "./errors.js";
+import type { MigrationFile } from "./files.js";
+
+/** Where the history table lives. Identifiers come from configuration, so they are checked and quoted. */
+export interface LedgerLocation {
+  schema: string;
+  table: string;
+}
+
+export const DEFAULT_LEDGER: LedgerLocation = { schema: "migrator", table: "applied_migrations" };
+
+export type LedgerStatus = "applied" | "baselined" | "started";
+
+/** One row of the ledger: one migration file, applied (or baselined, or interrupted while running). */
+export interface LedgerRow {
+  version: string;
+  name: string;
+  checksum: string;
+  transactional: boolean;
+  status: LedgerStatus;
+  appliedAt: Date;
+  durationMs: number | null;
+  appliedBy: string;
+  clientAddr: string | null;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export function validateLedgerLocation(location: LedgerLocation): LedgerLocation {
+  for (const [what, value] of [["--ledger-schema", location.schema], ["--ledger-table", location.table]] as const) {
+    if (!IDENTIFIER.test(value)) {
+      throw new UsageError(`${what} "${value}" is not a plain identifier; use lower-case letters, digits and _ (at most 63, not starting with a digit)`);
+    }
+  }
+  return location;
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function qualifiedName(location: LedgerLocation): string {
+  return `${quoteIdent(location.schema)}.${quoteIdent(location.table)}`;
+}
+
+/** Creates the ledger if it is missing. Runs under the migration lock, so concurrent creators cannot race. */
+export async function ensureLedger(client: pg.ClientBase, location: LedgerLocation): Promise<void> {
+  const table = qualifiedName(location);
+  await client.query(`
+    CREATE SCHEMA IF NOT EXISTS ${quoteIdent(location.schema)};
+    CREATE TABLE IF NOT EXISTS ${table} (
+      version       text        PRIMARY KEY,
+      name          text        NOT NULL,
+      checksum      text        NOT NULL,
+      transactional boolean     NOT NULL,
+      status        text        NOT NULL CHECK (status IN ('applied', 'baselined', 'started')),
+      applied_at    timestamptz NOT NULL DEFAULT now(),
+      duration_ms   integer,
+      applied_by    text        NOT NULL DEFAULT current_user,
+      client_addr   inet                 DEFAULT inet_client_addr()
+    );
+    REVOKE ALL ON ${table} FROM PUBLIC;
+    COMMENT ON TABLE ${table} IS 'One row per applied migration file; written by the migrator only';
+  `);
+}
+
+/** Reads the ledger in version order; a database that has never been migrated has an empty one. */
+export async function readLedger(client: pg.ClientBase, location: LedgerLocation): Promise<LedgerRow[]> {
+  const exists = await client.query<{ found: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS found`, [qualifiedName(location)]);
+  if (!exists.rows[0]?.found) return [];
+  const result = await client.query(
+    `SELECT version, name, checksum, transactional, status, applied_at, duration_ms, applied_by, host(client_addr) AS client_addr
+       FROM ${qualifiedName(location)}`,
+  );
+  return result.rows
+    .map((r) => ({
+      version: r.version,
+      name: r.name,
+      checksum: r.checksum,
+      transactional: r.transactional,
+      status: r.status,
+      appliedAt: r.applied_at,
+      durationMs: r.duration_ms,
+      appliedBy: r.applied_by,
+      clientAddr: r.client_addr,
+    }))
+    .sort((a, b) => compareVersions(a.version, b.version));
+}
+
+export function compareVersions(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * The SQL that records a file as applied, with its values inlined as literals so it
+ * can travel in the same round trip as the COMMIT.
+ */
+export function recordSql(client: pg.ClientBase, location: LedgerLocation, file: MigrationFile, status: LedgerStatus, durationMs: number | null): string {
+  const lit = (v: string) => client.escapeLiteral(v);
+  return `INSERT INTO ${qualifiedName(location)} (version, name, checksum, transactional, status, duration_ms)
+    VALUES (${lit(file.version)}, ${lit(file.name)}, ${lit(file.checksum)}, ${file.transactional}, ${lit(status)}, ${durationMs === null ? "NULL" : Math.round(durationMs)})
+    ON CONFLICT (version) DO UPDATE SET
+      name = EXCLUDED.name, checksum = EXCLUDED.checksum, transactional = EXCLUDED.transactional,
+      status = EXCLUDED.status, duration_ms = EXCLUDED.duration_ms, applied_at = now(),
+      applied_by = current_user, client_addr = inet_client_addr()`;
+}
+
+export async function record(client: pg.ClientBase, location: LedgerLocation, file: MigrationFile, status: LedgerStatus, durationMs: number | null): Promise<void> {
+  await client.query(recordSql(client, location, file, status, durationMs));
+}
+
+/** Forgets a no-transaction file that failed cleanly: nothing of it is applied. */
+export async function forgetStarted(client: pg.ClientBase, location: LedgerLocation, version: string): Promise<void> {
+  await client.query(`DELETE FROM ${qualifiedName(location)} WHERE version = $1 AND status = 'started'`, [version]);
+}
+
+/** Completes the row of a no-transaction file once its statement has returned. */
+export async function markApplied(client: pg.ClientBase, location: LedgerLocation, version: string, durationMs: number): Promise<void> {
+  await client.query(`UPDATE ${qualifiedName(location)} SET status = 'applied', duration_ms = $2 WHERE version = $1`, [version, Math.round(durationMs)]);
+}

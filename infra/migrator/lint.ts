@@ -1,0 +1,101 @@
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { promisify } from "node:util";
+import { readMigrationSet, type MigrationFile } from "./files.js";
+
+const run = promisify(execFile);
+
+export interface LintFinding {
+  /** Relative to the set's folder, e.g. "0_init/migration.sql". */
+  file: string;
+  /** 1-based. */
+  line: number;
+  column: number;
+  rule: string;
+  level: "error" | "warning";
+  message: string;
+  help?: string;
+}
+
+/**
+ * squawk rules that do not apply to how this migrator runs files, and why.
+ * This is the one place they are turned off.
+ */
+export const EXCLUDED_RULES: Record<string, string> = {
+  "require-lock-timeout": "the migrator sets lock_timeout itself before every file (--lock-timeout, or -- migrate:lock-timeout)",
+  "require-statement-timeout": "the migrator sets statement_timeout itself before every file (--statement-timeout, or -- migrate:statement-timeout)",
+  "require-timeout-settings": "older name of the two rules above",
+  "transaction-nesting": "the migrator rejects BEGIN/COMMIT in files itself, with file and line, before anything runs",
+};
+
+/**
+ * Rules about style rather than locking or rewriting a live table: reported as warnings.
+ * Every other finding is an error, because it describes something that can block or break
+ * production traffic.
+ */
+export const ADVISORY_RULES = new Set([
+  "prefer-bigint-over-int",
+  "prefer-bigint-over-smallint",
+  "prefer-identity",
+  "prefer-text-field",
+  "prefer-timestamptz",
+  "prefer-timestamp-tz",
+]);
+
+interface SquawkFinding {
+  file: string;
+  line: number;
+  column: number;
+  level: string;
+  message: string;
+  help: string | null;
+  rule_name: string;
+}
+
+function squawkEntry(): string {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve("squawk-cli/package.json")), "js", "bin", "squawk");
+}
+
+async function squawk(setDir: string, files: MigrationFile[], inTransaction: boolean): Promise<SquawkFinding[]> {
+  if (files.length === 0) return [];
+  const args = [
+    squawkEntry(),
+    "--reporter=json",
+    "--pg-version=17.0",
+    `--exclude=${Object.keys(EXCLUDED_RULES).join(",")}`,
+    inTransaction ? "--assume-in-transaction" : "--no-assume-in-transaction",
+    ...files.map((f) => f.relativePath),
+  ];
+  let stdout: string;
+  try {
+    ({ stdout } = await run(process.execPath, args, { cwd: setDir, maxBuffer: 64 * 1024 * 1024 }));
+  } catch (error) {
+    // squawk exits 1 when it finds something; its JSON is still on stdout.
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    if (!e.stdout?.trim().startsWith("[")) throw new Error(`running squawk failed: ${e.stderr || e.message}`);
+    stdout = e.stdout;
+  }
+  return stdout.trim() ? (JSON.parse(stdout) as SquawkFinding[]) : [];
+}
+
+/** Lints the set with squawk, each file under the transaction mode it will really run in. */
+export async function lintMigrations(dir: string): Promise<LintFinding[]> {
+  const set = await readMigrationSet(dir);
+  const [inTx, outside] = await Promise.all([
+    squawk(set.dir, set.files.filter((f) => f.transactional), true),
+    squawk(set.dir, set.files.filter((f) => !f.transactional), false),
+  ]);
+  return [...inTx, ...outside]
+    .map((f) => ({
+      file: f.file.split(path.sep).join("/"),
+      line: f.line + 1,
+      column: f.column + 1,
+      rule: f.rule_name,
+      level: ADVISORY_RULES.has(f.rule_name) ? ("warning" as const) : ("error" as const),
+      message: f.message,
+      ...(f.help ? { help: f.help } : {}),
+    }))
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+}

@@ -1,0 +1,125 @@
+import { LedgerConflictError, UsageError, type Problem } from "./errors.js";
+import type { MigrationFile, MigrationSet } from "./files.js";
+import { compareVersions, type LedgerRow } from "./ledger.js";
+
+export interface PlanOptions {
+  /** Record files up to and including this version as baselined instead of running them. */
+  baseline?: string;
+  /** Apply exactly this one version (the Pulumi command resources run one file each). */
+  only?: string;
+  /** With `only`: the checksum the caller expects the file to have (what the preview showed). */
+  expectChecksum?: string;
+  /** Let a new file that orders before an applied one run. */
+  allowOutOfOrder?: boolean;
+  /** Versions in the ledger with no file are tolerated (a file removed from the set). */
+  ignoreUnknown?: boolean;
+}
+
+export type Step =
+  | { action: "apply"; file: MigrationFile; resumed: boolean }
+  | { action: "baseline"; file: MigrationFile };
+
+export interface Plan {
+  steps: Step[];
+  /** Files already in the ledger, with their rows. */
+  applied: { file: MigrationFile; row: LedgerRow }[];
+  /** Ledger rows whose file is gone (tolerated only with ignoreUnknown). */
+  unknown: LedgerRow[];
+}
+
+const DONE = new Set(["applied", "baselined"]);
+
+/** Accepts a version ("0") or a folder name ("0_init") and returns the file it names. */
+export function findFile(set: MigrationSet, versionOrFolder: string, flag: string): MigrationFile {
+  const file = set.files.find((f) => f.version === versionOrFolder || f.folder === versionOrFolder);
+  if (!file) {
+    const known = set.files.map((f) => f.version);
+    const sample = known.length > 6 ? [...known.slice(0, 3), "…", ...known.slice(-2)] : known;
+    throw new UsageError(`${flag} ${versionOrFolder}: no migration has that version or folder name (versions: ${sample.join(", ") || "none"})`);
+  }
+  return file;
+}
+
+/**
+ * Decides what to run: pure, given the files and the ledger. Disagreements between the
+ * database and the files are collected and thrown together; nothing is planned past them.
+ */
+export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: PlanOptions = {}): Plan {
+  const byVersion = new Map(set.files.map((f) => [f.version, f]));
+  const problems: Problem[] = [];
+  const applied: Plan["applied"] = [];
+  const unknown: LedgerRow[] = [];
+  const done = new Set<string>();
+  const started = new Set<string>();
+
+  for (const row of ledger) {
+    const file = byVersion.get(row.version);
+    if (!file) {
+      if (row.status !== "started") unknown.push(row);
+      continue;
+    }
+    if (row.status === "started") {
+      started.add(row.version);
+      continue;
+    }
+    if (row.checksum !== file.checksum) {
+      problems.push({
+        file: file.relativePath,
+        message:
+          `was edited after it was ${row.status} (${row.appliedAt.toISOString()}): checksum ${row.checksum.slice(0, 12)}… in the ledger, ${file.checksum.slice(0, 12)}… on disk. ` +
+          `An applied migration is never run again; restore the file as it was and write a new migration with the change`,
+      });
+    }
+    done.add(row.version);
+    applied.push({ file, row });
+  }
+  if (unknown.length > 0 && !options.ignoreUnknown) {
+    for (const row of unknown) {
+      problems.push({
+        file: `${row.version}_${row.name}`,
+        message: `is recorded in the database as ${row.status} but no such migration is in the set; restore its folder, or pass --ignore-unknown if it was removed on purpose`,
+      });
+    }
+  }
+
+  const lastDone = [...done].sort(compareVersions).at(-1);
+  const pending = set.files.filter((f) => !done.has(f.version));
+  const baselineFile = options.baseline === undefined ? undefined : findFile(set, options.baseline, "--baseline");
+
+  if (lastDone !== undefined && !options.allowOutOfOrder) {
+    for (const file of pending) {
+      if (compareVersions(file.version, lastDone) < 0 && !(baselineFile && compareVersions(file.version, baselineFile.version) <= 0)) {
+        problems.push({
+          file: file.relativePath,
+          message: `is new but orders before ${lastDone}, which is already applied; give it a version after ${lastDone}, or pass --allow-out-of-order if it does not depend on what came after`,
+        });
+      }
+    }
+  }
+
+  let steps: Step[] = pending.map((file) =>
+    baselineFile && compareVersions(file.version, baselineFile.version) <= 0
+      ? { action: "baseline" as const, file }
+      : { action: "apply" as const, file, resumed: started.has(file.version) },
+  );
+
+  if (options.only !== undefined) {
+    const target = findFile(set, options.only, "--only");
+    if (options.expectChecksum !== undefined && options.expectChecksum !== target.checksum) {
+      throw new UsageError(
+        `--only ${options.only}: ${target.relativePath} has checksum ${target.checksum.slice(0, 12)}… but ${options.expectChecksum.slice(0, 12)}… was expected; the file changed since it was planned (preview again)`,
+      );
+    }
+    const earlier = steps.filter((s) => compareVersions(s.file.version, target.version) < 0);
+    if (!done.has(target.version) && earlier.length > 0 && !options.allowOutOfOrder) {
+      problems.push({
+        file: target.relativePath,
+        message: `cannot run alone: ${earlier.length} earlier migration${earlier.length === 1 ? " is" : "s are"} still pending (${earlier.map((s) => s.file.folder).slice(0, 5).join(", ")}); apply them first`,
+      });
+    }
+    steps = steps.filter((s) => s.file.version === target.version);
+  }
+
+  if (problems.length > 0) throw new LedgerConflictError(problems);
+  return { steps, applied, unknown };
+}

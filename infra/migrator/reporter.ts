@@ -1,0 +1,26 @@
+import type { MigrationFile } from "./files.js";
+
+/** What the engine tells the outside world while it works; the CLI turns these into lines. */
+export type MigratorEvent =
+  | { type: "lock-waiting"; holder: string | undefined }
+  | { type: "lock-acquired"; waitedMs: number }
+  | { type: "file-started"; file: MigrationFile; attempt: number }
+  | { type: "file-applied"; file: MigrationFile; durationMs: number }
+  | { type: "file-baselined"; file: MigrationFile }
+  | { type: "file-completed-earlier"; file: MigrationFile; index: string }
+  | { type: "lock-timeout-retry"; file: MigrationFile; attempt: number; delayMs: number; blocker: string | undefined }
+  | { type: "invalid-index-dropped"; file: MigrationFile; index: string };
+
+export interface Reporter {
+  event(e: MigratorEvent): void;
+}
+
+export const silentReporter: Reporter = { event: () => {} };
+
+/** Keeps every event, for tests and for the JSON report. */
+export class RecordingReporter implements Reporter {
+  readonly events: MigratorEvent[] = [];
+  event(e: MigratorEvent): void {
+    this.events.push(e);
+  }
+}

@@ -1,0 +1,86 @@
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type pg from "pg";
+import type { MigrationSet } from "./files.js";
+import { qualifiedName, type LedgerLocation } from "./ledger.js";
+import { UsageError } from "./errors.js";
+
+/** One verification result: a row `(check, ok, detail)` of a `sql/verify` file. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** The verify file that produced it. */
+  file: string;
+}
+
+export interface VerifyReport {
+  checks: Check[];
+  passed: number;
+  failed: number;
+}
+
+export async function readVerifyFiles(dir: string): Promise<{ file: string; sql: string }[]> {
+  if (!existsSync(dir)) throw new UsageError(`verification folder ${dir} does not exist; name it with --verify-dir`);
+  const names = (await readdir(dir)).filter((n) => n.endsWith(".sql")).sort();
+  if (names.length === 0) throw new UsageError(`verification folder ${dir} holds no .sql files; a verify that checks nothing would pass for nothing`);
+  return Promise.all(names.map(async (file) => ({ file, sql: (await readFile(path.join(dir, file), "utf8")).replace(/^\uFEFF/, "") })));
+}
+
+/**
+ * What the checks may read besides the catalog: the files on disk and the ledger, as
+ * session-private relations, so checks never hard-code where the ledger lives.
+ */
+async function prepareSession(client: pg.ClientBase, set: MigrationSet, ledger: LedgerLocation): Promise<void> {
+  await client.query(`
+    DROP TABLE IF EXISTS pg_temp.migration_files;
+    CREATE TEMP TABLE migration_files (version text, name text, checksum text, transactional boolean);
+    DROP VIEW IF EXISTS pg_temp.migration_ledger;
+    DROP TABLE IF EXISTS pg_temp.migration_ledger;`);
+  await client.query(
+    `INSERT INTO pg_temp.migration_files SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[])`,
+    [set.files.map((f) => f.version), set.files.map((f) => f.name), set.files.map((f) => f.checksum), set.files.map((f) => f.transactional)],
+  );
+  const { rows } = await client.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [qualifiedName(ledger)]);
+  if (rows[0]?.found) {
+    await client.query(`CREATE TEMP VIEW migration_ledger AS
+      SELECT version, name, checksum, transactional, status, applied_at, duration_ms, applied_by FROM ${qualifiedName(ledger)}`);
+  } else {
+    await client.query(`CREATE TEMP TABLE migration_ledger (version text, name text, checksum text, transactional boolean,
+      status text, applied_at timestamptz, duration_ms integer, applied_by text)`);
+  }
+}
+
+/**
+ * Runs every check file in a read-only transaction that is rolled back, so verifying can
+ * never change the database. A file that errors or returns no rows is a failed check.
+ */
+export async function verify(client: pg.ClientBase, set: MigrationSet, verifyDir: string, ledger: LedgerLocation): Promise<VerifyReport> {
+  const files = await readVerifyFiles(verifyDir);
+  await prepareSession(client, set, ledger);
+  const checks: Check[] = [];
+  for (const { file, sql } of files) {
+    await client.query("BEGIN READ ONLY");
+    try {
+      const result = await client.query(sql);
+      const rows = (Array.isArray(result) ? result.at(-1)?.rows : result.rows) ?? [];
+      if (rows.length === 0) {
+        checks.push({ name: file.replace(/\.sql$/, ""), ok: false, detail: "the check returned no rows; a check must always return its verdict", file });
+      }
+      for (const row of rows) {
+        if (!("check" in row) || !("ok" in row)) {
+          checks.push({ name: file, ok: false, detail: 'rows must have columns "check", ok and detail', file });
+          break;
+        }
+        checks.push({ name: String(row.check), ok: row.ok === true, detail: row.detail === null || row.detail === undefined ? "" : String(row.detail), file });
+      }
+    } catch (error) {
+      checks.push({ name: file.replace(/\.sql$/, ""), ok: false, detail: `the check itself failed: ${(error as Error).message}`, file });
+    } finally {
+      await client.query("ROLLBACK").catch(() => {});
+    }
+  }
+  const passed = checks.filter((c) => c.ok).length;
+  return { checks, passed, failed: checks.length - passed };
+}
