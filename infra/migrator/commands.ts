@@ -9,7 +9,7 @@ import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from ".
 import { withAdvisoryLock } from "./lock.js";
 import { plan, type PlanOptions } from "./plan.js";
 import type { Reporter } from "./reporter.js";
-import { verify, type VerifyReport } from "./verify.js";
+import { readVerifyFiles, verify, type VerifyReport } from "./verify.js";
 
 /** Everything a verb needs, validated once by the CLI (or built by a caller such as the main job). */
 export interface MigratorContext {
@@ -146,15 +146,18 @@ export async function applyCommand(ctx: MigratorContext): Promise<ApplyReport> {
 
 export async function verifyCommand(ctx: MigratorContext): Promise<VerifyReport> {
   const set = await readMigrationSet(ctx.dir);
-  return withDatabase(ctx, (client) => verify(client, set, ctx.verifyDir, ctx.ledger));
+  const checks = await readVerifyFiles(ctx.verifyDir);
+  return withDatabase(ctx, (client) => verify(client, set, checks, ctx.ledger));
 }
 
 /** The main job: apply, then verify, on one database session (one embedded start). */
 export async function applyAndVerify(ctx: MigratorContext): Promise<{ apply: ApplyReport; verify?: VerifyReport }> {
   const set = await readMigrationSet(ctx.dir);
+  // Read the checks first: a missing verification folder is bad usage, found before anything runs.
+  const checks = await readVerifyFiles(ctx.verifyDir);
   return withDatabase(ctx, async (client, where) => {
     const applied = await lockedApply(client, where, set, ctx);
     if (applied.failure) return { apply: applied };
-    return { apply: applied, verify: await verify(client, set, ctx.verifyDir, ctx.ledger) };
+    return { apply: applied, verify: await verify(client, set, checks, ctx.ledger) };
   });
 }

@@ -21,7 +21,12 @@ export interface VerifyReport {
   failed: number;
 }
 
-export async function readVerifyFiles(dir: string): Promise<{ file: string; sql: string }[]> {
+export interface VerifyFile {
+  file: string;
+  sql: string;
+}
+
+export async function readVerifyFiles(dir: string): Promise<VerifyFile[]> {
   if (!existsSync(dir)) throw new UsageError(`verification folder ${dir} does not exist; name it with --verify-dir`);
   const names = (await readdir(dir)).filter((n) => n.endsWith(".sql")).sort();
   if (names.length === 0) throw new UsageError(`verification folder ${dir} holds no .sql files; a verify that checks nothing would pass for nothing`);
@@ -56,8 +61,7 @@ async function prepareSession(client: pg.ClientBase, set: MigrationSet, ledger: 
  * Runs every check file in a read-only transaction that is rolled back, so verifying can
  * never change the database. A file that errors or returns no rows is a failed check.
  */
-export async function verify(client: pg.ClientBase, set: MigrationSet, verifyDir: string, ledger: LedgerLocation): Promise<VerifyReport> {
-  const files = await readVerifyFiles(verifyDir);
+export async function verify(client: pg.ClientBase, set: MigrationSet, files: VerifyFile[], ledger: LedgerLocation): Promise<VerifyReport> {
   await prepareSession(client, set, ledger);
   const checks: Check[] = [];
   for (const { file, sql } of files) {
