@@ -35,6 +35,8 @@ Where:
   --embedded-dir DIR      data of the embedded PostgreSQL (default .data/embedded)
   --ledger-schema NAME    schema of the history table (default ${DEFAULT_LEDGER.schema})
   --ledger-table NAME     name of the history table (default ${DEFAULT_LEDGER.table})
+  --allow-insecure-connection  connect to a non-local host without TLS (refused otherwise;
+                          sslmode and sslrootcert come from the URL or PGSSLMODE/PGSSLROOTCERT)
 
 Apply:
   --baseline VERSION      record files up to VERSION as applied without running them
@@ -81,6 +83,7 @@ const OPTIONS = {
   "lock-retries": { type: "string" },
   "retry-delay": { type: "string" },
   "lock-wait": { type: "string" },
+  "allow-insecure-connection": { type: "boolean" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -112,7 +115,7 @@ export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: R
     dir: resolvePath(values.dir, "sql/migrations"),
     verifyDir: resolvePath(values["verify-dir"], "sql/verify"),
     embeddedDir: resolvePath(values["embedded-dir"], ".data/embedded"),
-    target: resolveConnection(values["database-url"], env),
+    target: resolveConnection(values["database-url"], env, values["allow-insecure-connection"] ?? false),
     ledger: validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: values["ledger-table"] ?? DEFAULT_LEDGER.table }),
     apply: {
       ledger: validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: values["ledger-table"] ?? DEFAULT_LEDGER.table }),

@@ -1,5 +1,5 @@
+import { readFileSync } from "node:fs";
 import pg from "pg";
-import { parse as parseConnectionString } from "pg-connection-string";
 import { UsageError } from "./errors.js";
 
 /** Where to connect, with everything secret kept out of `display`. */
@@ -11,56 +11,118 @@ export interface ConnectionTarget {
   secrets: string[];
 }
 
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+type SslMode = (typeof SSL_MODES)[number];
+
+interface Parts {
+  host: string;
+  port: number;
+  user: string | undefined;
+  password: string | undefined;
+  database: string | undefined;
+  sslMode: string | undefined;
+  sslRootCert: string | undefined;
+}
+
+function fromUrl(url: string, env: NodeJS.ProcessEnv): Parts {
+  let parsed: URL;
+  try {
+    if (!/^postgres(ql)?:\/\//i.test(url)) throw new Error("scheme");
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError("the database URL is not a postgres:// or postgresql:// URL (it is not shown here because it may hold a password)");
+  }
+  const q = parsed.searchParams;
+  const decode = (s: string) => (s ? decodeURIComponent(s) : undefined);
+  return {
+    host: q.get("host") ?? (decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, "")) || "localhost"),
+    port: parsed.port ? Number(parsed.port) : q.get("port") ? Number(q.get("port")) : 5432,
+    user: decode(parsed.username) ?? q.get("user") ?? env.PGUSER,
+    password: decode(parsed.password) ?? q.get("password") ?? env.PGPASSWORD,
+    database: decode(parsed.pathname.replace(/^\//, "")) ?? q.get("dbname") ?? undefined,
+    sslMode: q.get("sslmode") ?? env.PGSSLMODE,
+    sslRootCert: q.get("sslrootcert") ?? env.PGSSLROOTCERT,
+  };
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Parts {
+  return {
+    host: env.PGHOST ?? "localhost",
+    port: env.PGPORT ? Number(env.PGPORT) : 5432,
+    user: env.PGUSER,
+    password: env.PGPASSWORD,
+    database: env.PGDATABASE ?? env.PGUSER,
+    sslMode: env.PGSSLMODE,
+    sslRootCert: env.PGSSLROOTCERT,
+  };
+}
+
+/** Loopback and Unix sockets never leave the machine; anything else must be encrypted. */
+export function isLocalHost(host: string): boolean {
+  return host.startsWith("/") || host === "localhost" || /^127\./.test(host) || host === "::1";
+}
+
+/**
+ * TLS as libpq's sslmode means it. `prefer`/`allow` cannot fall back in node-postgres, so they
+ * mean no TLS, and a remote host without TLS is refused unless the caller allows it.
+ */
+function tlsFor(parts: Parts, allowInsecure: boolean): pg.ClientConfig["ssl"] {
+  const mode = (parts.sslMode ?? (isLocalHost(parts.host) ? "disable" : "verify-full")) as SslMode;
+  if (!SSL_MODES.includes(mode)) {
+    throw new UsageError(`sslmode "${parts.sslMode}" is not one of ${SSL_MODES.join(", ")}`);
+  }
+  if (mode === "disable" || mode === "allow" || mode === "prefer") {
+    if (!isLocalHost(parts.host) && !allowInsecure) {
+      throw new UsageError(
+        `refusing to send credentials to ${parts.host} without TLS (sslmode=${mode}); use sslmode=verify-full with sslrootcert=<CA bundle> ` +
+          `(RDS: the AWS RDS CA bundle), or sslmode=require, or pass --allow-insecure-connection if the network is trusted`,
+      );
+    }
+    return false;
+  }
+  let ca: string | undefined;
+  if (parts.sslRootCert && parts.sslRootCert !== "system") {
+    try {
+      ca = readFileSync(parts.sslRootCert, "utf8");
+    } catch {
+      throw new UsageError(`sslrootcert ${parts.sslRootCert} cannot be read; name a PEM file with the CA bundle`);
+    }
+  }
+  if (mode === "require") return { rejectUnauthorized: false };
+  if (mode === "verify-ca") return { rejectUnauthorized: true, ...(ca ? { ca } : {}), checkServerIdentity: () => undefined };
+  return { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+}
+
 /**
  * The database named by --database-url, DATABASE_URL, or the libpq PG* variables, in that
  * order; undefined when none names one (the caller then uses the embedded server).
  */
-export function resolveConnection(databaseUrl: string | undefined, env: NodeJS.ProcessEnv): ConnectionTarget | undefined {
+export function resolveConnection(databaseUrl: string | undefined, env: NodeJS.ProcessEnv, allowInsecure = false): ConnectionTarget | undefined {
   const url = databaseUrl ?? env.DATABASE_URL;
-  let config: pg.ClientConfig;
-  if (url) {
-    let parsed: ReturnType<typeof parseConnectionString>;
-    try {
-      if (!/^postgres(ql)?:\/\//i.test(url)) throw new Error("scheme");
-      parsed = parseConnectionString(url);
-    } catch {
-      throw new UsageError("the database URL is not a postgres:// or postgresql:// URL (it is not shown here because it may hold a password)");
-    }
-    config = {
-      host: parsed.host ?? undefined,
-      port: parsed.port ? Number(parsed.port) : undefined,
-      user: parsed.user ?? env.PGUSER,
-      password: parsed.password ?? env.PGPASSWORD,
-      database: parsed.database ?? undefined,
-      ssl: parsed.ssl as pg.ClientConfig["ssl"],
-    };
-  } else if (env.PGHOST || env.PGDATABASE || env.PGUSER || env.PGPORT) {
-    config = {
-      host: env.PGHOST ?? "localhost",
-      port: env.PGPORT ? Number(env.PGPORT) : 5432,
-      user: env.PGUSER,
-      password: env.PGPASSWORD,
-      database: env.PGDATABASE ?? env.PGUSER,
-    };
-    const mode = env.PGSSLMODE;
-    if (mode && mode !== "disable" && mode !== "allow" && mode !== "prefer") {
-      config.ssl = mode === "require" ? { rejectUnauthorized: false } : { rejectUnauthorized: true };
-    }
-  } else {
-    return undefined;
+  let parts: Parts;
+  if (url) parts = fromUrl(url, env);
+  else if (env.PGHOST || env.PGDATABASE || env.PGUSER || env.PGPORT) parts = fromEnv(env);
+  else return undefined;
+  if (!Number.isInteger(parts.port) || parts.port <= 0 || parts.port > 65535) {
+    throw new UsageError("the database port is not a port number");
   }
-  if (config.port !== undefined && !Number.isInteger(config.port)) {
-    throw new UsageError("the database port is not a number");
-  }
-  config.application_name = "migrator";
-  // A server that stops answering must not hang the migrator forever.
-  config.connectionTimeoutMillis = 15_000;
-  config.keepAlive = true;
-  const password = typeof config.password === "string" ? config.password : undefined;
+  const config: pg.ClientConfig = {
+    host: parts.host,
+    port: parts.port,
+    user: parts.user,
+    password: parts.password,
+    database: parts.database,
+    ssl: tlsFor(parts, allowInsecure),
+    application_name: "migrator",
+    // A server that stops answering must not hang the migrator forever.
+    connectionTimeoutMillis: 15_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
   return {
     config,
-    display: `${config.user ?? "(default user)"}@${config.host ?? "localhost"}:${config.port ?? 5432}/${config.database ?? ""}`,
-    secrets: password ? [password] : [],
+    display: `${parts.user ?? "(default user)"}@${parts.host}:${parts.port}/${parts.database ?? ""}`,
+    secrets: parts.password ? [parts.password] : [],
   };
 }
 
