@@ -1,0 +1,94 @@
+import type { FailOrWarn, SslMode } from "./types.js";
+
+/** Defaults shared by every environment. */
+export const COMMON_DEFAULTS = {
+  migrationsDir: "sql/migrations",
+  verifyDir: "sql/verify",
+  /** The migrator's own default, so `npm start` and the stacks keep the ledger in the same place. */
+  ledgerSchema: "migrator",
+  allowRemovedMigrations: false,
+  appSchema: "public",
+  migratorRole: "migrator",
+  appRole: "app",
+  auditorRole: "auditor",
+  /** The point ledger is append-only: the application may add and read rows, never change them. */
+  immutableTables: ["PointTransaction"],
+} as const;
+
+interface PerEnvironment {
+  lintErrors: FailOrWarn;
+  verificationFailures: FailOrWarn;
+  sslMode: SslMode;
+  pgStatStatements: boolean;
+}
+
+export const ENVIRONMENT_DEFAULTS: Record<"dev" | "prod" | "local", PerEnvironment> = {
+  // dev: encrypted but not verified, so a fresh laptop needs no CA bundle.
+  dev: { lintErrors: "warn", verificationFailures: "warn", sslMode: "require", pgStatStatements: true },
+  // prod: the commands carry a password, so they verify who they talk to.
+  prod: { lintErrors: "fail", verificationFailures: "fail", sslMode: "verify-full", pgStatStatements: true },
+  // local: a laptop Postgres usually has no TLS; pg_stat_statements may not be installed.
+  local: { lintErrors: "warn", verificationFailures: "warn", sslMode: "disable", pgStatStatements: false },
+};
+
+/** RDS settings per environment: dev small and disposable, prod hardened. */
+export const RDS_DEFAULTS = {
+  dev: {
+    instanceClass: "db.t4g.micro",
+    allocatedStorageGb: 20,
+    maxAllocatedStorageGb: 0,
+    engineVersion: "17",
+    backupRetentionDays: 1,
+    backupWindow: undefined,
+    maintenanceWindow: undefined,
+    multiAz: false,
+    deletionProtection: false,
+    finalSnapshot: false,
+    performanceInsights: false,
+    performanceInsightsRetentionDays: 7,
+    monitoringIntervalSeconds: 0,
+    iamAuthentication: false,
+    logExports: [] as string[],
+    logRetentionDays: 7,
+    slowStatementMs: 250,
+    port: 5432,
+    masterUsername: "dbadmin",
+    databaseName: "app",
+    autoMinorVersionUpgrade: true,
+    applyImmediately: true,
+    caCertIdentifier: "rds-ca-rsa2048-g1",
+    ownKmsKey: false,
+    eventSubscriptions: false,
+  },
+  prod: {
+    instanceClass: "db.m7g.large",
+    allocatedStorageGb: 100,
+    maxAllocatedStorageGb: 1000,
+    engineVersion: "17",
+    backupRetentionDays: 14,
+    backupWindow: "02:00-03:00",
+    maintenanceWindow: "sun:04:00-sun:05:00",
+    multiAz: true,
+    deletionProtection: true,
+    finalSnapshot: true,
+    performanceInsights: true,
+    performanceInsightsRetentionDays: 7,
+    monitoringIntervalSeconds: 60,
+    iamAuthentication: true,
+    logExports: ["postgresql", "upgrade"],
+    logRetentionDays: 365,
+    slowStatementMs: 1000,
+    port: 5433,
+    masterUsername: "dbadmin",
+    databaseName: "app",
+    autoMinorVersionUpgrade: true,
+    applyImmediately: false,
+    caCertIdentifier: "rds-ca-rsa2048-g1",
+    ownKmsKey: true,
+    eventSubscriptions: true,
+  },
+} as const;
+
+export const LOCAL_DEFAULTS = {
+  port: 5432,
+} as const;

@@ -1,0 +1,600 @@
+import { parseDuration } from "../infra/migrator/durations.js";
+import { COMMON_DEFAULTS, ENVIRONMENT_DEFAULTS, LOCAL_DEFAULTS, RDS_DEFAULTS } from "./defaults.js";
+import { StackConfigError, type ConfigProblem } from "./errors.js";
+import { SecretText } from "./secret.js";
+import {
+  ENVIRONMENTS,
+  SSL_MODES,
+  type AccessSettings,
+  type AwsStackSettings,
+  type ConnectionSettings,
+  type Environment,
+  type LocalStackSettings,
+  type MigrationSettings,
+  type NetworkSettings,
+  type RdsSettings,
+  type SslMode,
+  type StackSettings,
+} from "./types.js";
+
+/** Raw configuration as Pulumi hands it to a program: "<namespace>:<key>" -> string (lists and maps as JSON). */
+export type RawConfig = Readonly<Record<string, string>>;
+
+export interface ParseContext {
+  project: string;
+  stack: string;
+}
+
+type Scope = "all" | "aws" | "local";
+
+/** Every key of this project's namespace and the environments it applies to. */
+export const CONFIG_KEYS: Record<string, Scope> = {
+  environment: "all",
+  namePrefix: "all",
+  tags: "all",
+  migrationsDir: "all",
+  verifyDir: "all",
+  ledgerSchema: "all",
+  lockTimeout: "all",
+  statementTimeout: "all",
+  lintErrors: "all",
+  allowRemovedMigrations: "all",
+  verificationFailures: "all",
+  verificationRun: "all",
+  sslMode: "all",
+  sslRootCert: "all",
+  migratorRole: "all",
+  migratorPassword: "all",
+  appRole: "all",
+  auditorRole: "all",
+  appSchema: "all",
+  immutableTables: "all",
+  pgStatStatements: "all",
+  migrationHost: "aws",
+  migrationPort: "aws",
+  vpcId: "aws",
+  subnetIds: "aws",
+  allowedCidrs: "aws",
+  allowedSecurityGroupIds: "aws",
+  instanceClass: "aws",
+  allocatedStorageGb: "aws",
+  maxAllocatedStorageGb: "aws",
+  engineVersion: "aws",
+  backupRetentionDays: "aws",
+  backupWindow: "aws",
+  maintenanceWindow: "aws",
+  multiAz: "aws",
+  deletionProtection: "aws",
+  finalSnapshot: "aws",
+  performanceInsights: "aws",
+  performanceInsightsRetentionDays: "aws",
+  monitoringIntervalSeconds: "aws",
+  iamAuthentication: "aws",
+  logExports: "aws",
+  logRetentionDays: "aws",
+  slowStatementMs: "aws",
+  port: "aws",
+  masterUsername: "aws",
+  databaseName: "aws",
+  autoMinorVersionUpgrade: "aws",
+  applyImmediately: "aws",
+  caCertIdentifier: "aws",
+  eventTopicArn: "aws",
+  localHost: "local",
+  localPort: "local",
+  localDatabase: "local",
+  localUser: "local",
+  localPassword: "local",
+};
+
+/** Keys whose values are passwords: they must be set with `pulumi config set --secret`. */
+export const SECRET_KEYS = ["migratorPassword", "localPassword"] as const;
+
+/**
+ * What prod must hold, and why: each rule names the Security Hub control (or the reason) it
+ * serves. docs/stacks.md carries the same table.
+ */
+export const PROD_RULES: { key: string; allowed: string; why: string; holds: (s: AwsStackSettings) => boolean }[] = [
+  { key: "multiAz", allowed: "true", why: "Security Hub RDS.5", holds: (s) => s.rds.multiAz },
+  { key: "deletionProtection", allowed: "true", why: "Security Hub RDS.8", holds: (s) => s.rds.deletionProtection },
+  { key: "finalSnapshot", allowed: "true", why: "a deleted prod database must leave a snapshot", holds: (s) => s.rds.finalSnapshot },
+  { key: "backupRetentionDays", allowed: "14 to 35", why: "Security Hub RDS.11 and the 14-day policy", holds: (s) => s.rds.backupRetentionDays >= 14 },
+  { key: "performanceInsights", allowed: "true", why: "production diagnosis", holds: (s) => s.rds.performanceInsights },
+  { key: "monitoringIntervalSeconds", allowed: "1, 5, 10, 15, 30 or 60", why: "Security Hub RDS.6", holds: (s) => s.rds.monitoringIntervalSeconds > 0 },
+  { key: "iamAuthentication", allowed: "true", why: "Security Hub RDS.10", holds: (s) => s.rds.iamAuthentication },
+  {
+    key: "logExports",
+    allowed: 'a list holding "postgresql" and "upgrade"',
+    why: "Security Hub RDS.9 and RDS.36",
+    holds: (s) => s.rds.logExports.includes("postgresql") && s.rds.logExports.includes("upgrade"),
+  },
+  {
+    key: "maxAllocatedStorageGb",
+    allowed: "more than allocatedStorageGb",
+    why: "storage autoscaling",
+    holds: (s) => s.rds.maxAllocatedStorageGb > s.rds.allocatedStorageGb,
+  },
+  { key: "autoMinorVersionUpgrade", allowed: "true", why: "Security Hub RDS.13", holds: (s) => s.rds.autoMinorVersionUpgrade },
+  { key: "port", allowed: "1150 to 65535 except 5432", why: "Security Hub RDS.23", holds: (s) => s.rds.port !== 5432 },
+  {
+    key: "masterUsername",
+    allowed: `a name other than ${["postgres", "admin", "root", "administrator", "master"].join(", ")}`,
+    why: "Security Hub RDS.25",
+    holds: (s) => !["postgres", "admin", "root", "administrator", "master"].includes(s.rds.masterUsername),
+  },
+  {
+    key: "sslMode",
+    allowed: "verify-ca or verify-full",
+    why: "the commands send a password; they must know whom they send it to",
+    holds: (s) => s.connection.sslMode === "verify-ca" || s.connection.sslMode === "verify-full",
+  },
+];
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const HOST = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$|^\d{1,3}(\.\d{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$/;
+const RESERVED_ROLE = /^(pg_|rds)|^(postgres|public|none|current_user|session_user)$/;
+const CLOUDWATCH_RETENTION = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
+const LOG_TYPES = ["postgresql", "upgrade", "iam-db-auth-error"];
+const CA_CERTS = ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"];
+const DAY = "(mon|tue|wed|thu|fri|sat|sun)";
+
+/** Reads typed values out of the raw configuration, collecting every problem instead of stopping at the first. */
+class ConfigReader {
+  readonly problems: ConfigProblem[] = [];
+
+  constructor(
+    private readonly raw: RawConfig,
+    private readonly namespace: string,
+  ) {}
+
+  fullKey(key: string): string {
+    return key.includes(":") ? key : `${this.namespace}:${key}`;
+  }
+
+  value(key: string): string | undefined {
+    const v = this.raw[this.fullKey(key)];
+    return v === undefined || v === "" ? undefined : v;
+  }
+
+  problem(key: string, message: string): void {
+    this.problems.push({ key: this.fullKey(key), message });
+  }
+
+  string(key: string, fallback: string, check?: (v: string) => string | undefined): string {
+    return this.optionalString(key, check) ?? fallback;
+  }
+
+  optionalString(key: string, check?: (v: string) => string | undefined): string | undefined {
+    const v = this.value(key);
+    if (v === undefined) return undefined;
+    const complaint = check?.(v);
+    if (complaint) {
+      this.problem(key, complaint);
+      return undefined;
+    }
+    return v;
+  }
+
+  required(key: string, how: string, check?: (v: string) => string | undefined): string {
+    const v = this.optionalString(key, check);
+    if (v === undefined && this.value(key) === undefined) this.problem(key, `required: ${how}`);
+    return v ?? "";
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const v = this.value(key);
+    if (v === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    this.problem(key, `"${v}" is not allowed; allowed: ${allowed.join(", ")}`);
+    return fallback;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.value(key);
+    if (v === undefined) return fallback;
+    if (v === "true") return true;
+    if (v === "false") return false;
+    this.problem(key, `"${v}" is not a boolean; allowed: true, false`);
+    return fallback;
+  }
+
+  int(key: string, fallback: number, range: { min: number; max: number; allowed?: readonly number[]; describe?: string }): number {
+    const v = this.value(key);
+    if (v === undefined) return fallback;
+    const n = /^-?\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
+    const allowedText = range.describe ?? (range.allowed ? range.allowed.join(", ") : `a whole number from ${range.min} to ${range.max}`);
+    if (!Number.isSafeInteger(n) || n < range.min || n > range.max || (range.allowed && !range.allowed.includes(n))) {
+      this.problem(key, `"${v}" is not allowed; allowed: ${allowedText}`);
+      return fallback;
+    }
+    return n;
+  }
+
+  /** A YAML list (Pulumi passes it as JSON) of strings, each checked. */
+  list(key: string, fallback: readonly string[], itemCheck: (item: string) => string | undefined, describe: string): string[] {
+    const v = this.value(key);
+    if (v === undefined) return [...fallback];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch {
+      parsed = undefined;
+    }
+    if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
+      this.problem(key, `must be a list of ${describe} (in YAML: one "- item" per line, or [a, b])`);
+      return [...fallback];
+    }
+    const items = parsed as string[];
+    const complaints = items.flatMap((item) => {
+      const complaint = itemCheck(item);
+      return complaint ? [`"${item}" ${complaint}`] : [];
+    });
+    if (complaints.length > 0) {
+      this.problem(key, `${complaints.join("; ")}; allowed: a list of ${describe}`);
+      return [...fallback];
+    }
+    return items;
+  }
+
+  /** A YAML map of strings to strings. */
+  stringMap(key: string, check: (k: string, v: string) => string | undefined): Record<string, string> {
+    const v = this.value(key);
+    if (v === undefined) return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+      this.problem(key, "must be a map of names to text values (in YAML: one `name: value` per line)");
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [k, item] of Object.entries(parsed)) {
+      if (typeof item !== "string" && typeof item !== "number" && typeof item !== "boolean") {
+        this.problem(key, `"${k}" must have a text value`);
+        continue;
+      }
+      const complaint = check(k, String(item));
+      if (complaint) this.problem(key, complaint);
+      else out[k] = String(item);
+    }
+    return out;
+  }
+
+  secret(key: string, minLength: number, how: string): SecretText {
+    const v = this.value(key);
+    if (v === undefined) {
+      this.problem(key, `required: ${how}`);
+      return new SecretText("");
+    }
+    if (v.length < minLength) this.problem(key, `is ${v.length} characters long; allowed: a secret of at least ${minLength} characters`);
+    return new SecretText(v);
+  }
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+function closestKey(key: string): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const known of Object.keys(CONFIG_KEYS)) {
+    const distance = levenshtein(key, known);
+    if (!best || distance < best.distance) best = { key: known, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(key.length / 4)) ? best.key : undefined;
+}
+
+const identifier = (what: string) => (v: string) =>
+  IDENTIFIER.test(v) ? undefined : `"${v}" is not a plain ${what} name; allowed: lower-case letters, digits and _ (at most 63, not starting with a digit)`;
+
+const roleName = (v: string) =>
+  identifier("role")(v) ?? (RESERVED_ROLE.test(v) ? `"${v}" is reserved by PostgreSQL or RDS; allowed: any other plain role name` : undefined);
+
+const duration = (v: string) => {
+  try {
+    parseDuration(v, "value");
+    return undefined;
+  } catch {
+    return `"${v}" is not a duration; allowed: a number with ms, s, min or h (e.g. 5s), or 0 for no limit`;
+  }
+};
+
+const host = (v: string) => (HOST.test(v) ? undefined : `"${v}" is not a host name or IP address`);
+
+function cidrProblem(v: string): string | undefined {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+  if (v4) {
+    if (v4.slice(1, 5).some((o) => Number(o) > 255) || Number(v4[5]) > 32) return "is not a valid IPv4 CIDR";
+    if (Number(v4[5]) === 0) return "would let the whole internet reach the database";
+    return undefined;
+  }
+  const v6 = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(v);
+  if (v6 && v6[1]!.includes(":") && Number(v6[2]) <= 128) {
+    return Number(v6[2]) === 0 ? "would let the whole internet reach the database" : undefined;
+  }
+  return "is not a CIDR such as 10.0.0.0/16";
+}
+
+function defaultNamePrefix(project: string, stack: string): string {
+  return `${project}-${stack}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^[^a-z]+/, "")
+    .slice(0, 40)
+    .replace(/-+$/, "");
+}
+
+function readEnvironment(r: ConfigReader, stack: string): Environment | undefined {
+  const fromStack = (ENVIRONMENTS as readonly string[]).includes(stack) ? (stack as Environment) : undefined;
+  const v = r.value("environment");
+  if (v === undefined) {
+    if (!fromStack) r.problem("environment", `required: the stack "${stack}" is not named dev, prod or local, so say which it is; allowed: ${ENVIRONMENTS.join(", ")}`);
+    return fromStack;
+  }
+  if ((ENVIRONMENTS as readonly string[]).includes(v)) return v as Environment;
+  r.problem("environment", `"${v}" is not allowed; allowed: ${ENVIRONMENTS.join(", ")}`);
+  return undefined;
+}
+
+function readMigrations(r: ConfigReader, environment: Environment): MigrationSettings {
+  const defaults = ENVIRONMENT_DEFAULTS[environment];
+  return {
+    dir: r.string("migrationsDir", COMMON_DEFAULTS.migrationsDir),
+    verifyDir: r.string("verifyDir", COMMON_DEFAULTS.verifyDir),
+    ledgerSchema: r.string("ledgerSchema", COMMON_DEFAULTS.ledgerSchema, identifier("schema")),
+    lockTimeout: r.optionalString("lockTimeout", duration),
+    statementTimeout: r.optionalString("statementTimeout", duration),
+    lintErrors: r.oneOf("lintErrors", ["fail", "warn"] as const, defaults.lintErrors),
+    allowRemovedMigrations: r.bool("allowRemovedMigrations", COMMON_DEFAULTS.allowRemovedMigrations),
+    verificationFailures: r.oneOf("verificationFailures", ["fail", "warn"] as const, defaults.verificationFailures),
+    verificationRun: r.optionalString("verificationRun"),
+  };
+}
+
+function readConnection(r: ConfigReader, environment: Environment): ConnectionSettings {
+  const allowed: readonly SslMode[] = environment === "local" ? SSL_MODES : SSL_MODES.filter((m) => m !== "disable");
+  const sslMode = r.oneOf("sslMode", allowed, ENVIRONMENT_DEFAULTS[environment].sslMode);
+  const sslRootCert = r.optionalString("sslRootCert");
+  if ((sslMode === "verify-ca" || sslMode === "verify-full") && sslRootCert === undefined) {
+    r.problem(
+      "sslRootCert",
+      `required when sslMode is ${sslMode}: the path of the CA bundle that signs the server's certificate ` +
+        "(for RDS, https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem saved in the project)",
+    );
+  }
+  const hostOverride = environment === "local" ? undefined : r.optionalString("migrationHost", host);
+  const portOverride = environment === "local" || r.value("migrationPort") === undefined ? undefined : r.int("migrationPort", 0, { min: 1, max: 65535 });
+  if (hostOverride !== undefined && sslMode === "verify-full") {
+    r.problem(
+      "sslMode",
+      `verify-full checks the certificate against the host connected to, and the certificate names the database's endpoint, not migrationHost "${hostOverride}"; allowed with migrationHost: require, verify-ca`,
+    );
+  }
+  return { sslMode, sslRootCert, hostOverride, portOverride };
+}
+
+function readAccess(r: ConfigReader, environment: Environment, adminUser: string): AccessSettings {
+  const access: AccessSettings = {
+    schema: r.string("appSchema", COMMON_DEFAULTS.appSchema, identifier("schema")),
+    migratorRole: r.string("migratorRole", COMMON_DEFAULTS.migratorRole, roleName),
+    migratorPassword: r.secret(
+      "migratorPassword",
+      16,
+      `the migrations log in as the migrator role with this password; set it with \`pulumi config set --secret ${r.fullKey("migratorPassword")} "$(openssl rand -base64 24)"\``,
+    ),
+    appRole: r.string("appRole", COMMON_DEFAULTS.appRole, roleName),
+    auditorRole: r.string("auditorRole", COMMON_DEFAULTS.auditorRole, roleName),
+    immutableTables: r.list(
+      "immutableTables",
+      COMMON_DEFAULTS.immutableTables,
+      (t) => (t.length > 0 && t.length <= 63 && !t.includes('"') ? undefined : "is not a table name"),
+      "table names (as created, case-sensitive)",
+    ),
+    pgStatStatements: r.bool("pgStatStatements", ENVIRONMENT_DEFAULTS[environment].pgStatStatements),
+  };
+  const roles = [
+    ["migratorRole", access.migratorRole],
+    ["appRole", access.appRole],
+    ["auditorRole", access.auditorRole],
+  ] as const;
+  for (const [i, [key, name]] of roles.entries()) {
+    const clash = roles.slice(0, i).find(([, other]) => other === name);
+    if (clash) r.problem(key, `"${name}" is also ${clash[0]}; allowed: a role name of its own`);
+    else if (name === adminUser) r.problem(key, `"${name}" is the administrator the stack connects as; allowed: a role name of its own`);
+  }
+  return access;
+}
+
+function readNetwork(r: ConfigReader, environment: "dev" | "prod"): NetworkSettings {
+  const vpcId = r.optionalString("vpcId", (v) => (/^vpc-[0-9a-f]{8,17}$/.test(v) ? undefined : `"${v}" is not a VPC id such as vpc-0123456789abcdef0`));
+  const subnetIds = r.value("subnetIds") === undefined
+    ? undefined
+    : r.list("subnetIds", [], (v) => (/^subnet-[0-9a-f]{8,17}$/.test(v) ? undefined : "is not a subnet id"), "subnet ids such as subnet-0123456789abcdef0");
+  if (environment === "prod") {
+    if (r.value("vpcId") === undefined) r.problem("vpcId", "required in prod: the VPC of the database (prod never uses the default VPC)");
+    if (r.value("subnetIds") === undefined) r.problem("subnetIds", "required in prod: at least two private subnets of vpcId in different availability zones");
+  }
+  if (subnetIds !== undefined && subnetIds.length < 2) {
+    r.problem("subnetIds", `has ${subnetIds.length} subnet${subnetIds.length === 1 ? "" : "s"}; allowed: at least two subnets in different availability zones (RDS needs two for a subnet group)`);
+  }
+  if (subnetIds !== undefined && vpcId === undefined && r.value("vpcId") === undefined) {
+    r.problem("vpcId", "required when subnetIds is set: the VPC those subnets belong to");
+  }
+  const allowedCidrs = r.list("allowedCidrs", [], cidrProblem, "CIDRs such as 10.0.0.0/16 (never 0.0.0.0/0)");
+  const allowedSecurityGroupIds = r.list(
+    "allowedSecurityGroupIds",
+    [],
+    (v) => (/^sg-[0-9a-f]{8,17}$/.test(v) ? undefined : "is not a security group id"),
+    "security group ids such as sg-0123456789abcdef0",
+  );
+  if (allowedCidrs.length === 0 && allowedSecurityGroupIds.length === 0 && r.value("allowedCidrs") === undefined && r.value("allowedSecurityGroupIds") === undefined) {
+    r.problem(
+      "allowedCidrs",
+      `required (or ${r.fullKey("allowedSecurityGroupIds")}): name who may reach the database on its port; with neither, nothing could connect, not even the migrations`,
+    );
+  }
+  return { vpcId, subnetIds, allowedCidrs, allowedSecurityGroupIds };
+}
+
+function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: string): RdsSettings {
+  const d = RDS_DEFAULTS[environment];
+  const region = r.value("aws:region");
+  if (region === undefined) r.problem("aws:region", "required: the AWS region of the database, e.g. eu-west-1");
+  const allocatedStorageGb = r.int("allocatedStorageGb", d.allocatedStorageGb, { min: 20, max: 65536 });
+  const maxAllocatedStorageGb = r.int("maxAllocatedStorageGb", d.maxAllocatedStorageGb, {
+    min: 0,
+    max: 65536,
+    describe: "0 (no storage autoscaling) or a size in GB above allocatedStorageGb, up to 65536",
+  });
+  if (maxAllocatedStorageGb !== 0 && maxAllocatedStorageGb <= allocatedStorageGb) {
+    r.problem("maxAllocatedStorageGb", `${maxAllocatedStorageGb} is not above allocatedStorageGb (${allocatedStorageGb}); allowed: 0 (no autoscaling) or more than ${allocatedStorageGb}`);
+  }
+  const eventTopicArn = r.optionalString("eventTopicArn", (v) =>
+    /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/.test(v) ? undefined : `"${v}" is not an SNS topic ARN`,
+  );
+  return {
+    region: region ?? "",
+    identifier: namePrefix,
+    instanceClass: r.string("instanceClass", d.instanceClass, (v) =>
+      /^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(v) ? undefined : `"${v}" is not an RDS instance class; allowed: a class such as db.t4g.micro or db.m7g.large`,
+    ),
+    allocatedStorageGb,
+    maxAllocatedStorageGb,
+    engineVersion: r.string("engineVersion", d.engineVersion, (v) =>
+      /^17(\.\d+)?$/.test(v) ? undefined : `"${v}" is not PostgreSQL 17; allowed: 17 (latest minor) or 17.<minor>`,
+    ),
+    backupRetentionDays: r.int("backupRetentionDays", d.backupRetentionDays, { min: 1, max: 35, describe: "1 to 35 days (14 or more in prod)" }),
+    backupWindow: r.optionalString("backupWindow", (v) => (/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(v) ? undefined : `"${v}" is not a window such as 02:00-03:00 (UTC)`)) ?? d.backupWindow,
+    maintenanceWindow:
+      r.optionalString("maintenanceWindow", (v) =>
+        new RegExp(`^${DAY}:([01]\\d|2[0-3]):[0-5]\\d-${DAY}:([01]\\d|2[0-3]):[0-5]\\d$`).test(v) ? undefined : `"${v}" is not a window such as sun:04:00-sun:05:00 (UTC)`,
+      ) ?? d.maintenanceWindow,
+    multiAz: r.bool("multiAz", d.multiAz),
+    deletionProtection: r.bool("deletionProtection", d.deletionProtection),
+    finalSnapshot: r.bool("finalSnapshot", d.finalSnapshot),
+    performanceInsights: r.bool("performanceInsights", d.performanceInsights),
+    performanceInsightsRetentionDays: r.int("performanceInsightsRetentionDays", d.performanceInsightsRetentionDays, {
+      min: 7,
+      max: 731,
+      allowed: [7, ...Array.from({ length: 23 }, (_, i) => 31 * (i + 1)), 731],
+      describe: "7, a multiple of 31 up to 713, or 731",
+    }),
+    monitoringIntervalSeconds: r.int("monitoringIntervalSeconds", d.monitoringIntervalSeconds, { min: 0, max: 60, allowed: MONITORING_INTERVALS }),
+    iamAuthentication: r.bool("iamAuthentication", d.iamAuthentication),
+    logExports: r.list("logExports", d.logExports, (v) => (LOG_TYPES.includes(v) ? undefined : "is not a PostgreSQL log type"), LOG_TYPES.join(", ")),
+    logRetentionDays: r.int("logRetentionDays", d.logRetentionDays, { min: 1, max: 3653, allowed: CLOUDWATCH_RETENTION }),
+    slowStatementMs: r.int("slowStatementMs", d.slowStatementMs, { min: 0, max: 3_600_000, describe: "0 (log every statement) to 3600000 ms" }),
+    port: r.int("port", d.port, { min: 1150, max: 65535, describe: "1150 to 65535 (not 5432 in prod)" }),
+    masterUsername: r.string("masterUsername", d.masterUsername, (v) =>
+      !/^[a-z][a-z0-9_]{0,62}$/.test(v)
+        ? `"${v}" is not allowed; allowed: a lower-case name starting with a letter (letters, digits, _)`
+        : v === "rdsadmin" || v.startsWith("pg_")
+          ? `"${v}" is reserved by RDS or PostgreSQL; allowed: any other name`
+          : undefined,
+    ),
+    databaseName: r.string("databaseName", d.databaseName, (v) =>
+      /^[a-z][a-z0-9_]{0,62}$/.test(v) && !["postgres", "template0", "template1", "rdsadmin"].includes(v)
+        ? undefined
+        : `"${v}" is not allowed; allowed: a lower-case name starting with a letter, not postgres, template0, template1 or rdsadmin`,
+    ),
+    autoMinorVersionUpgrade: r.bool("autoMinorVersionUpgrade", d.autoMinorVersionUpgrade),
+    applyImmediately: r.bool("applyImmediately", d.applyImmediately),
+    caCertIdentifier: r.oneOf("caCertIdentifier", CA_CERTS, d.caCertIdentifier),
+    ownKmsKey: d.ownKmsKey,
+    eventTopicArn,
+    eventSubscriptions: d.eventSubscriptions || eventTopicArn !== undefined,
+  };
+}
+
+function readLocal(r: ConfigReader): LocalStackSettings["local"] {
+  return {
+    host: r.required("localHost", "the host of the existing PostgreSQL, e.g. 127.0.0.1", host),
+    port: r.int("localPort", LOCAL_DEFAULTS.port, { min: 1, max: 65535 }),
+    database: r.required("localDatabase", "the name of the existing database the migrations go into", (v) =>
+      v.length <= 63 ? undefined : `"${v}" is longer than 63 characters`,
+    ),
+    user: r.required("localUser", "a role of that server that may create roles (CREATEROLE), e.g. postgres", (v) =>
+      v.length <= 63 ? undefined : `"${v}" is longer than 63 characters`,
+    ),
+    password: r.secret("localPassword", 1, `the password of localUser; set it with \`pulumi config set --secret ${r.fullKey("localPassword")} <password>\``),
+  };
+}
+
+/**
+ * Validates the whole stack configuration at once: every problem (unknown key, wrong type,
+ * value outside what the environment allows) is collected and thrown together as a
+ * StackConfigError whose lines name the key and the allowed values.
+ */
+export function parseStackSettings(raw: RawConfig, context: ParseContext): StackSettings {
+  const { project, stack } = context;
+  const r = new ConfigReader(raw, project);
+  const environment = readEnvironment(r, stack);
+
+  const prefix = `${project}:`;
+  for (const fullKey of Object.keys(raw).sort()) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    const scope = CONFIG_KEYS[key];
+    if (scope === undefined) {
+      const suggestion = closestKey(key);
+      r.problem(key, `unknown key${suggestion ? `; did you mean ${r.fullKey(suggestion)}?` : ""} (docs/stacks.md lists every key)`);
+    } else if (environment && scope === "aws" && environment === "local") {
+      r.problem(key, "applies to the dev and prod stacks only (local creates nothing in AWS); remove it");
+    } else if (environment && scope === "local" && environment !== "local") {
+      r.problem(key, "applies to the local stack only; remove it");
+    }
+  }
+
+  const namePrefix = r.string("namePrefix", defaultNamePrefix(project, stack), (v) =>
+    /^[a-z](?!.*--)[a-z0-9-]{0,38}[a-z0-9]$/.test(v)
+      ? undefined
+      : `"${v}" is not allowed; allowed: 2 to 40 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen`,
+  );
+  const tags = r.stringMap("tags", (k, v) =>
+    k.toLowerCase().startsWith("aws:")
+      ? `tag "${k}": the aws: prefix is reserved by AWS`
+      : k.length > 128 || v.length > 256
+        ? `tag "${k}": keys are at most 128 characters and values at most 256`
+        : undefined,
+  );
+  if (Object.keys(tags).length > 40) r.problem("tags", `has ${Object.keys(tags).length} tags; allowed: at most 40 (AWS allows 50 and the stack adds its own)`);
+
+  const env = environment ?? "dev";
+  const migrations = readMigrations(r, env);
+  const connection = readConnection(r, env);
+
+  if (env === "local") {
+    const local = readLocal(r);
+    const access = readAccess(r, env, local.user);
+    if (r.problems.length > 0) throw new StackConfigError(stack, r.problems);
+    return { project, stack, environment: "local", namePrefix, tags, migrations, connection, access, local };
+  }
+
+  const network = readNetwork(r, env);
+  const rds = readRds(r, env, namePrefix);
+  const access = readAccess(r, env, rds.masterUsername);
+  const settings: AwsStackSettings = { project, stack, environment: env, namePrefix, tags, migrations, connection, access, network, rds };
+  if (env === "prod") {
+    for (const rule of PROD_RULES) {
+      if (!rule.holds(settings)) r.problem(rule.key, `not allowed in prod (${rule.why}); allowed: ${rule.allowed}`);
+    }
+  }
+  // An environment that could not be read was parsed as dev only to find the other problems.
+  if (r.problems.length > 0 || environment === undefined) throw new StackConfigError(stack, r.problems);
+  return settings;
+}
