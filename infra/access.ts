@@ -1,0 +1,178 @@
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackSettings } from "../stacks/index.js";
+import type { DatabaseTarget } from "./target.js";
+
+export interface DatabaseAccessArgs {
+  settings: StackSettings;
+  target: DatabaseTarget;
+}
+
+/** A resource-name part from a table name ("PointTransaction" -> "pointtransaction"). */
+function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
+}
+
+/** The privileges the application gets on every table the migrations create, and on the immutable ones. */
+export const APP_TABLE_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE"];
+export const APPEND_ONLY_PRIVILEGES = ["INSERT", "SELECT"];
+
+/**
+ * Roles and privileges, through the postgresql provider connected as the administrator:
+ * - the migrator role logs in with the configured secret password and owns everything the
+ *   migrations create (so privileges on future tables can be granted "FOR ROLE migrator");
+ * - the application role reads and writes every table the migrations create, except the
+ *   append-only ones (the `PointTransaction` ledger), where it may only INSERT and SELECT;
+ * - the auditor role reads every table and the migration ledger, and writes nothing.
+ * Default privileges are in place before the first migration runs, so tables created by
+ * later migrations are covered without a new grant.
+ */
+export class DatabaseAccess extends pulumi.ComponentResource {
+  readonly provider: postgresql.Provider;
+  readonly migratorRole: pulumi.Output<string>;
+  /** Everything the migrations must wait for. */
+  readonly ready: pulumi.Resource[];
+  private readonly settings: StackSettings;
+  private readonly name: string;
+  private readonly appRoleName: pulumi.Output<string>;
+  private readonly auditorRoleName: pulumi.Output<string>;
+
+  constructor(name: string, args: DatabaseAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pgmigrations:infra:DatabaseAccess", name, {}, opts);
+    const { settings, target } = args;
+    const { access, connection, migrations } = settings;
+    this.settings = settings;
+    this.name = name;
+    const database = target.database;
+
+    this.provider = new postgresql.Provider(
+      `${name}-provider`,
+      {
+        host: connection.hostOverride ?? target.host,
+        port: connection.portOverride ?? target.port,
+        database,
+        username: target.adminUser,
+        password: target.adminPassword,
+        sslmode: connection.sslMode,
+        ...(connection.sslRootCert && connection.sslMode !== "disable" ? { sslrootcert: connection.sslRootCert } : {}),
+        // The RDS master user is not a superuser; the provider then avoids what needs one.
+        superuser: false,
+        connectTimeout: 15,
+        expectedVersion: "17",
+      },
+      { parent: this, dependsOn: target.resources },
+    );
+    const child = { parent: this, provider: this.provider };
+
+    // IAM database authentication (prod) lets the application and the auditor log in with IAM
+    // tokens; without it they are group roles that real login roles are made members of.
+    const iamLogin = settings.environment !== "local" && settings.rds.iamAuthentication;
+
+    const migrator = new postgresql.Role(
+      `${name}-migrator`,
+      {
+        name: access.migratorRole,
+        login: true,
+        password: pulumi.secret(access.migratorPassword.reveal()),
+        connectionLimit: 5,
+        // Unqualified names in migrations land in the application schema, never in a schema named like the role.
+        searchPaths: [access.schema],
+      },
+      child,
+    );
+    const app = new postgresql.Role(
+      `${name}-app`,
+      { name: access.appRole, login: iamLogin, ...(iamLogin ? { roles: ["rds_iam"] } : {}), searchPaths: [access.schema] },
+      child,
+    );
+    const auditor = new postgresql.Role(
+      `${name}-auditor`,
+      { name: access.auditorRole, login: iamLogin, ...(iamLogin ? { roles: ["rds_iam"] } : {}), searchPaths: [access.schema] },
+      child,
+    );
+    this.migratorRole = migrator.name;
+    this.appRoleName = app.name;
+    this.auditorRoleName = auditor.name;
+
+    const ready: pulumi.Resource[] = [migrator, app, auditor];
+    const grant = (suffix: string, args: postgresql.GrantArgs, dependsOn: pulumi.Resource[] = []) => {
+      const g = new postgresql.Grant(`${name}-${suffix}`, args, { ...child, dependsOn });
+      ready.push(g);
+      return g;
+    };
+    const defaults = (suffix: string, args: postgresql.DefaultPrivilegesArgs, dependsOn: pulumi.Resource[] = []) => {
+      const d = new postgresql.DefaultPrivileges(`${name}-${suffix}`, args, { ...child, dependsOn });
+      ready.push(d);
+      return d;
+    };
+
+    grant("migrator-database", { role: migrator.name, database, objectType: "database", privileges: ["CONNECT", "CREATE", "TEMPORARY"] });
+    grant("app-database", { role: app.name, database, objectType: "database", privileges: ["CONNECT"] });
+    grant("auditor-database", { role: auditor.name, database, objectType: "database", privileges: ["CONNECT"] });
+
+    // The application schema: `public` exists already; any other is created, owned by the migrator.
+    const schemaDeps: pulumi.Resource[] = [];
+    if (access.schema !== "public") {
+      const schema = new postgresql.Schema(`${name}-schema`, { name: access.schema, database, owner: migrator.name, ifNotExists: true }, child);
+      schemaDeps.push(schema);
+      ready.push(schema);
+    }
+    grant("migrator-schema", { role: migrator.name, database, schema: access.schema, objectType: "schema", privileges: ["USAGE", "CREATE"] }, schemaDeps);
+    grant("app-schema", { role: app.name, database, schema: access.schema, objectType: "schema", privileges: ["USAGE"] }, schemaDeps);
+    grant("auditor-schema", { role: auditor.name, database, schema: access.schema, objectType: "schema", privileges: ["USAGE"] }, schemaDeps);
+
+    // The ledger's schema exists before the first migration, owned by the migrator (which
+    // creates the ledger table in it), so the auditor can be granted reading it.
+    const ledgerSchema = new postgresql.Schema(
+      `${name}-ledger-schema`,
+      { name: migrations.ledgerSchema, database, owner: migrator.name, ifNotExists: true },
+      child,
+    );
+    ready.push(ledgerSchema);
+    grant("auditor-ledger-schema", { role: auditor.name, database, schema: migrations.ledgerSchema, objectType: "schema", privileges: ["USAGE"] }, [ledgerSchema]);
+
+    const forMigrator = { database, owner: migrator.name };
+    defaults("app-tables", { ...forMigrator, role: app.name, schema: access.schema, objectType: "table", privileges: APP_TABLE_PRIVILEGES }, schemaDeps);
+    defaults("app-sequences", { ...forMigrator, role: app.name, schema: access.schema, objectType: "sequence", privileges: ["USAGE", "SELECT"] }, schemaDeps);
+    defaults("auditor-tables", { ...forMigrator, role: auditor.name, schema: access.schema, objectType: "table", privileges: ["SELECT"] }, schemaDeps);
+    defaults("auditor-ledger", { ...forMigrator, role: auditor.name, schema: migrations.ledgerSchema, objectType: "table", privileges: ["SELECT"] }, [ledgerSchema]);
+
+    if (access.pgStatStatements) {
+      ready.push(new postgresql.Extension(`${name}-pg-stat-statements`, { name: "pg_stat_statements", database }, child));
+    }
+
+    this.ready = ready;
+    this.registerOutputs({ migratorRole: this.migratorRole });
+  }
+
+  /**
+   * Grants that need the migrated tables, created after the last migration:
+   * - the append-only tables: the application keeps only INSERT and SELECT (the provider revokes
+   *   everything else the default privileges gave, then grants these);
+   * - the auditor reads every table that exists now, including any that predate its default privileges.
+   */
+  afterMigrations(lastMigration: pulumi.Resource | undefined): pulumi.Resource[] {
+    const { access } = this.settings;
+    const database = this.settings.environment === "local" ? this.settings.local.database : this.settings.rds.databaseName;
+    const opts = { parent: this, provider: this.provider, dependsOn: lastMigration ? [lastMigration] : [] };
+    const grants: pulumi.Resource[] = access.immutableTables.map(
+      (table) =>
+        new postgresql.Grant(
+          `${this.name}-app-${slug(table)}-append-only`,
+          { role: this.appRoleName, database, schema: access.schema, objectType: "table", objects: [table], privileges: APPEND_ONLY_PRIVILEGES },
+          opts,
+        ),
+    );
+    grants.push(
+      new postgresql.Grant(
+        `${this.name}-auditor-tables`,
+        { role: this.auditorRoleName, database, schema: access.schema, objectType: "table", objects: [], privileges: ["SELECT"] },
+        opts,
+      ),
+    );
+    return grants;
+  }
+}

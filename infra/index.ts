@@ -1,0 +1,94 @@
+/**
+ * The Pulumi program (Pulumi.yaml `main`). It only wires: settings, then the database (RDS
+ * for dev and prod, an existing server for local), roles, one command per migration file,
+ * and the verification whose report becomes the outputs. Everything is built at import time
+ * from the stack configuration and the files under sql/, so the program loads under mocks.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadStackSettings } from "../stacks/index.js";
+import { DatabaseAccess } from "./access.js";
+import { connectionUrl } from "./connection.js";
+import { Database } from "./database.js";
+import { lintSet } from "./lint.js";
+import { loadMigrationSet, Migrations } from "./migrations.js";
+import { DatabaseNetwork } from "./network.js";
+import { localTarget, type DatabaseTarget } from "./target.js";
+import { digestSqlFolder, Verification } from "./verification.js";
+
+/** The project root: the commands run here (the command provider's working directory is the directory of Pulumi.yaml). */
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const fromRoot = (p: string) => path.resolve(projectRoot, p);
+
+const settings = loadStackSettings();
+const { migrations: m, connection } = settings;
+
+const set = await loadMigrationSet(fromRoot(m.dir), m.dir);
+await lintSet(fromRoot(m.dir), m.dir, m.lintErrors);
+if (!existsSync(fromRoot(m.verifyDir))) {
+  throw new pulumi.RunError(`verifyDir ${m.verifyDir} does not exist; set ${settings.project}:verifyDir to the folder of verification queries`);
+}
+if (connection.sslRootCert && !existsSync(fromRoot(connection.sslRootCert))) {
+  void pulumi.log.warn(
+    `sslRootCert ${connection.sslRootCert} does not exist; preview works, but up cannot verify the server. ` +
+      "For RDS save https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem there.",
+  );
+}
+
+const tags: Record<string, string> = {
+  ...settings.tags,
+  project: settings.project,
+  stack: settings.stack,
+  environment: settings.environment,
+  "managed-by": "pulumi",
+};
+
+let target: DatabaseTarget;
+if (settings.environment === "local") {
+  target = localTarget(settings);
+} else {
+  const network = new DatabaseNetwork(settings.namePrefix, { network: settings.network, port: settings.rds.port, tags });
+  target = new Database(settings.namePrefix, { settings, network, tags });
+}
+
+const access = new DatabaseAccess("access", { settings, target });
+
+const migratorUrl = connectionUrl({
+  host: connection.hostOverride ?? target.host,
+  port: connection.portOverride ?? target.port,
+  database: target.database,
+  user: access.migratorRole,
+  password: settings.access.migratorPassword.reveal(),
+  sslMode: connection.sslMode,
+  sslRootCert: connection.sslRootCert,
+});
+
+const migrationRun = new Migrations("migration", {
+  settings,
+  set,
+  connectionUrl: migratorUrl,
+  databaseIdentity: target.identity,
+  dependsOn: [...target.resources, ...access.ready],
+});
+
+const afterMigrations = access.afterMigrations(migrationRun.last);
+
+const verificationRun = new Verification("verification", {
+  settings,
+  set,
+  verifyDigest: await digestSqlFolder(fromRoot(m.verifyDir)),
+  connectionUrl: migratorUrl,
+  databaseIdentity: target.identity,
+  dependsOn: [...target.resources, ...access.ready, ...(migrationRun.last ? [migrationRun.last] : []), ...afterMigrations],
+});
+
+/** The database's endpoint and security posture (no secret: the master password stays in Secrets Manager). */
+export const database = pulumi.output(target.posture);
+/** The ledger after the last migration: version, checksum, transaction mode, when, how long. */
+export const migrations = verificationRun.ledger;
+/** Every verification check with ok and evidence, the totals, and what the server says about TLS. */
+export const verification = verificationRun.verification;
+/** The set as this program read it (known at preview): what each migration command runs, and how. */
+export const migrationSet = migrationRun.planned;

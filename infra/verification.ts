@@ -1,0 +1,220 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { StackSettings } from "../stacks/index.js";
+import { shellCommand } from "./connection.js";
+import type { MigrationSet } from "./migrator/files.js";
+import type { TransactionMode } from "./migrations.js";
+
+/** How the verification command starts: the stack's report (status + verify + server facts) on the pinned tsx. */
+export const REPORT = ["node_modules/.bin/tsx", "infra/report.ts"] as const;
+
+/** The `migrations` output: the ledger as the database holds it after the last migration. */
+export interface LedgerOutput {
+  /** user@host:port/database the report connected to (no password). */
+  database: string;
+  applied: {
+    version: string;
+    name: string;
+    checksum: string;
+    transaction: TransactionMode;
+    appliedAt: string;
+    durationMs: number | null;
+    status: string;
+    appliedBy: string;
+  }[];
+  pending: { version: string; name: string; transaction: TransactionMode }[];
+  /** Disagreements between the ledger and the files (edited or removed files). */
+  problems: { file: string; line?: number; message: string }[];
+}
+
+/** The `verification` output: every check of the verify folder with its evidence. */
+export interface VerificationOutput {
+  ok: boolean;
+  passed: number;
+  failed: number;
+  checks: { name: string; ok: boolean; detail: string; file: string }[];
+  /** What the server itself says, seen through the connection the report used. */
+  server: { version: string; connectionEncrypted: boolean; tlsVersion: string | null; forceSsl: string | null };
+}
+
+export interface ParsedReport {
+  ledger: LedgerOutput;
+  verification: VerificationOutput;
+}
+
+function fail(what: string): never {
+  throw new Error(`the verification command's report is not what infra/report.ts writes: ${what}`);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function list(v: unknown, what: string): Record<string, unknown>[] {
+  if (!Array.isArray(v) || !v.every(isRecord)) fail(`${what} is not a list of objects`);
+  return v;
+}
+
+const text = (v: unknown) => (v === null || v === undefined ? "" : String(v));
+const mode = (transactional: unknown): TransactionMode => (transactional === false ? "no-transaction" : "transaction");
+
+/** Turns the report's stdout into the two outputs, checking its shape (a wrong shape is an error, never an empty output). */
+export function parseReport(stdout: string): ParsedReport {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdout);
+  } catch {
+    fail("stdout is not JSON");
+  }
+  if (!isRecord(doc) || !isRecord(doc.status) || !isRecord(doc.verify) || !isRecord(doc.server)) fail("status, verify or server is missing");
+  const { status, verify, server } = doc;
+  const checks = list(verify.checks, "verify.checks").map((c) => ({ name: text(c.name), ok: c.ok === true, detail: text(c.detail), file: text(c.file) }));
+  const failed = checks.filter((c) => !c.ok).length;
+  return {
+    ledger: {
+      database: text(status.database),
+      applied: list(status.applied, "status.applied").map((r) => ({
+        version: text(r.version),
+        name: text(r.name),
+        checksum: text(r.checksum),
+        transaction: mode(r.transactional),
+        appliedAt: text(r.appliedAt),
+        durationMs: typeof r.durationMs === "number" ? r.durationMs : null,
+        status: text(r.status),
+        appliedBy: text(r.appliedBy),
+      })),
+      pending: list(status.pending, "status.pending").map((r) => ({ version: text(r.version), name: text(r.name), transaction: mode(r.transactional) })),
+      problems: (Array.isArray(status.problems) ? list(status.problems, "status.problems") : []).map((p) => ({
+        file: text(p.file),
+        ...(typeof p.line === "number" ? { line: p.line } : {}),
+        message: text(p.message),
+      })),
+    },
+    verification: {
+      ok: failed === 0 && checks.length > 0,
+      passed: checks.length - failed,
+      failed,
+      checks,
+      server: {
+        version: text(server.version),
+        connectionEncrypted: server.connectionEncrypted === true,
+        tlsVersion: typeof server.tlsVersion === "string" ? server.tlsVersion : null,
+        forceSsl: typeof server.forceSsl === "string" ? server.forceSsl : null,
+      },
+    },
+  };
+}
+
+/** sha256 over the names and contents of a folder's .sql files: changes when any check changes. */
+export async function digestSqlFolder(absoluteDir: string): Promise<string> {
+  const hash = createHash("sha256");
+  if (!existsSync(absoluteDir)) return hash.update("missing").digest("hex");
+  for (const name of (await readdir(absoluteDir)).filter((n) => n.endsWith(".sql")).sort()) {
+    hash.update(`${name}\0`).update(await readFile(path.join(absoluteDir, name))).update("\0");
+  }
+  return hash.digest("hex");
+}
+
+/** sha256 over the set's versions and checksums: changes when a file is added, removed or edited. */
+export function digestSet(set: MigrationSet): string {
+  return createHash("sha256")
+    .update(set.files.map((f) => `${f.version} ${f.checksum}`).join("\n"))
+    .digest("hex");
+}
+
+/** The verification command line; no secret in it. */
+export function reportCommandLine(settings: StackSettings): string {
+  const m = settings.migrations;
+  return shellCommand([
+    ...REPORT,
+    "--dir",
+    m.dir,
+    "--verify-dir",
+    m.verifyDir,
+    "--ledger-schema",
+    m.ledgerSchema,
+    ...(m.allowRemovedMigrations ? ["--ignore-unknown"] : []),
+  ]);
+}
+
+export interface VerificationArgs {
+  settings: StackSettings;
+  set: MigrationSet;
+  /** sha256 of the verify folder (digestSqlFolder). */
+  verifyDigest: string;
+  /** DATABASE_URL of the migrator role: a Pulumi secret. */
+  connectionUrl: pulumi.Output<string>;
+  databaseIdentity: pulumi.Input<string>;
+  /** The last migration and the grants made after it. */
+  dependsOn: pulumi.Resource[];
+}
+
+/**
+ * After the last migration: one command runs the report (the migrator's status and
+ * `verify --json`, and the server's own TLS and version), whose stdout becomes the
+ * `migrations` and `verification` outputs. It runs again whenever the set, the checks, the
+ * database or `verificationRun` change. With `verificationFailures: fail` (prod), a gate
+ * command after it fails `pulumi up` when a check failed, naming the checks; the report
+ * itself is already in the state by then.
+ */
+export class Verification extends pulumi.ComponentResource {
+  readonly command: command.local.Command;
+  readonly ledger: pulumi.Output<LedgerOutput>;
+  readonly verification: pulumi.Output<VerificationOutput>;
+
+  constructor(name: string, args: VerificationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pgmigrations:infra:Verification", name, {}, opts);
+    const { settings } = args;
+
+    this.command = new command.local.Command(
+      `${name}-report`,
+      {
+        create: reportCommandLine(settings),
+        environment: {
+          DATABASE_URL: args.connectionUrl,
+          MIGRATION_SET_SHA256: digestSet(args.set),
+          VERIFY_SET_SHA256: args.verifyDigest,
+          VERIFICATION_RUN: settings.migrations.verificationRun ?? "",
+        },
+        triggers: [args.databaseIdentity],
+        logging: "none",
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: args.dependsOn },
+    );
+
+    const report = this.command.stdout.apply(parseReport);
+    this.ledger = report.apply((r) => r.ledger);
+    this.verification = report.apply((r) => r.verification);
+    // Each failed check is named where the engineer looks: the diagnostics of `pulumi up`.
+    this.verification.apply((v) => {
+      for (const c of v.checks.filter((check) => !check.ok)) {
+        void pulumi.log.warn(`verification check ${c.name} failed (${c.file}): ${c.detail}`, this);
+      }
+    });
+
+    if (settings.migrations.verificationFailures === "fail") {
+      new command.local.Command(
+        `${name}-gate`,
+        {
+          create: `test "$VERIFICATION_FAILED" = 0 || { printf 'verification failed: %s\\n' "$VERIFICATION_FAILED_CHECKS" >&2; exit 1; }`,
+          environment: {
+            VERIFICATION_FAILED: this.verification.apply((v) => String(v.ok ? 0 : Math.max(v.failed, 1))),
+            VERIFICATION_FAILED_CHECKS: this.verification.apply((v) =>
+              v.checks.length === 0 ? "no checks ran" : v.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`).join("; "),
+            ),
+          },
+          logging: "none",
+          addPreviousOutputInEnv: false,
+        },
+        { parent: this, dependsOn: [this.command] },
+      );
+    }
+
+    this.registerOutputs({ ledger: this.ledger, verification: this.verification });
+  }
+}
