@@ -521,8 +521,8 @@ function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: strin
   };
 }
 
-function readLocal(r: ConfigReader): LocalStackSettings["local"] {
-  return {
+function readLocal(r: ConfigReader, sslMode: SslMode): LocalStackSettings["local"] {
+  const local = {
     host: r.required("localHost", "the host of the existing PostgreSQL, e.g. 127.0.0.1", host),
     port: r.int("localPort", LOCAL_DEFAULTS.port, { min: 1, max: 65535 }),
     database: r.required("localDatabase", "the name of the existing database the migrations go into", (v) =>
@@ -533,6 +533,15 @@ function readLocal(r: ConfigReader): LocalStackSettings["local"] {
     ),
     password: r.secret("localPassword", 1, `the password of localUser; set it with \`pulumi config set --secret ${r.fullKey("localPassword")} <password>\``),
   };
+  // The migrator refuses to send a password in clear anywhere but to this machine.
+  if (sslMode === "disable" && local.host !== "" && !isLoopback(local.host)) {
+    r.problem("sslMode", `disable sends the passwords in clear to ${local.host}; allowed for a host other than localhost/127.x/::1: require, verify-ca, verify-full`);
+  }
+  return local;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || /^127\./.test(host) || host === "::1" || host === "[::1]";
 }
 
 /**
@@ -579,7 +588,7 @@ export function parseStackSettings(raw: RawConfig, context: ParseContext): Stack
   const connection = readConnection(r, env);
 
   if (env === "local") {
-    const local = readLocal(r);
+    const local = readLocal(r, connection.sslMode);
     const access = readAccess(r, env, local.user);
     if (r.problems.length > 0) throw new StackConfigError(stack, r.problems);
     return { project, stack, environment: "local", namePrefix, tags, migrations, connection, access, local };

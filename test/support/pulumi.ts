@@ -46,6 +46,8 @@ export interface Registered {
   state: Record<string, unknown>;
   /** `type::name` of every resource this one depends on (dependsOn and inputs). */
   dependencies: string[];
+  /** The `protect` resource option. */
+  protect: boolean;
   custom: boolean;
   provider?: string | undefined;
 }
@@ -162,6 +164,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   const resources: Registered[] = [];
   const calls: pulumi.runtime.MockCallArgs[] = [];
   const dependencies = new Map<string, string[]>();
+  const protectedResources = new Set<string>();
 
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
   await pulumi.runtime.setMocks(
@@ -173,6 +176,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
           inputs: args.inputs as Record<string, unknown>,
           state: {},
           dependencies: dependencies.get(`${args.type}::${args.name}`) ?? [],
+          protect: protectedResources.has(`${args.type}::${args.name}`),
           custom: args.custom ?? true,
           provider: args.provider,
         };
@@ -193,11 +197,12 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   );
 
   // The mocks see no dependencies; the registration request has them.
-  type Request = { getType(): string; getName(): string; getDependenciesList(): string[] };
+  type Request = { getType(): string; getName(): string; getDependenciesList(): string[]; getProtect(): boolean | undefined };
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Request, cb: unknown): unknown };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
     dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map(typeAndName));
+    if (req.getProtect()) protectedResources.add(`${req.getType()}::${req.getName()}`);
     return register(req, cb);
   };
 
