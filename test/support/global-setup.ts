@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
@@ -12,14 +12,16 @@ declare module "vitest" {
 }
 
 let server: EmbeddedServer | undefined;
+let rootDir: string | undefined;
 
 /** One real PostgreSQL 17 for the whole run; each test makes its own database on it. */
 export async function setup(project: TestProject): Promise<void> {
-  const rootDir = await mkdtemp(path.join(os.tmpdir(), "migrator-test-pg-"));
+  rootDir = await mkdtemp(path.join(os.tmpdir(), "migrator-test-pg-"));
   server = await startEmbedded({ rootDir, persistent: false });
   project.provide("serverUrl", server.url("postgres"));
 }
 
 export async function teardown(): Promise<void> {
   await server?.stop();
+  if (rootDir) await rm(rootDir, { recursive: true, force: true });
 }
