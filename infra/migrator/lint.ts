@@ -53,15 +53,27 @@ interface SquawkFinding {
   rule_name: string;
 }
 
-function squawkEntry(): string {
+/**
+ * squawk's own binary package for this platform. The `squawk-cli` wrapper package is not used:
+ * it lists every platform's binary as a dependency, and a registry mirror that holds only some of
+ * them makes `npm ci` fail everywhere.
+ */
+function squawkBinary(): string {
+  const platformPackage = `@squawk-cli/${process.platform}-${process.arch}`;
   const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve("squawk-cli/package.json")), "js", "bin", "squawk");
+  try {
+    return path.join(path.dirname(require.resolve(`${platformPackage}/package.json`)), "bin", "squawk");
+  } catch {
+    throw new Error(
+      `lint needs squawk's binary for ${process.platform}-${process.arch} (${platformPackage}), which is not installed: ` +
+        `add it with \`npm install --no-save ${platformPackage}@2.66.0\`, or run lint on linux-x64`,
+    );
+  }
 }
 
 async function squawk(setDir: string, files: MigrationFile[], inTransaction: boolean): Promise<SquawkFinding[]> {
   if (files.length === 0) return [];
   const args = [
-    squawkEntry(),
     "--reporter=json",
     "--pg-version=17.0",
     `--exclude=${Object.keys(EXCLUDED_RULES).join(",")}`,
@@ -70,7 +82,7 @@ async function squawk(setDir: string, files: MigrationFile[], inTransaction: boo
   ];
   let stdout: string;
   try {
-    ({ stdout } = await run(process.execPath, args, { cwd: setDir, maxBuffer: 64 * 1024 * 1024 }));
+    ({ stdout } = await run(squawkBinary(), args, { cwd: setDir, maxBuffer: 64 * 1024 * 1024 }));
   } catch (error) {
     // squawk exits 1 when it finds something; its JSON is still on stdout.
     const e = error as { stdout?: string; stderr?: string; message: string };
