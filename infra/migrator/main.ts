@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { buildContext, PROJECT_ROOT } from "./cli.js";
 import { applyAndVerify } from "./commands.js";
 import { exitCodeOf } from "./errors.js";
+import { exitWith } from "./exit.js";
 import { formatApply, formatEvent, formatVerify } from "./format.js";
 import { redact } from "./redact.js";
 
@@ -45,4 +46,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+await exitWith(await main());
