@@ -98,16 +98,20 @@ export class DatabaseAccess extends pulumi.ComponentResource {
     this.auditorRoleName = auditor.name;
 
     const ready: pulumi.Resource[] = [migrator, app, auditor];
-    const grant = (suffix: string, args: postgresql.GrantArgs, dependsOn: pulumi.Resource[] = []) => {
-      const g = new postgresql.Grant(`${name}-${suffix}`, args, { ...child, dependsOn });
-      ready.push(g);
-      return g;
+    // GRANT/REVOKE and ALTER DEFAULT PRIVILEGES rewrite one catalog row per object; two at once
+    // on the same database or schema fail with "tuple concurrently updated" (a known provider
+    // issue, cyrilgdn/terraform-provider-postgresql#178). So they run one after the other.
+    let previous: pulumi.Resource | undefined;
+    const inSeries = <T extends pulumi.Resource>(make: (dependsOn: pulumi.Resource[]) => T, dependsOn: pulumi.Resource[]): T => {
+      const r = make([...dependsOn, ...(previous ? [previous] : [])]);
+      previous = r;
+      ready.push(r);
+      return r;
     };
-    const defaults = (suffix: string, args: postgresql.DefaultPrivilegesArgs, dependsOn: pulumi.Resource[] = []) => {
-      const d = new postgresql.DefaultPrivileges(`${name}-${suffix}`, args, { ...child, dependsOn });
-      ready.push(d);
-      return d;
-    };
+    const grant = (suffix: string, args: postgresql.GrantArgs, dependsOn: pulumi.Resource[] = []) =>
+      inSeries((deps) => new postgresql.Grant(`${name}-${suffix}`, args, { ...child, dependsOn: deps }), dependsOn);
+    const defaults = (suffix: string, args: postgresql.DefaultPrivilegesArgs, dependsOn: pulumi.Resource[] = []) =>
+      inSeries((deps) => new postgresql.DefaultPrivileges(`${name}-${suffix}`, args, { ...child, dependsOn: deps }), dependsOn);
 
     grant("migrator-database", { role: migrator.name, database, objectType: "database", privileges: ["CONNECT", "CREATE", "TEMPORARY"] });
     grant("app-database", { role: app.name, database, objectType: "database", privileges: ["CONNECT"] });
@@ -157,20 +161,23 @@ export class DatabaseAccess extends pulumi.ComponentResource {
   afterMigrations(lastMigration: pulumi.Resource | undefined): pulumi.Resource[] {
     const { access } = this.settings;
     const database = this.settings.environment === "local" ? this.settings.local.database : this.settings.rds.databaseName;
-    const opts = { parent: this, provider: this.provider, dependsOn: lastMigration ? [lastMigration] : [] };
-    const grants: pulumi.Resource[] = access.immutableTables.map(
-      (table) =>
+    // One after the other, for the reason given in the constructor.
+    const grants: pulumi.Resource[] = [];
+    const after = () => ({ parent: this, provider: this.provider, dependsOn: [...(lastMigration ? [lastMigration] : []), ...grants.slice(-1)] });
+    for (const table of access.immutableTables) {
+      grants.push(
         new postgresql.Grant(
           `${this.name}-app-${slug(table)}-append-only`,
           { role: this.appRoleName, database, schema: access.schema, objectType: "table", objects: [table], privileges: APPEND_ONLY_PRIVILEGES },
-          opts,
+          after(),
         ),
-    );
+      );
+    }
     grants.push(
       new postgresql.Grant(
         `${this.name}-auditor-tables`,
         { role: this.auditorRoleName, database, schema: access.schema, objectType: "table", objects: [], privileges: ["SELECT"] },
-        opts,
+        after(),
       ),
     );
     return grants;

@@ -166,6 +166,23 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   const dependencies = new Map<string, string[]>();
   const protectedResources = new Set<string>();
 
+  // A resource that fails to register (a command that exits 1) rejects promises that only the
+  // Pulumi language host would handle; here they are collected while the program runs, and the
+  // first registration error becomes runProgram's rejection.
+  let registrationFailed: (error: Error) => void = () => {};
+  const failure = new Promise<never>((_, reject) => (registrationFailed = reject));
+  failure.catch(() => {});
+  const unhandled: unknown[] = [];
+  const collect = (reason: unknown) => void unhandled.push(reason);
+  const listeners = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", collect);
+  const restore = async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    process.removeListener("unhandledRejection", collect);
+    for (const l of listeners) process.on("unhandledRejection", l);
+  };
+
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
   await pulumi.runtime.setMocks(
     {
@@ -181,7 +198,13 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
           provider: args.provider,
         };
         resources.push(registered);
-        const extra = (await options.onResource?.(args, registered)) ?? {};
+        let extra: Record<string, unknown>;
+        try {
+          extra = (await options.onResource?.(args, registered)) ?? {};
+        } catch (error) {
+          registrationFailed(error as Error);
+          throw error;
+        }
         registered.state = { ...(args.inputs as Record<string, unknown>), ...awsState(args), ...extra };
         const id = typeof registered.state.id === "string" ? registered.state.id : `${args.name}-id`;
         return { id, state: registered.state };
@@ -206,14 +229,25 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     return register(req, cb);
   };
 
-  const program = (await import("../../infra/index.js")) as Record<string, unknown>;
   const exports: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(program)) {
-    exports[key] = pulumi.Output.isInstance(value) ? await resolveOutput(value) : value;
+  try {
+    await Promise.race([
+      failure,
+      (async () => {
+        const program = (await import("../../infra/index.js")) as Record<string, unknown>;
+        for (const [key, value] of Object.entries(program)) {
+          exports[key] = pulumi.Output.isInstance(value) ? await resolveOutput(value) : value;
+        }
+        // Let registrations that no export waits for (the gate, event subscriptions) finish too.
+        const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+        await runtime.waitForRPCs?.();
+      })(),
+    ]);
+  } finally {
+    await restore();
   }
-  // Let registrations that no export waits for (the gate, event subscriptions) finish too.
-  const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
-  await runtime.waitForRPCs?.();
+  // With no registration error, any unhandled rejection is a real problem.
+  if (unhandled.length > 0) throw unhandled[0];
 
   return {
     exports,
