@@ -88,6 +88,13 @@ function byteToCharConverter(text: string): (byteOffset: number) => number {
   };
 }
 
+/** The UTF-16 index of the character that is `count` code points into `text`. */
+function codePointsToIndex(text: string, count: number): number {
+  let index = 0;
+  for (let seen = 0; seen < count && index < text.length; seen++) index += text.codePointAt(index)! > 0xffff ? 2 : 1;
+  return index;
+}
+
 /** Skips white space, `--` comments and (nested) block comments from `i`. */
 export function skipTrivia(text: string, i: number): number {
   for (;;) {
@@ -120,8 +127,10 @@ export function parseStatements(text: string): { statements: Statement[] } | { e
   } catch (error) {
     const details = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
     const message = error instanceof Error ? error.message : String(error);
-    const bytePos = details?.cursorPosition ?? 0;
-    const charPos = Math.min(byteToCharConverter(text)(Math.max(0, bytePos)), text.length);
+    // Unlike statement locations (bytes), the error cursor counts characters (code points), as
+    // PostgreSQL's own error position does; an emoji is one of them but two UTF-16 units.
+    const codePoints = Math.max(0, details?.cursorPosition ?? 0);
+    const charPos = Math.min(codePointsToIndex(text, codePoints), text.length);
     return { error: { ...lines.locate(charPos), message } };
   }
   const toChar = byteToCharConverter(text);
