@@ -19,12 +19,23 @@ export function printed(run: CliRun): string {
 
 /**
  * The CLI in process. The environment is empty unless given, so a test never picks up
- * the developer's DATABASE_URL or PG* variables.
+ * the developer's DATABASE_URL or PG* variables. `watch` sees each piece of output as it is
+ * printed, so a test can act at a given moment of the run (release a lock on the first retry).
  */
-export async function migrate(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+export async function migrate(argv: string[], env: NodeJS.ProcessEnv = {}, watch?: (text: string) => void): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
-  const code = await runCli(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env });
+  const code = await runCli(argv, {
+    stdout: (s) => {
+      stdout += s;
+      watch?.(s);
+    },
+    stderr: (s) => {
+      stderr += s;
+      watch?.(s);
+    },
+    env,
+  });
   return { code, stdout, stderr };
 }
 
