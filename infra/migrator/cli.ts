@@ -4,8 +4,9 @@ import { parseArgs } from "node:util";
 import { DEFAULT_APPLY_SETTINGS } from "./apply.js";
 import { applyCommand, planCommand, statusCommand, verifyCommand, type MigratorContext } from "./commands.js";
 import { resolveConnection } from "./connection.js";
+import { distance } from "./directives.js";
 import { parseDuration } from "./durations.js";
-import { ExitCode, exitCodeOf, UsageError } from "./errors.js";
+import { ExitCode, exitCodeOf, MigrationFailedError, UsageError } from "./errors.js";
 import { exitWith } from "./exit.js";
 import { formatApply, formatEvent, formatLint, formatPlan, formatStatus, formatVerify } from "./format.js";
 import { DEFAULT_LEDGER, validateLedgerLocation } from "./ledger.js";
@@ -137,9 +138,37 @@ export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: R
   };
 }
 
+/** Node's parseArgs messages are long and speak of positionals; say what was wrong in one line. */
+function parseCommandLine(argv: string[]): ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>> {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      const given = /'([^']+)'/.exec(e.message)?.[1] ?? "";
+      const name = given.replace(/^-+/, "").replace(/=.*$/, "");
+      const close = Object.keys(OPTIONS)
+        .map((o) => ({ o, d: distance(name, o) }))
+        .sort((a, b) => a.d - b.d)
+        .find((c) => c.d <= 3 && c.d < name.length / 2)?.o;
+      throw new UsageError(`unknown option ${given}${close ? `; did you mean --${close}?` : ""} (see --help)`);
+    }
+    if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      const flag = /'(--[a-z-]+)/.exec(e.message)?.[1];
+      throw new UsageError(flag ? `${flag} needs a value, e.g. ${flag}=VALUE for a value starting with "-" (see --help)` : `${e.message.split("\n")[0]} (see --help)`);
+    }
+    throw new UsageError(`${e.message.split("\n")[0]} (see --help)`);
+  }
+}
+
+/** The error as data: a failed file keeps its location and the server's fields, for callers that read JSON. */
 function errorJson(error: unknown): Record<string, unknown> {
   const e = error as Error & { problems?: unknown };
-  return { error: { kind: e.name ?? "Error", message: e.message, ...(e.problems ? { problems: e.problems } : {}) } };
+  const located =
+    error instanceof MigrationFailedError
+      ? { file: error.file, line: error.line, ...(error.column === undefined ? {} : { column: error.column }), ...error.server, rolledBack: error.rolledBack }
+      : {};
+  return { error: { kind: e.name ?? "Error", message: e.message, ...located, ...(e.problems ? { problems: e.problems } : {}) } };
 }
 
 /** The whole CLI, in process: returns the exit code; prints through `io` only. */
@@ -149,18 +178,14 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const complain = (text: string) => io.stderr(redact(text, secrets) + "\n");
   let json = false;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-    } catch (error) {
-      throw new UsageError(`${(error as Error).message}; see --help`);
-    }
-    const { values, positionals } = parsed;
-    json = values.json ?? false;
-    if (values.help || positionals.length === 0) {
+    // Known before parsing, so that even a usage error comes as JSON to a caller that asked for it.
+    json = argv.includes("--json");
+    const { values, positionals } = parseCommandLine(argv);
+    if (values.help) {
       io.stdout(HELP);
-      return values.help ? ExitCode.ok : ExitCode.usage;
+      return ExitCode.ok;
     }
+    if (positionals.length === 0) throw new UsageError(`no command given; commands: ${VERBS.join(", ")}; see --help`);
     const [verb, ...extra] = positionals;
     if (!(VERBS as readonly string[]).includes(verb!)) throw new UsageError(`unknown command "${verb}"; commands: ${VERBS.join(", ")}`);
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; see --help`);

@@ -15,8 +15,8 @@ export interface DirectiveProblem {
 const KNOWN = ["no-transaction", "lock-timeout", "statement-timeout"] as const;
 const DIRECTIVE = /^\s*--\s*migrate:\s*([A-Za-z_-]*)\s*(?:[=\s]\s*(\S*))?\s*$/;
 
-/** Levenshtein distance, to suggest the directive a typo meant. */
-function distance(a: string, b: string): number {
+/** Levenshtein distance, to suggest the directive (or option) a typo meant. */
+export function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;
