@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -92,6 +93,25 @@ async function squawk(setDir: string, files: MigrationFile[], inTransaction: boo
   return stdout.trim() ? (JSON.parse(stdout) as SquawkFinding[]) : [];
 }
 
+/**
+ * squawk counts columns in bytes, and counts a UTF-8 BOM on the first line; messages everywhere
+ * else count characters. `line0` and `byteColumn` are squawk's 0-based values.
+ */
+export function characterColumn(bytes: Buffer, line0: number, byteColumn: number): number {
+  let start = 0;
+  for (let l = 0; l < line0; l++) {
+    const newline = bytes.indexOf(0x0a, start);
+    if (newline === -1) break;
+    start = newline + 1;
+  }
+  let column = byteColumn;
+  if (start === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    start = 3;
+    column -= 3;
+  }
+  return bytes.toString("utf8", start, start + Math.max(0, column)).length + 1;
+}
+
 /** Lints the set with squawk, each file under the transaction mode it will really run in. */
 export async function lintMigrations(dir: string): Promise<LintFinding[]> {
   const set = await readMigrationSet(dir);
@@ -99,11 +119,13 @@ export async function lintMigrations(dir: string): Promise<LintFinding[]> {
     squawk(set.dir, set.files.filter((f) => f.transactional), true),
     squawk(set.dir, set.files.filter((f) => !f.transactional), false),
   ]);
+  const bytes = new Map(await Promise.all(set.files.map(async (f) => [f.relativePath, await readFile(f.path)] as const)));
   return [...inTx, ...outside]
+    .map((f) => ({ ...f, file: f.file.split(path.sep).join("/") }))
     .map((f) => ({
-      file: f.file.split(path.sep).join("/"),
+      file: f.file,
       line: f.line + 1,
-      column: f.column + 1,
+      column: bytes.has(f.file) ? characterColumn(bytes.get(f.file)!, f.line, f.column) : f.column + 1,
       rule: f.rule_name,
       level: ADVISORY_RULES.has(f.rule_name) ? ("warning" as const) : ("error" as const),
       message: f.message,
