@@ -59,19 +59,23 @@ describe("applying a set", () => {
     expect((await query(url, "SELECT count(*)::int AS n FROM log"))[0].n).toBe(3);
   });
 
-  test("a transactional file runs in one transaction; a no-transaction file runs its SETs and statement in autocommit", async () => {
+  test("a transactional file runs in one transaction with its ledger row; a no-transaction file runs its SETs and statement in autocommit", async () => {
     const url = await freshDatabase("apply");
     const dir = await writeSet([
-      { version: "1", name: "tx", sql: "CREATE TABLE seen (file text, in_block boolean, work_mem text);\nINSERT INTO seen SELECT 'tx', now() = statement_timestamp(), current_setting('work_mem');\nSELECT pg_sleep(0.01);\nINSERT INTO seen SELECT 'tx-later', now() = statement_timestamp(), current_setting('work_mem');\n" },
-      { version: "2", name: "notx", sql: `${NO_TX}SET work_mem = '7MB';\nINSERT INTO seen SELECT 'notx', now() = statement_timestamp(), current_setting('work_mem');\n` },
-      { version: "3", name: "after", sql: "INSERT INTO seen SELECT 'after', true, current_setting('work_mem');\n" },
+      { version: "1", name: "tx", sql: "CREATE TABLE seen (file text, xid bigint, work_mem text);\nINSERT INTO seen SELECT 'tx', txid_current(), current_setting('work_mem');\nINSERT INTO seen SELECT 'tx-later', txid_current(), current_setting('work_mem');\n" },
+      { version: "2", name: "notx", sql: `${NO_TX}SET work_mem = '7MB';\nINSERT INTO seen SELECT 'notx', txid_current(), current_setting('work_mem');\n` },
+      { version: "3", name: "after", sql: "INSERT INTO seen SELECT 'after', txid_current(), current_setting('work_mem');\n" },
     ]);
     const run = await apply(url, dir);
     expect(run.code, printed(run)).toBe(0);
-    const seen = Object.fromEntries((await query(url, "SELECT * FROM seen")).map((r) => [r.file, r]));
-    // now() is the transaction's start: equal to the statement's start only for the first statement of a block.
-    expect(seen["tx-later"].in_block).toBe(false);
-    expect(seen["notx"].in_block).toBe(true);
+    const seen = Object.fromEntries((await query(url, "SELECT file, xid::text, work_mem FROM seen")).map((r) => [r.file, r]));
+    const ledgerXids = Object.fromEntries((await query(url, "SELECT version, xmin::text AS xid FROM migrator.applied_migrations")).map((r) => [r.version, r.xid]));
+    // One transaction for the whole file, and the ledger row was written by that same transaction.
+    expect(seen["tx-later"].xid).toBe(seen["tx"].xid);
+    expect(ledgerXids["1"]).toBe(seen["tx"].xid);
+    expect(ledgerXids["3"]).toBe(seen["after"].xid);
+    // The no-transaction file's statement committed on its own, apart from its ledger row.
+    expect(ledgerXids["2"]).not.toBe(seen["notx"].xid);
     expect(seen["notx"].work_mem).toBe("7MB");
     // A session SET of one file must not leak into the next.
     expect(seen["after"].work_mem).toBe(seen["tx"].work_mem);
