@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { MigrationFailedError } from "./errors.js";
 import type { MigrationFile, Statement } from "./files.js";
-import { forgetStarted, markApplied, quoteIdent, record, recordSql, type LedgerLocation } from "./ledger.js";
+import { forgetStarted, markApplied, quoteIdent, record, recordSql, SINCE_MESSAGE_ARRIVED, type LedgerLocation } from "./ledger.js";
 import type { Step } from "./plan.js";
 import type { Reporter } from "./reporter.js";
 import type { RelationName } from "./statements.js";
@@ -125,6 +125,24 @@ async function runTransactional(client: pg.ClientBase, file: MigrationFile, sett
   }
 }
 
+/**
+ * The whole file in one round trip: settings, BEGIN, every statement, the ledger row and COMMIT
+ * travel as one simple-query message, so a file costs one wait on the server rather than one per
+ * statement. The server stops at the first error and leaves the transaction aborted; it is rolled
+ * back here, and the caller replays the file statement by statement (runTransactional), which
+ * names the failing statement and its line.
+ */
+async function runPipelined(client: pg.ClientBase, file: MigrationFile, settings: ApplySettings): Promise<void> {
+  // A newline before each ';', so a statement ending in a line comment cannot swallow it.
+  const body = file.statements.map((s) => `${s.sql}\n;`).join("\n");
+  try {
+    await client.query(`${timeoutsSql(file, settings)}; BEGIN;\n${body}\n${recordSql(client, settings.ledger, file, "applied", SINCE_MESSAGE_ARRIVED)}; COMMIT`);
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
 interface IndexState {
   valid: boolean;
   name: string;
@@ -222,12 +240,18 @@ export async function applySteps(client: pg.ClientBase, steps: readonly Step[], 
       results.push({ ...base, action: "baselined", durationMs: 0, attempts: 0 });
       continue;
     }
+    // Transactional files go in one round trip, except on the last attempt the retries allow and
+    // when replaying a failure statement by statement to locate it.
+    let replay = false;
     for (let attempt = 1; ; attempt++) {
       reporter.event({ type: "file-started", file, attempt });
       const started = performance.now();
+      const pipelined = file.transactional && !replay && attempt <= settings.lockRetries;
       try {
         let action: StepAction = "applied";
-        if (file.transactional) {
+        if (pipelined) {
+          await runPipelined(client, file, settings);
+        } else if (file.transactional) {
           await runTransactional(client, file, settings, started);
         } else {
           action = await runOutsideTransaction(client, step, settings, reporter);
@@ -242,7 +266,14 @@ export async function applySteps(client: pg.ClientBase, steps: readonly Step[], 
         break;
       } catch (error) {
         const pgError = error as PgError & { statement?: Statement };
-        const relations = pgError.statement?.relations ?? [];
+        if (pipelined && !retryable(pgError, file)) {
+          // Rolled back: run the same attempt again statement by statement, to say which one fails.
+          replay = true;
+          attempt--;
+          continue;
+        }
+        // A pipelined file does not say which statement waited: any table the file names may be the one.
+        const relations = pgError.statement?.relations ?? file.statements.flatMap((s) => s.relations);
         if (retryable(pgError, file) && attempt <= settings.lockRetries) {
           const blocker = await describeBlockers(client, relations);
           // Never sleep holding a lock: the failed attempt was rolled back (or was autocommit) before this.

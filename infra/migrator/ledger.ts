@@ -95,13 +95,27 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /**
+ * A duration the server measures itself: from the arrival of the message that carries the whole
+ * file (statement_timestamp) to now, for a file sent in a single round trip.
+ */
+export const SINCE_MESSAGE_ARRIVED = "since-message-arrived";
+
+/**
  * The SQL that records a file as applied, with its values inlined as literals so it
  * can travel in the same round trip as the COMMIT.
  */
-export function recordSql(client: pg.ClientBase, location: LedgerLocation, file: MigrationFile, status: LedgerStatus, durationMs: number | null): string {
+export function recordSql(
+  client: pg.ClientBase,
+  location: LedgerLocation,
+  file: MigrationFile,
+  status: LedgerStatus,
+  durationMs: number | null | typeof SINCE_MESSAGE_ARRIVED,
+): string {
   const lit = (v: string) => client.escapeLiteral(v);
+  const duration =
+    durationMs === null ? "NULL" : durationMs === SINCE_MESSAGE_ARRIVED ? "round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer" : Math.round(durationMs);
   return `INSERT INTO ${qualifiedName(location)} (version, name, checksum, transactional, status, duration_ms)
-    VALUES (${lit(file.version)}, ${lit(file.name)}, ${lit(file.checksum)}, ${file.transactional}, ${lit(status)}, ${durationMs === null ? "NULL" : Math.round(durationMs)})
+    VALUES (${lit(file.version)}, ${lit(file.name)}, ${lit(file.checksum)}, ${file.transactional}, ${lit(status)}, ${duration})
     ON CONFLICT (version) DO UPDATE SET
       name = EXCLUDED.name, checksum = EXCLUDED.checksum, transactional = EXCLUDED.transactional,
       status = EXCLUDED.status, duration_ms = EXCLUDED.duration_ms, applied_at = now(),
