@@ -199,6 +199,19 @@ describe("--json documents", () => {
   });
 });
 
+describe("--quiet", () => {
+  test("apply --quiet prints the summary only; errors still go to stderr", async () => {
+    const url = await freshDatabase("cli");
+    const run = await migrate(["apply", "--database-url", url, "--dir", dir, "--quiet"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Applied 3 migrations in \d+ ms; 0 were already applied\.\n$/);
+    expect(run.stderr).toBe("");
+    const json = await migrateJson(["apply", "--database-url", url, "--dir", dir, "--quiet"]);
+    expect(json.stderr).toBe("");
+    expect(json.json.alreadyApplied).toHaveLength(3);
+  });
+});
+
 describe("which database", () => {
   test("DATABASE_URL, then the PG* variables; --database-url wins over both", async () => {
     const url = await freshDatabase("cli");

@@ -189,10 +189,14 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const [verb, ...extra] = positionals;
     if (!(VERBS as readonly string[]).includes(verb!)) throw new UsageError(`unknown command "${verb}"; commands: ${VERBS.join(", ")}`);
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; see --help`);
-    const progress = (text: string) => (json ? complain(text) : say(text));
+    const progress = (text: string) => {
+      if (values.quiet) return;
+      if (json) complain(text);
+      else say(text);
+    };
     const reporter: Reporter = {
       event: (e) => {
-        const line = values.quiet ? undefined : formatEvent(e);
+        const line = formatEvent(e);
         if (line) progress(line);
       },
     };
