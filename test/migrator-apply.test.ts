@@ -82,6 +82,27 @@ describe("applying a set", () => {
     expect(seen["after"].work_mem).not.toBe("7MB");
   });
 
+  test("a file may SET ROLE to an owner role: its objects belong to that role, its ledger row and the next file do not", async () => {
+    const url = await freshDatabase("apply");
+    const owner = `owner_${new URL(url).pathname.slice(-12)}`;
+    await query(url, `CREATE ROLE ${owner} NOLOGIN; GRANT CREATE ON SCHEMA public TO ${owner};`);
+    const dir = await writeSet([
+      { version: "1", name: "owned", sql: `SET ROLE ${owner};\nCREATE TABLE owned (id int);\n` },
+      { version: "2", name: "next", sql: "CREATE TABLE who_next AS SELECT current_user::text AS u;\n" },
+      { version: "3", name: "owned_index", sql: `${NO_TX}SET ROLE ${owner};\nCREATE INDEX CONCURRENTLY owned_id ON owned (id);\n` },
+      { version: "4", name: "after_index", sql: "CREATE TABLE who_after AS SELECT current_user::text AS u;\n" },
+    ]);
+    const run = await apply(url, dir);
+    expect(run.code, printed(run)).toBe(0);
+    expect(await query(url, "SELECT relname, pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname IN ('owned', 'owned_id', 'who_next', 'who_after') ORDER BY relname")).toEqual([
+      { relname: "owned", owner },
+      { relname: "owned_id", owner },
+      { relname: "who_after", owner: "postgres" },
+      { relname: "who_next", owner: "postgres" },
+    ]);
+    expect((await ledgerRows(url)).map((r) => `${r.version}:${r.applied_by}`)).toEqual(["1:postgres", "2:postgres", "3:postgres", "4:postgres"]);
+  });
+
   test("lock_timeout and statement_timeout: flags set the default, a file's directives win", async () => {
     const url = await freshDatabase("apply");
     const dir = await writeSet([

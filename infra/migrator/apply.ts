@@ -56,11 +56,18 @@ interface PgError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Back to the role the migrator logged in as. A file may `SET ROLE app_owner` so that what it
+ * creates belongs to the owner; RESET ALL leaves the role alone, so without this the ledger
+ * write would run as that role (which has no rights on the ledger) and the next file would too.
+ */
+const AS_MIGRATOR = "RESET SESSION AUTHORIZATION; RESET ROLE";
+
 function timeoutsSql(file: MigrationFile, settings: ApplySettings): string {
   const lock = file.lockTimeoutMs ?? settings.lockTimeoutMs;
   const statement = file.statementTimeoutMs ?? settings.statementTimeoutMs;
-  // RESET ALL first: a SET in an earlier file must not leak into this one on the shared session.
-  return `RESET ALL; SET lock_timeout = ${Math.round(lock)}; SET statement_timeout = ${Math.round(statement)}`;
+  // Reset first: a SET (or SET ROLE) in an earlier file must not leak into this one on the shared session.
+  return `${AS_MIGRATOR}; RESET ALL; SET lock_timeout = ${Math.round(lock)}; SET statement_timeout = ${Math.round(statement)}`;
 }
 
 /** Maps a server error position (1-based, within the statement) to a line and column in the file. */
@@ -118,7 +125,7 @@ async function runTransactional(client: pg.ClientBase, file: MigrationFile, sett
     }
     current = undefined;
     // The ledger row commits with the file or not at all.
-    await client.query(`${recordSql(client, settings.ledger, file, "applied", performance.now() - started)}; COMMIT`);
+    await client.query(`${AS_MIGRATOR}; ${recordSql(client, settings.ledger, file, "applied", performance.now() - started)}; COMMIT`);
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw Object.assign(error as Error, { statement: current });
@@ -136,7 +143,7 @@ async function runPipelined(client: pg.ClientBase, file: MigrationFile, settings
   // A newline before each ';', so a statement ending in a line comment cannot swallow it.
   const body = file.statements.map((s) => `${s.sql}\n;`).join("\n");
   try {
-    await client.query(`${timeoutsSql(file, settings)}; BEGIN;\n${body}\n${recordSql(client, settings.ledger, file, "applied", SINCE_MESSAGE_ARRIVED)}; COMMIT`);
+    await client.query(`${timeoutsSql(file, settings)}; BEGIN;\n${body}\n${AS_MIGRATOR};\n${recordSql(client, settings.ledger, file, "applied", SINCE_MESSAGE_ARRIVED)}; COMMIT`);
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;
@@ -174,6 +181,8 @@ async function runOutsideTransaction(
   await client.query(timeoutsSql(file, settings));
   let current: Statement | undefined;
   try {
+    // Recorded before the file's SETs run, while the session is still the migrator's own.
+    await record(client, settings.ledger, file, "started", null);
     for (const statement of file.statements.filter((s) => s.sessionSetting)) {
       current = statement;
       await client.query(statement.sql);
@@ -186,16 +195,18 @@ async function runOutsideTransaction(
         await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${existing.name}`);
         reporter.event({ type: "invalid-index-dropped", file, index: existing.name });
       } else if (existing?.valid && step.resumed) {
+        await client.query(AS_MIGRATOR);
         await record(client, settings.ledger, file, "applied", null);
         reporter.event({ type: "file-completed-earlier", file, index: existing.name });
         return "completed-earlier";
       }
     }
-    await record(client, settings.ledger, file, "started", null);
     await client.query(main.sql);
     current = undefined;
+    await client.query(AS_MIGRATOR);
   } catch (error) {
     // A clean failure leaves nothing applied, so nothing stays recorded.
+    await client.query(AS_MIGRATOR).catch(() => {});
     await forgetStarted(client, settings.ledger, file.version).catch(() => {});
     throw Object.assign(error as Error, { statement: current });
   }
@@ -203,8 +214,9 @@ async function runOutsideTransaction(
 }
 
 function failureFor(file: MigrationFile, error: PgError & { statement?: Statement }, attempts: number, blocker: string | undefined): Error {
-  const statement = error.statement ?? file.statements[0]!;
-  const { line, column } = locateInFile(statement, error.position);
+  // A position belongs to the statement that failed; when that was not one of the file's (the
+  // ledger row, COMMIT), it says nothing about where in the file to look.
+  const { line, column } = error.statement ? locateInFile(error.statement, error.position) : { line: file.statements[0]!.line, column: undefined };
   let advice: string;
   if (error.code === LOCK_NOT_AVAILABLE) {
     advice =
