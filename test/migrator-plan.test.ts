@@ -173,6 +173,22 @@ describe("reading the set: problems found before anything runs", () => {
   });
 });
 
+describe("a misspelt directive through the CLI", () => {
+  test("apply is exit 2 naming file, line and the directive it probably meant; nothing runs", async () => {
+    const url = await freshDatabase("plan");
+    const dir = await writeSet([
+      { version: "1", name: "t", sql: "CREATE TABLE t (id int);\n" },
+      { version: "2", name: "idx", sql: "-- migrate:no_transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n" },
+    ]);
+    const run = await migrate(["apply", "--database-url", url, "--dir", dir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('2_idx/migration.sql:1: unknown directive "-- migrate:no_transaction"; did you mean "-- migrate:no-transaction"?');
+    // Its CONCURRENTLY then counts as inside a transaction, and that is reported in the same run.
+    expect(run.stderr).toContain("2_idx/migration.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block");
+    expect(await relationExists(url, "t")).toBe(false);
+  });
+});
+
 describe("checksums", () => {
   const LF = "-- users\nCREATE TABLE users (\n  id bigint PRIMARY KEY,\n  name text\n);\n";
   const CRLF = LF.replace(/\n/g, "\r\n");
