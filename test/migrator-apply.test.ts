@@ -343,6 +343,31 @@ describe("--only VERSION --expect-checksum SHA (what each Pulumi command runs)",
 });
 
 describe("the ledger", () => {
+  test("a second role with rights on an existing ledger can apply; a role that cannot create it is told why", async () => {
+    const url = await freshDatabase("ledger");
+    const database = new URL(url).pathname.slice(1);
+    const suffix = database.slice(-12);
+    const [creator, second] = [`creator_${suffix}`, `second_${suffix}`];
+    // The second role may not create schemas in this database, like an admin role meant for operations only.
+    await query(url, `CREATE ROLE ${creator} LOGIN PASSWORD 'creator-pw'; CREATE ROLE ${second} LOGIN PASSWORD 'second-pw';
+      GRANT CREATE ON DATABASE ${database} TO ${creator}; GRANT CREATE ON SCHEMA public TO ${creator}, ${second};`);
+    const as = (role: string, password: string) => Object.assign(new URL(url), { username: role, password }).toString();
+    const dir = await writeSet([
+      { version: "1", name: "a", sql: "CREATE TABLE a (id int);\n" },
+      { version: "2", name: "b", sql: "CREATE TABLE b (id int);\n" },
+    ]);
+
+    const refused = await apply(as(second, "second-pw"), dir);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/creating the ledger migrator\.applied_migrations failed: permission denied for database .*; the migrating role needs CREATE on the database/);
+
+    expect((await apply(as(creator, "creator-pw"), dir, "--only", "1")).code).toBe(0);
+    await query(url, `GRANT USAGE ON SCHEMA migrator TO ${second}; GRANT SELECT, INSERT, UPDATE, DELETE ON migrator.applied_migrations TO ${second};`);
+    const run = await apply(as(second, "second-pw"), dir);
+    expect(run.code, printed(run)).toBe(0);
+    expect((await ledgerRows(url)).map((r) => `${r.version}:${r.applied_by}`)).toEqual([`1:${creator}`, `2:${second}`]);
+  });
+
   test("applied_by is the role that applied the file; another ledger location keeps a separate history", async () => {
     const url = await freshDatabase("ledger");
     const database = new URL(url).pathname.slice(1);

@@ -44,8 +44,28 @@ export function qualifiedName(location: LedgerLocation): string {
   return `${quoteIdent(location.schema)}.${quoteIdent(location.table)}`;
 }
 
-/** Creates the ledger if it is missing. Runs under the migration lock, so concurrent creators cannot race. */
+/**
+ * Creates the ledger if it is missing. Runs under the migration lock, so concurrent creators cannot
+ * race. An existing ledger is left alone: CREATE SCHEMA IF NOT EXISTS still needs CREATE on the
+ * database and COMMENT needs ownership, so another role granted rights on the ledger (an admin,
+ * a second deploy role) would otherwise be refused on every run.
+ */
 export async function ensureLedger(client: pg.ClientBase, location: LedgerLocation): Promise<void> {
+  const table = qualifiedName(location);
+  const exists = await client.query<{ found: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS found`, [table]);
+  if (exists.rows[0]?.found) return;
+  try {
+    await createLedger(client, location);
+  } catch (cause) {
+    throw new Error(
+      `creating the ledger ${location.schema}.${location.table} failed: ${(cause as Error).message}; ` +
+        `the migrating role needs CREATE on the database (or an existing schema ${location.schema} it may create in)`,
+      { cause },
+    );
+  }
+}
+
+async function createLedger(client: pg.ClientBase, location: LedgerLocation): Promise<void> {
   const table = qualifiedName(location);
   await client.query(`
     CREATE SCHEMA IF NOT EXISTS ${quoteIdent(location.schema)};
