@@ -165,6 +165,28 @@ describe("an index left INVALID by a failed concurrent build", () => {
     expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1"]);
   });
 
+  test("a concurrent build cancelled by lock_timeout while waiting for an old snapshot is repaired by the retry in the same run", async () => {
+    const url = await freshDatabase("repair");
+    const dir = await writeSet([{ version: "1", name: "tables", sql: "CREATE TABLE a (id int);\nCREATE TABLE other (id int);\n" }]);
+    expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--quiet"])).code).toBe(0);
+    await writeMigration(dir, { version: "2", name: "a_id", sql: `${NO_TX}CREATE INDEX CONCURRENTLY IF NOT EXISTS a_id ON a (id);\n` });
+    // A transaction holding a snapshot, on another table: CREATE INDEX CONCURRENTLY creates its
+    // index, then must wait for this snapshot, and lock_timeout cancels it there, leaving the index INVALID.
+    const holder = await holdLock(url, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM other");
+    let retries = 0;
+    try {
+      const run = await migrate(["apply", "--database-url", url, "--dir", dir, ...RETRY_FLAGS], {}, (text) => {
+        if (/lock wait/.test(text) && ++retries === 2) void holder.release();
+      });
+      expect(run.code, printed(run)).toBe(0);
+      expect(run.stdout).toMatch(/lock wait\s+2_a_id: lock_timeout reached \(attempt 1\)[\s\S]*repaired\s+2_a_id: dropped INVALID index a_id[\s\S]*applied\s+2_a_id/);
+    } finally {
+      await holder.release();
+    }
+    expect(await query(url, "SELECT indexrelid::regclass::text AS name, indisvalid FROM pg_index WHERE indrelid = 'a'::regclass")).toEqual([{ name: "a_id", indisvalid: true }]);
+    expect((await ledgerRows(url)).map((r) => `${r.version}:${r.status}`)).toEqual(["1:applied", "2:applied"]);
+  });
+
   test("an interrupted run whose build had finished is recorded, not built twice", async () => {
     const url = await freshDatabase("repair");
     const dir = await writeSet([
