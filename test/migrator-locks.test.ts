@@ -179,6 +179,7 @@ describe("an index left INVALID by a failed concurrent build", () => {
         if (/lock wait/.test(text) && ++retries === 2) void holder.release();
       });
       expect(run.code, printed(run)).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`lock wait\\s+2_a_id: lock_timeout reached \\(attempt 1\\); retrying in \\d+ ms; blocked by pid ${holder.pid} \\("holder-app"\\) holds an old snapshot, idle in transaction`));
       expect(run.stdout).toMatch(/lock wait\s+2_a_id: lock_timeout reached \(attempt 1\)[\s\S]*repaired\s+2_a_id: dropped INVALID index a_id[\s\S]*applied\s+2_a_id/);
     } finally {
       await holder.release();

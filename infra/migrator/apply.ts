@@ -106,6 +106,19 @@ export async function describeBlockers(client: pg.ClientBase, relations: Relatio
         LIMIT 3`,
       [relations.map(regclassOf)],
     );
+    if (rows.length === 0) {
+      // Nobody locks those tables: a concurrent index build also waits for every transaction
+      // holding a snapshot in this database, whatever it reads, so name the oldest of those.
+      const snapshots = await client.query(
+        `SELECT a.pid, NULL AS relation, 'an old snapshot' AS mode, a.state, a.application_name,
+                extract(epoch FROM now() - a.xact_start)::int AS seconds, left(a.query, 120) AS query
+           FROM pg_stat_activity a
+          WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_xmin IS NOT NULL AND a.xact_start IS NOT NULL
+          ORDER BY a.xact_start
+          LIMIT 3`,
+      );
+      rows.push(...snapshots.rows);
+    }
     if (rows.length === 0) return undefined;
     return rows
       .map((r) => `pid ${r.pid}${r.application_name ? ` ("${r.application_name}")` : ""} holds ${r.mode}${r.relation ? ` on ${r.relation}` : ""}, ${r.state} for ${r.seconds}s: ${String(r.query).replace(/\s+/g, " ")}`)
