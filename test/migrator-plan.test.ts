@@ -92,6 +92,18 @@ describe("reading the set: problems found before anything runs", () => {
     ]);
   });
 
+  test("a directive may carry a trailing comment; another capitalisation is checked, not ignored", async () => {
+    const set = await readMigrationSet(
+      await writeSet([
+        { version: "1", name: "commented", sql: "-- migrate:no-transaction -- CONCURRENTLY needs autocommit\n-- migrate:lock-timeout 2s -- the table is hot\nCREATE INDEX CONCURRENTLY a_i ON a (i);\n" },
+      ]),
+    );
+    expect(set.files[0]).toMatchObject({ transactional: false, lockTimeoutMs: 2000 });
+
+    const problems = await problemsOf([{ version: "1", name: "caps", sql: "-- Migrate:Lock-Timeout 2s\nSELECT 1;\n" }]);
+    expect(problems).toEqual([{ file: "1_caps/migration.sql", line: 1, message: expect.stringContaining('did you mean "-- migrate:lock-timeout"?') }]);
+  });
+
   test("directive values are checked, and directives below the first statement are refused", async () => {
     const problems = await problemsOf([
       { version: "1", name: "bad_value", sql: "-- migrate:lock-timeout soon\nSELECT 1;\n" },

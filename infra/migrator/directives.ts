@@ -13,7 +13,11 @@ export interface DirectiveProblem {
 }
 
 const KNOWN = ["no-transaction", "lock-timeout", "statement-timeout"] as const;
-const DIRECTIVE = /^\s*--\s*migrate:\s*([A-Za-z_-]*)\s*(?:[=\s]\s*(\S*))?\s*$/;
+const DIRECTIVE = /^\s*--\s*migrate\s*:\s*([A-Za-z_-]*)\s*(?:[=\s]\s*(\S*))?\s*$/i;
+/** Any spelling of the prefix: "-- Migrate:" must be checked, not silently taken for a comment. */
+const PREFIX = /^\s*--\s*migrate\s*:/i;
+/** A comment after the directive, "-- migrate:no-transaction -- why", is the author's, not a value. */
+const TRAILING_COMMENT = /^(\s*--\s*migrate\s*:.*?)\s+--.*$/i;
 
 /** Levenshtein distance, to suggest the directive (or option) a typo meant. */
 export function distance(a: string, b: string): number {
@@ -44,12 +48,12 @@ export function readDirectives(text: string): { directives: Directives; problems
     const line = i + 1;
     const trimmed = raw.trim();
     if (inHeader && trimmed !== "" && !trimmed.startsWith("--")) inHeader = false;
-    if (!/^\s*--\s*migrate:/.test(raw)) return;
+    if (!PREFIX.test(raw)) return;
     if (!inHeader) {
       problems.push({ line, message: `"${trimmed}" is a directive, but directives are read only from the comment lines at the top of the file; move it there` });
       return;
     }
-    const match = DIRECTIVE.exec(raw);
+    const match = DIRECTIVE.exec(raw.replace(TRAILING_COMMENT, "$1"));
     const name = match?.[1] ?? "";
     const value = match?.[2];
     if (!(KNOWN as readonly string[]).includes(name)) {
