@@ -193,6 +193,12 @@ describe("--json documents", () => {
     expect(text.stdout).toMatch(/^ {2}FAIL {2}orders_empty: expected a row$/m);
     expect(text.stdout).toMatch(/^1 passed, 3 failed$/m);
 
+    // A check that commits could write for real: refused before any check runs.
+    const committing = await writeVerifySet({ "01_sneaky": "SELECT 1;\nCOMMIT;\nDELETE FROM users;\nSELECT 'x' AS check, true AS ok, '' AS detail;" });
+    const refused = await migrate(["verify", "--database-url", url, "--dir", dir, "--verify-dir", committing]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/01_sneaky\.sql:2: COMMIT in a verification query; checks run read-only in a transaction that is rolled back/);
+
     const missing = await migrate(["verify", "--database-url", url, "--dir", dir, "--verify-dir", `${more}/nope`]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/verification folder .*nope does not exist; name it with --verify-dir/);

@@ -5,6 +5,7 @@ import type pg from "pg";
 import type { MigrationSet } from "./files.js";
 import { qualifiedName, type LedgerLocation } from "./ledger.js";
 import { UsageError } from "./errors.js";
+import { loadParser, parseStatements } from "./statements.js";
 
 /** One verification result: a row `(check, ok, detail)` of a `sql/verify` file. */
 export interface Check {
@@ -30,7 +31,18 @@ export async function readVerifyFiles(dir: string): Promise<VerifyFile[]> {
   if (!existsSync(dir)) throw new UsageError(`verification folder ${dir} does not exist; name it with --verify-dir`);
   const names = (await readdir(dir)).filter((n) => n.endsWith(".sql")).sort();
   if (names.length === 0) throw new UsageError(`verification folder ${dir} holds no .sql files; a verify that checks nothing would pass for nothing`);
-  return Promise.all(names.map(async (file) => ({ file, sql: (await readFile(path.join(dir, file), "utf8")).replace(/^\uFEFF/, "") })));
+  const files = await Promise.all(names.map(async (file) => ({ file, sql: (await readFile(path.join(dir, file), "utf8")).replace(/^\uFEFF/, "") })));
+  await loadParser();
+  for (const { file, sql } of files) {
+    // A COMMIT in a check would end the read-only transaction the check runs in, and what
+    // followed it would be committed. (A syntax error is left to fail as that check, at run time.)
+    const parsed = parseStatements(sql.replace(/\r\n/g, "\n"));
+    const control = "statements" in parsed ? parsed.statements.find((s) => s.transactionControl) : undefined;
+    if (control) {
+      throw new UsageError(`${path.join(dir, file)}:${control.line}: ${control.transactionControl} in a verification query; checks run read-only in a transaction that is rolled back, so remove it`);
+    }
+  }
+  return files;
 }
 
 /**
