@@ -1,0 +1,142 @@
+/** The bench's JSON document and its printed summary. */
+import type { PlanPoint, PulumiPoint } from "./scaling.js";
+import type { ChartInput } from "./svg.js";
+import type { SpeedResult, Tool } from "./speed.js";
+import { round } from "./stats.js";
+import type { VariantResult, VariantSummary } from "./zero-downtime.js";
+
+export interface Target {
+  name: string;
+  met: boolean;
+  detail: string;
+}
+
+export interface BenchReport {
+  mode: "quick" | "full" | "custom";
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  machine: { cpus: number; node: string; postgres: string; psql: string; dbmate: string };
+  zeroDowntime?: {
+    data: Record<string, number>;
+    loadSeconds: number;
+    opsPerSecond: number;
+    connections: number;
+    lockTimeoutMs: number;
+    naiveRewrite: Record<string, number>;
+    safe: VariantSummary;
+    naive: VariantSummary;
+    picture: string;
+    timeline: { safe: Omit<VariantResult, "summary">; naive: Omit<VariantResult, "summary"> };
+  };
+  overhead?: {
+    files: number;
+    migratorSeconds: number;
+    psqlSeconds: number;
+    dbmateSeconds: number;
+    /** migrator / psql wall-clock: below 1 means the migrator is faster. */
+    migratorVsPsql: number;
+    /** migrator / dbmate wall-clock: the target is at most 1.2. */
+    migratorVsDbmate: number;
+    rounds: number;
+    samples: Record<Tool, number[]>;
+  };
+  scaling?: {
+    perFile: { files: number; migratorMsPerFile: number; psqlMsPerFile: number; dbmateMsPerFile: number }[];
+    plan: { points: PlanPoint[]; linearity: number };
+    pulumi: PulumiPoint[];
+  };
+  targets: Target[];
+}
+
+export function overheadOf(speed: SpeedResult): NonNullable<BenchReport["overhead"]> {
+  const s = speed.seconds;
+  return {
+    files: speed.files,
+    migratorSeconds: s.migrator,
+    psqlSeconds: s.psql,
+    dbmateSeconds: s.dbmate,
+    migratorVsPsql: round(s.migrator / s.psql, 3),
+    migratorVsDbmate: round(s.migrator / s.dbmate, 3),
+    rounds: speed.rounds,
+    samples: speed.samples,
+  };
+}
+
+export function perFileOf(speed: SpeedResult): NonNullable<BenchReport["scaling"]>["perFile"][number] {
+  const per = (t: Tool) => round((speed.seconds[t] * 1000) / speed.files, 2);
+  return { files: speed.files, migratorMsPerFile: per("migrator"), psqlMsPerFile: per("psql"), dbmateMsPerFile: per("dbmate") };
+}
+
+export function targetsOf(report: BenchReport): Target[] {
+  const targets: Target[] = [];
+  const zd = report.zeroDowntime;
+  if (zd) {
+    targets.push({ name: "safe: migrator succeeded and every verification check passed", met: zd.safe.migratorExitCode === 0 && zd.safe.verified === true, detail: `exit ${zd.safe.migratorExitCode}, verified ${zd.safe.verified}` });
+    targets.push({ name: "safe: zero failed writes", met: zd.safe.failedWrites === 0, detail: `${zd.safe.failedWrites} of ${zd.safe.writes}` });
+    targets.push({
+      name: "safe: max write latency within lock_timeout",
+      met: zd.safe.maxWriteLatencyMs <= zd.lockTimeoutMs,
+      detail: `${zd.safe.maxWriteLatencyMs} ms vs ${zd.lockTimeoutMs} ms`,
+    });
+    targets.push({
+      name: "naive blocks writes longer than safe",
+      met: zd.naive.maxWriteLatencyMs > zd.safe.maxWriteLatencyMs,
+      detail: `naive max ${zd.naive.maxWriteLatencyMs} ms, p99 ${zd.naive.p99WriteLatencyMs} ms; safe max ${zd.safe.maxWriteLatencyMs} ms, p99 ${zd.safe.p99WriteLatencyMs} ms`,
+    });
+  }
+  const o = report.overhead;
+  if (o) {
+    targets.push({ name: "migrator faster than psql per file", met: o.migratorVsPsql < 1, detail: `${o.migratorVsPsql}x psql's time` });
+    targets.push({ name: "migrator within 1.2x of dbmate", met: o.migratorVsDbmate <= 1.2, detail: `${o.migratorVsDbmate}x dbmate's time` });
+  }
+  const sc = report.scaling;
+  if (sc) {
+    targets.push({ name: "plan cost linear in the set's size", met: sc.plan.linearity <= 1.5, detail: `per-file cost at ${sc.plan.points.at(-1)!.files} files is ${sc.plan.linearity}x that at ${sc.plan.points[0]!.files}` });
+  }
+  return targets;
+}
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+
+export function formatSummary(report: BenchReport): string {
+  const lines: string[] = [`Benchmarks (${report.mode}), ${report.machine.cpus} CPUs, PostgreSQL ${report.machine.postgres}`];
+  const zd = report.zeroDowntime;
+  if (zd) {
+    lines.push("", `Zero downtime: ${zd.data.members} members, ${zd.opsPerSecond} ops/s from ${zd.connections} connections, lock_timeout ${zd.lockTimeoutMs} ms`);
+    lines.push(`           max write ms  p99 write ms  failed writes  apply s   worst step`);
+    for (const [name, s] of [["safe", zd.safe], ["naive", zd.naive]] as const) {
+      lines.push(`  ${name.padEnd(7)} ${pad(s.maxWriteLatencyMs, 12)} ${pad(s.p99WriteLatencyMs, 13)} ${pad(`${s.failedWrites}/${s.writes}`, 14)} ${pad(s.applySeconds, 8)}   ${s.worstStep ?? "-"}`);
+    }
+    lines.push(`  picture: ${zd.picture}`);
+  }
+  const o = report.overhead;
+  if (o) {
+    lines.push("", `Apply speed, ${o.files} files (median of ${o.rounds}): migrator ${o.migratorSeconds} s, psql ${o.psqlSeconds} s, dbmate ${o.dbmateSeconds} s`);
+    lines.push(`  migrator/psql ${o.migratorVsPsql}x, migrator/dbmate ${o.migratorVsDbmate}x`);
+  }
+  const sc = report.scaling;
+  if (sc) {
+    lines.push("", "Per-file cost (ms):   files   migrator   psql   dbmate");
+    for (const p of sc.perFile) lines.push(`  ${pad(p.files, 24)} ${pad(p.migratorMsPerFile, 10)} ${pad(p.psqlMsPerFile, 6)} ${pad(p.dbmateMsPerFile, 8)}`);
+    lines.push(`Plan (parse only): ${sc.plan.points.map((p) => `${p.files} files ${p.ms} ms`).join(", ")}; linearity ${sc.plan.linearity}`);
+    lines.push(`Pulumi construction under mocks: ${sc.pulumi.map((p) => `${p.files} files ${p.ms} ms`).join(", ")}`);
+  }
+  lines.push("", "Targets:");
+  for (const t of report.targets) lines.push(`  ${t.met ? "met   " : "MISSED"} ${t.name} (${t.detail})`);
+  return lines.join("\n");
+}
+
+/** The picture's input, from the report alone: latency.svg can be redrawn from latest.json. */
+export function chartInput(zd: NonNullable<BenchReport["zeroDowntime"]>): ChartInput {
+  const title = (name: string, v: VariantSummary) =>
+    `${name}: max write ${v.maxWriteLatencyMs} ms, p99 ${v.p99WriteLatencyMs} ms, ${v.failedWrites} failed of ${v.writes}, apply ${v.applySeconds} s`;
+  return {
+    heading: `Write latency while the v2.0 set is applied: ${zd.data.members!.toLocaleString("en")} members, ${zd.opsPerSecond} ops/s`,
+    lockTimeoutMs: zd.lockTimeoutMs,
+    panels: [
+      { title: title("safe (sql/migrations)", zd.safe), ...zd.timeline.safe },
+      { title: title("naive (plain CREATE INDEX, foreign keys validated when added)", zd.naive), ...zd.timeline.naive },
+    ],
+  };
+}
