@@ -97,6 +97,25 @@ describe("lock timeout with retries", () => {
     expect((await query(url, "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'"))[0].n).toBe(0);
   });
 
+  test("the blocker named is the session holding the table the statement names, not any open transaction", async () => {
+    const { url, dir } = await tableWithSet("locks");
+    await query(url, "CREATE TABLE unrelated (id int)");
+    await writeMigration(dir, { version: "2", name: "truncate", sql: "TRUNCATE accounts;\n" });
+    const bystander = await holdLock(url, "SELECT count(*) FROM unrelated");
+    const holder = await holdLock(url, "SELECT count(*) FROM accounts");
+    let run;
+    try {
+      run = await migrate(["apply", "--database-url", url, "--dir", dir, "--lock-timeout", "100ms", "--lock-retries", "0"]);
+    } finally {
+      await holder.release();
+      await bystander.release();
+    }
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`blocked by pid ${holder.pid} ("holder-app") holds AccessShareLock on accounts`);
+    expect(run.stderr).not.toContain(`pid ${bystander.pid}`);
+    expect(await query(url, "SELECT count(*)::int AS n FROM accounts")).toEqual([{ n: 2 }]);
+  });
+
   test("a no-transaction CREATE INDEX CONCURRENTLY blocked by a lock retries too and records nothing until it succeeds", async () => {
     const { url, dir } = await tableWithSet("locks");
     await writeMigration(dir, { version: "2", name: "idx", sql: `${NO_TX}CREATE INDEX CONCURRENTLY accounts_email ON accounts (email);\n` });

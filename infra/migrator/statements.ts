@@ -209,14 +209,40 @@ function rangeVarName(rv: any): RelationName | undefined {
   return rv.schemaname ? { schema: rv.schemaname, name: rv.relname } : { name: rv.relname };
 }
 
+const DROPPED_RELATIONS = new Set(["OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE"]);
+
+/**
+ * Every table the statement names, anywhere in it (LOCK, TRUNCATE, INSERT ... SELECT FROM, a
+ * foreign key's target, DROP TABLE/INDEX), so a lock-timeout message can say which session
+ * held what the statement waited for rather than listing unrelated open transactions.
+ */
+function relationsOf(kind: string, node: any): RelationName[] {
+  const found = new Map<string, RelationName>();
+  const add = (r: RelationName | undefined) => {
+    if (r) found.set(`${r.schema ?? ""}.${r.name}`, r);
+  };
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === "object") {
+      add(rangeVarName(value));
+      Object.values(value).forEach(walk);
+    }
+  };
+  walk(node);
+  if (kind === "DropStmt" && DROPPED_RELATIONS.has(node.removeType)) {
+    for (const object of node.objects ?? []) {
+      const parts: string[] = (object?.List?.items ?? []).map((i: any) => i?.String?.sval).filter(Boolean);
+      const name = parts.at(-1);
+      if (name) add(parts.length > 1 ? { schema: parts.at(-2)!, name } : { name });
+    }
+  }
+  return [...found.values()];
+}
+
 function classify(stmt: Record<string, any>): Classification {
   const kind = Object.keys(stmt)[0] ?? "Unknown";
   const node = stmt[kind] ?? {};
-  const relations: RelationName[] = [];
-  for (const rv of [node.relation, node.table]) {
-    const name = rangeVarName(rv);
-    if (name) relations.push(name);
-  }
+  const relations = relationsOf(kind, node);
   const classification: Classification = {
     kind,
     sessionSetting: kind === "VariableSetStmt" && !node.is_local,
