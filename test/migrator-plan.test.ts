@@ -220,6 +220,13 @@ describe("checksums", () => {
     expect(edited.files[0]!.checksum).not.toBe(sums[0]);
   });
 
+  test("a directive on the first line of a BOM + CRLF file is still read", async () => {
+    const text = "-- migrate:no-transaction\r\n-- migrate:lock-timeout 2s\r\nCREATE INDEX CONCURRENTLY t_id ON t (id);\r\n";
+    const set = await readMigrationSet(await writeSet([{ version: "1", name: "idx", sql: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]) }]));
+    expect(set.files[0]).toMatchObject({ transactional: false, lockTimeoutMs: 2000, checksum: checksumOfText(text.replace(/\r\n/g, "\n")) });
+    expect(set.files[0]!.statements.map((s) => [s.line, s.sql])).toEqual([[3, "CREATE INDEX CONCURRENTLY t_id ON t (id)"]]);
+  });
+
   test("a file applied with LF and checked out again with CRLF and a BOM is not an edit", async () => {
     const url = await freshDatabase("plan");
     const dir = await writeSet([{ version: "1", name: "users", sql: LF }]);
