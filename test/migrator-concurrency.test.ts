@@ -40,6 +40,22 @@ describe("concurrent appliers", () => {
     expect((await ledgerRows(url)).map((r) => `${r.version}:${r.status}`)).toEqual(["1:applied", "2:applied", "3:applied", "4:applied"]);
   });
 
+  test("four processes with a short --lock-wait: each exits 0 or gives up with the lock message; every file still runs exactly once", async () => {
+    const url = await freshDatabase("conc");
+    const dir = await writeSet(SET);
+    const runs = await Promise.all([1, 2, 3, 4].map(() => migrateProcess(["apply", "--dir", dir, "--lock-wait", "200ms"], { DATABASE_URL: url })));
+    for (const run of runs) {
+      if (run.code === 0) continue;
+      expect(run.code, printed(run)).toBe(1);
+      expect(run.stderr).toMatch(LOCK_MESSAGE);
+    }
+    expect(runs.filter((r) => r.code === 0).length).toBeGreaterThanOrEqual(1);
+    expect(runs.filter((r) => /Applied 4 migrations/.test(r.stdout))).toHaveLength(1);
+    const applied = await query(url, "SELECT version, count(*)::int AS n FROM runs GROUP BY version ORDER BY version");
+    expect(applied).toEqual(["1", "2", "3", "4"].map((version) => ({ version, n: 1 })));
+    expect((await ledgerRows(url)).map((r) => `${r.version}:${r.status}`)).toEqual(["1:applied", "2:applied", "3:applied", "4:applied"]);
+  });
+
   test("while another migrator holds the lock, --lock-wait gives up with exit 1 naming the holder, and applies nothing", async () => {
     const url = await freshDatabase("conc");
     const dir = await writeSet(SET);
