@@ -53,7 +53,7 @@ export async function loadV1Database(server: BenchServer, database: string, migr
              now() - (i % 1000) * interval '1 day', now() - (i % 100) * interval '1 hour'
         FROM generate_series(1, ${members}) AS i`);
     await c.query(`INSERT INTO "Session" (id, "memberId", "tokenHash", "userAgent", "expiresAt", "createdAt")
-      SELECT 's' || i, 'm' || lpad((1 + (i * 7919) % ${members})::text, 8, '0'), md5('token' || i), 'Mozilla/5.0 (X11; Linux x86_64)',
+      SELECT 's' || i, 'm' || lpad((1 + (i::bigint * 7919) % ${members})::text, 8, '0'), md5('token' || i), 'Mozilla/5.0 (X11; Linux x86_64)',
              now() + interval '30 days', now() - (i % 30) * interval '1 day'
         FROM generate_series(1, ${sessions}) AS i`);
     await c.query(`INSERT INTO "Team" (id, slug, name, description, "updatedAt")
@@ -66,7 +66,7 @@ export async function loadV1Database(server: BenchServer, database: string, migr
              now() + (i % 60 - 30) * interval '1 day', now() FROM generate_series(1, ${events}) AS i`);
     // (event, member) pairs must be unique: each event's attendees step through the members by a prime stride.
     await c.query(`INSERT INTO "EventAttendee" (id, "eventId", "memberId", status)
-      SELECT 'ea' || i, 'e' || (1 + i % ${events}), 'm' || lpad((1 + ((i / ${events}) * (7919 + ${events}) + i % ${events}) % ${members})::text, 8, '0'), 'GOING'
+      SELECT 'ea' || i, 'e' || (1 + i % ${events}), 'm' || lpad((1 + ((i / ${events})::bigint * (7919 + ${events}) + i % ${events}) % ${members})::text, 8, '0'), 'GOING'
         FROM generate_series(1, ${eventAttendees}) AS i`);
     await c.query(`RESET session_replication_role`);
     // As a long-running production database would be: statistics known, visibility map set.
