@@ -343,6 +343,23 @@ describe("--only VERSION --expect-checksum SHA (what each Pulumi command runs)",
 });
 
 describe("the ledger", () => {
+  test("duration_ms is how long the file ran, in both transaction modes", async () => {
+    const url = await freshDatabase("ledger");
+    const dir = await writeSet([
+      { version: "1", name: "tx", sql: "SELECT pg_sleep(0.2);\nSELECT 1;\n" },
+      { version: "2", name: "notx", sql: `${NO_TX}SELECT pg_sleep(0.2);\n` },
+      { version: "3", name: "quick", sql: "SELECT 1;\n" },
+    ]);
+    const run = await migrateJson(["apply", "--database-url", url, "--dir", dir]);
+    expect(run.code, printed(run)).toBe(0);
+    // Lower bounds only: a slow machine makes a file slower, never faster than its sleep.
+    const rows = await ledgerRows(url);
+    expect(rows[0]!.duration_ms).toBeGreaterThanOrEqual(200);
+    expect(rows[1]!.duration_ms).toBeGreaterThanOrEqual(200);
+    expect(rows[2]!.duration_ms).toBeGreaterThanOrEqual(0);
+    expect(run.json.results.slice(0, 2).map((r: { durationMs: number }) => r.durationMs >= 200)).toEqual([true, true]);
+  });
+
   test("a second role with rights on an existing ledger can apply; a role that cannot create it is told why", async () => {
     const url = await freshDatabase("ledger");
     const database = new URL(url).pathname.slice(1);
