@@ -119,6 +119,20 @@ describe("applying a set", () => {
     ]);
   });
 
+  test("a file's statement_timeout stops a statement that runs too long; the file is rolled back, not retried", async () => {
+    const url = await freshDatabase("apply");
+    const dir = await writeSet([
+      { version: "1", name: "slow", sql: "-- migrate:statement-timeout 100ms\nCREATE TABLE slow (id int);\nSELECT pg_sleep(30);\n" },
+    ]);
+    const run = await migrateJson(["apply", "--database-url", url, "--dir", dir]);
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({ file: "1_slow/migration.sql", line: 3, sqlState: "57014" });
+    expect(run.stderr).toMatch(/canceling statement due to statement timeout/);
+    expect(run.stderr).not.toMatch(/lock wait/);
+    expect(await relationExists(url, "slow")).toBe(false);
+    expect(await ledgerRows(url)).toEqual([]);
+  });
+
   test("without flags each file gets lock_timeout 5s and no statement_timeout", async () => {
     const url = await freshDatabase("apply");
     const dir = await writeSet([{ version: "1", name: "defaults", sql: "CREATE TABLE t AS SELECT current_setting('lock_timeout') AS l, current_setting('statement_timeout') AS s;\n" }]);
