@@ -168,7 +168,8 @@ describe("a failing file", () => {
     await writeMigration(dir, { ...files[1]!, sql: "CREATE TABLE audit (id int);\nDELETE FROM users WHERE id = 2;\nALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);\n" });
     const rerun = await apply(url, dir);
     expect(rerun.code, printed(rerun)).toBe(0);
-    expect(rerun.stdout).toMatch(/already\s+1_users/);
+    // In version order: what was applied before, then what this run applied.
+    expect(rerun.stdout).toMatch(/already\s+1_users[^\n]*\n\s+applied\s+2_unique_email[^\n]*\n\s+applied\s+3_later/);
     expect(rerun.stdout).toMatch(/Applied 2 migrations in .*; 1 were already applied\./);
     expect((await ledgerRows(url)).map((r) => `${r.version}:${r.status}`)).toEqual(["1:applied", "2:applied", "3:applied"]);
     expect(await relationExists(url, "audit")).toBe(true);

@@ -129,11 +129,14 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
   return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
     await ensureLedger(client, ctx.ledger);
     const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
+    const alreadyApplied = planned.applied.map(({ file, row }) => ({ version: file.version, name: file.name, status: row.status, transactional: row.transactional }));
+    // Said before anything runs, so progress reads in version order: what was there, then what is new.
+    ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
     const outcome = await applySteps(client, planned.steps, ctx.apply, ctx.reporter);
     return {
       database: where,
       results: outcome.results,
-      alreadyApplied: planned.applied.map(({ file, row }) => ({ version: file.version, name: file.name, status: row.status, transactional: row.transactional })),
+      alreadyApplied,
       ...(outcome.failure ? { failure: outcome.failure } : {}),
     };
   });

@@ -14,6 +14,10 @@ export function formatEvent(e: MigratorEvent): string | undefined {
       return `waiting for another migrator to finish${e.holder ? ` (${e.holder})` : ""}…`;
     case "lock-acquired":
       return `got the migration lock after ${ms(e.waitedMs)}`;
+    case "planned":
+      return e.alreadyApplied.length === 0
+        ? undefined
+        : e.alreadyApplied.map((a) => `  ${a.status === "baselined" ? "baselined  " : "already    "} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional)}`).join("\n");
     case "file-started":
       return undefined;
     case "file-applied":
@@ -30,10 +34,8 @@ export function formatEvent(e: MigratorEvent): string | undefined {
 }
 
 export function formatApply(report: ApplyReport): string {
+  // The files applied before this run were listed as progress (the "planned" event).
   const lines: string[] = [];
-  for (const a of report.alreadyApplied) {
-    lines.push(`  ${a.status === "baselined" ? "baselined  " : "already    "} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional)}`);
-  }
   const applied = report.results.filter((r) => r.action !== "baselined").length;
   const baselined = report.results.filter((r) => r.action === "baselined").length;
   const total = report.results.reduce((sum, r) => sum + r.durationMs, 0);
