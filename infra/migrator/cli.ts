@@ -68,7 +68,7 @@ Per-file directives (leading comment lines): -- migrate:no-transaction,
 const VERBS = ["plan", "apply", "status", "verify", "lint"] as const;
 type Verb = (typeof VERBS)[number];
 
-const OPTIONS = {
+export const OPTIONS = {
   "database-url": { type: "string" },
   dir: { type: "string" },
   "verify-dir": { type: "string" },
