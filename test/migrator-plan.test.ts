@@ -46,6 +46,10 @@ describe("reading the set: problems found before anything runs", () => {
     ["CREATE DATABASE other", "CREATE DATABASE"],
     ["ALTER SYSTEM SET work_mem = '8MB'", "ALTER SYSTEM"],
     ["ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY", "DETACH PARTITION CONCURRENTLY"],
+    ["CLUSTER", "CLUSTER without a table"],
+    ["DISCARD ALL", "DISCARD ALL"],
+    ["ALTER DATABASE d SET TABLESPACE fast", "ALTER DATABASE SET TABLESPACE"],
+    ["ALTER SUBSCRIPTION s REFRESH PUBLICATION", "REFRESH PUBLICATION"],
   ])("%s in a transactional file is a plan error", async (sql, named) => {
     const problems = await problemsOf([{ version: "1", name: "x", sql: `SELECT 1;\n${sql};\n` }]);
     expect(problems).toHaveLength(1);

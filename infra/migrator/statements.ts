@@ -189,6 +189,15 @@ function nonTransactionalReason(kind: string, node: any): string | undefined {
       return "CREATE TABLESPACE";
     case "DropTableSpaceStmt":
       return "DROP TABLESPACE";
+    case "ClusterStmt":
+      return node.relation ? undefined : "CLUSTER without a table";
+    case "DiscardStmt":
+      return node.target === "DISCARD_ALL" ? "DISCARD ALL" : undefined;
+    case "AlterDatabaseStmt":
+      return (node.options ?? []).some((o: any) => o?.DefElem?.defname === "tablespace") ? "ALTER DATABASE SET TABLESPACE" : undefined;
+    case "AlterSubscriptionStmt":
+      // REFRESH copies data by default (copy_data = true), which PostgreSQL refuses in a transaction block.
+      return node.kind === "ALTER_SUBSCRIPTION_REFRESH" ? "ALTER SUBSCRIPTION ... REFRESH PUBLICATION" : undefined;
     case "CreateSubscriptionStmt":
       return "CREATE SUBSCRIPTION";
     case "DropSubscriptionStmt":
