@@ -8,8 +8,9 @@ import { LedgerConflictError, MigrationSetError, UsageError, type Problem } from
 import { readMigrationSet, type MigrationSet } from "../infra/migrator/files.js";
 import type { LedgerRow } from "../infra/migrator/ledger.js";
 import { plan } from "../infra/migrator/plan.js";
+import { loadParser, parseStatements } from "../infra/migrator/statements.js";
 import { migrate, migrateJson, printed } from "./support/cli.js";
-import { freshDatabase } from "./support/database.js";
+import { freshDatabase, withTestClient } from "./support/database.js";
 import { ledgerRows, relationExists } from "./support/migrator-db.js";
 import { checksumOfText, removeSets, writeSet, type SetFile } from "./support/sets.js";
 
@@ -186,6 +187,61 @@ describe("reading the set: problems found before anything runs", () => {
     expect(json.json.error.problems[1]).toEqual({ file: "3_syntax/migration.sql", line: 1, column: 1, message: 'syntax error: syntax error at or near "SELEC"' });
     expect(await relationExists(url, "ok")).toBe(false);
     expect(await relationExists(url, "migrator.applied_migrations")).toBe(false);
+  });
+});
+
+describe("what cannot run in a transaction block, checked against PostgreSQL itself", () => {
+  // Each statement reaches PostgreSQL's own check (its objects exist), so the server's answer is about the block.
+  const SETUP = `CREATE TABLE t (id int PRIMARY KEY, x int); CREATE INDEX t_x ON t (x);
+    CREATE TABLE p (id int) PARTITION BY RANGE (id); CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);`;
+  const REFUSED = [
+    "CREATE INDEX CONCURRENTLY t_x2 ON t (x)",
+    "DROP INDEX CONCURRENTLY t_x",
+    "REINDEX INDEX CONCURRENTLY t_x",
+    "REINDEX (CONCURRENTLY) TABLE t",
+    "VACUUM t",
+    "CREATE DATABASE never_made",
+    "DROP DATABASE IF EXISTS never_made",
+    "ALTER SYSTEM SET work_mem = '8MB'",
+    "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY",
+    "CLUSTER",
+    "DISCARD ALL",
+    "CREATE TABLESPACE never_made LOCATION '/nonexistent'",
+    "DROP TABLESPACE IF EXISTS never_made",
+    "REINDEX SYSTEM",
+  ];
+  const ALLOWED = ["CREATE INDEX t_x3 ON t (x)", "REINDEX INDEX t_x", "ANALYZE t", "CLUSTER t USING t_pkey", "DISCARD PLANS", "ALTER TABLE p DETACH PARTITION p1"];
+
+  test("the parser-based classification agrees with the server for every statement", async () => {
+    const url = await freshDatabase("plan");
+    const db = new URL(url).pathname.slice(1);
+    await loadParser();
+    const classify = (sql: string) => {
+      const parsed = parseStatements(sql);
+      if (!("statements" in parsed)) throw new Error(`${sql}: ${parsed.error.message}`);
+      return parsed.statements[0]!.nonTransactional;
+    };
+    const serverSays = await withTestClient(url, async (c) => {
+      await c.query(SETUP);
+      const answers: Record<string, string> = {};
+      for (const sql of [...REFUSED, `ALTER DATABASE ${db} SET TABLESPACE pg_default`, ...ALLOWED]) {
+        await c.query("BEGIN");
+        answers[sql] = await c.query(sql).then(
+          () => "ok",
+          (e: { code?: string }) => e.code ?? "?",
+        );
+        await c.query("ROLLBACK");
+      }
+      return answers;
+    });
+    for (const sql of [...REFUSED, `ALTER DATABASE ${db} SET TABLESPACE pg_default`]) {
+      expect(serverSays[sql], sql).toBe("25001");
+      expect(classify(sql), sql).toBeDefined();
+    }
+    for (const sql of ALLOWED) {
+      expect(serverSays[sql], sql).toBe("ok");
+      expect(classify(sql), sql).toBeUndefined();
+    }
   });
 });
 
