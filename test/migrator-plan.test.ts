@@ -3,6 +3,7 @@
  * once, each with file and line), the planner's decisions given a ledger (pure, no database),
  * and the `plan` verb against a real database.
  */
+import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { LedgerConflictError, MigrationSetError, UsageError, type Problem } from "../infra/migrator/errors.js";
 import { readMigrationSet, type MigrationSet } from "../infra/migrator/files.js";
@@ -299,6 +300,46 @@ describe("checksums", () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/Nothing pending: all 1 migrations are applied/);
     expect((await ledgerRows(url))[0]!.checksum).toBe(checksumOfText(LF));
+  });
+});
+
+describe("statement locations (property)", () => {
+  const SNIPPETS = [
+    "SELECT 1",
+    "CREATE TABLE t (id int)",
+    "INSERT INTO t VALUES ('é😀ß', 'x''y')",
+    "SELECT 'a;b' AS \"semi;colon\"",
+    "DO $$ BEGIN PERFORM 1; END $$",
+    "COMMENT ON TABLE t IS 'ünïcødé\nacross lines'",
+    "SELECT\n  1 +\n  2",
+  ];
+  const GAPS = ["\n", "\n\n", " ", "\n-- a comment; with ; semicolons\n", "\n/* block\n comment ü */\n", "\t\n"];
+
+  test("each statement's line, column and text match where it was written, with any mix of unicode, comments, CRLF and BOM", async () => {
+    await loadParser();
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...SNIPPETS), fc.constantFrom(...GAPS)), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom(...GAPS),
+        (parts, lead) => {
+          let text = lead;
+          const expected: { line: number; column: number; sql: string }[] = [];
+          for (const [sql, gap] of parts) {
+            const before = text.split("\n");
+            expected.push({ line: before.length, column: before.at(-1)!.length + 1, sql });
+            text += `${sql};${gap}`;
+          }
+          const parsed = parseStatements(text);
+          expect("statements" in parsed).toBe(true);
+          if (!("statements" in parsed)) return;
+          expect(parsed.statements.map((st) => ({ line: st.line, column: st.column, sql: st.sql }))).toEqual(expected);
+          // The same file saved on Windows, with a BOM: same checksum, same statements.
+          const windows = "\uFEFF" + text.replace(/\n/g, "\r\n");
+          expect(checksumOfText(windows)).toBe(checksumOfText(text));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 
