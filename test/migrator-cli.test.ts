@@ -44,6 +44,9 @@ describe("usage", () => {
     [["apply", "--database-url"], /^error: --database-url needs a value/],
     [["apply", "--lock-timeout", "soon"], /^error: --lock-timeout: "soon" is not a duration; use a number with ms, s, min or h \(e\.g\. 5s\), or 0 for no limit\n$/],
     [["apply", "--lock-retries", "three"], /^error: --lock-retries "three" is not a whole number\n$/],
+    // An empty value is a mistake too, not "use the default".
+    [["apply", "--lock-timeout="], /^error: --lock-timeout: "" is not a duration/],
+    [["apply", "--lock-retries="], /^error: --lock-retries "" is not a whole number/],
     [["apply", "--ledger-schema", "Bad-Name"], /^error: --ledger-schema "Bad-Name" is not a plain identifier/],
     [["plan", "--database-url", "mysql://u:p@h/db"], /^error: the database URL is not a postgres:\/\/ or postgresql:\/\/ URL/],
     [["plan", "--database-url", "postgres://u@db.example.com/app?sslmode=disable"], /^error: refusing to send credentials to db\.example\.com without TLS/],

@@ -121,12 +121,12 @@ export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: R
     ledger: validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: values["ledger-table"] ?? DEFAULT_LEDGER.table }),
     apply: {
       ledger: validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: values["ledger-table"] ?? DEFAULT_LEDGER.table }),
-      lockTimeoutMs: values["lock-timeout"] ? parseDuration(values["lock-timeout"], "--lock-timeout") : DEFAULT_APPLY_SETTINGS.lockTimeoutMs,
-      statementTimeoutMs: values["statement-timeout"] ? parseDuration(values["statement-timeout"], "--statement-timeout") : DEFAULT_APPLY_SETTINGS.statementTimeoutMs,
-      lockRetries: values["lock-retries"] ? parseCount(values["lock-retries"], "--lock-retries") : DEFAULT_APPLY_SETTINGS.lockRetries,
-      retryDelayMs: values["retry-delay"] ? parseDuration(values["retry-delay"], "--retry-delay") : DEFAULT_APPLY_SETTINGS.retryDelayMs,
+      lockTimeoutMs: values["lock-timeout"] !== undefined ? parseDuration(values["lock-timeout"], "--lock-timeout") : DEFAULT_APPLY_SETTINGS.lockTimeoutMs,
+      statementTimeoutMs: values["statement-timeout"] !== undefined ? parseDuration(values["statement-timeout"], "--statement-timeout") : DEFAULT_APPLY_SETTINGS.statementTimeoutMs,
+      lockRetries: values["lock-retries"] !== undefined ? parseCount(values["lock-retries"], "--lock-retries") : DEFAULT_APPLY_SETTINGS.lockRetries,
+      retryDelayMs: values["retry-delay"] !== undefined ? parseDuration(values["retry-delay"], "--retry-delay") : DEFAULT_APPLY_SETTINGS.retryDelayMs,
     },
-    lockWaitMs: values["lock-wait"] ? parseDuration(values["lock-wait"], "--lock-wait") : 60_000,
+    lockWaitMs: values["lock-wait"] !== undefined ? parseDuration(values["lock-wait"], "--lock-wait") : 60_000,
     planOptions: {
       ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
       ...(values.only !== undefined ? { only: values.only } : {}),
