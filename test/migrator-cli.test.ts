@@ -42,6 +42,7 @@ describe("usage", () => {
     [["apply", "--lock-timout", "1s"], /^error: unknown option --lock-timout; did you mean --lock-timeout\? \(see --help\)\n$/],
     [["apply", "extra"], /^error: unexpected argument "extra"; see --help\n$/],
     [["apply", "--database-url"], /^error: --database-url needs a value/],
+    [["apply", "--database-url", ""], /^error: --database-url is empty; name the database/],
     [["apply", "--lock-timeout", "soon"], /^error: --lock-timeout: "soon" is not a duration; use a number with ms, s, min or h \(e\.g\. 5s\), or 0 for no limit\n$/],
     [["apply", "--lock-retries", "three"], /^error: --lock-retries "three" is not a whole number\n$/],
     // An empty value is a mistake too, not "use the default".

@@ -104,6 +104,10 @@ function parseCount(text: string, flag: string): number {
 /** Turns flags and environment into one validated context; every problem is a UsageError before anything runs. */
 export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: Reporter): MigratorContext {
   const resolvePath = (p: string | undefined, fallback: string) => path.resolve(p ?? path.join(PROJECT_ROOT, fallback));
+  if (values["database-url"]?.trim() === "") {
+    // An empty URL (an unset secret in a script) must not quietly mean "the embedded server".
+    throw new UsageError("--database-url is empty; name the database, or leave the flag out to use DATABASE_URL, PG* or the embedded server");
+  }
   if (values["expect-checksum"] !== undefined && values.only === undefined) {
     throw new UsageError("--expect-checksum goes with --only VERSION");
   }
