@@ -13,7 +13,7 @@ export interface DatabaseArgs {
 /** The parameter group's settings, as PostgreSQL names them. `applyMethod` matters for static ones. */
 export function parameterList(settings: AwsStackSettings): { name: string; value: string; applyMethod: "immediate" | "pending-reboot" }[] {
   return [
-    // TLS for every connection (Security Hub has no control for it; the auditor asks anyway).
+    // TLS for every connection (Security Hub RDS.38: RDS for PostgreSQL encrypted in transit).
     { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
     // Statements slower than this go to the log (and, in prod, to CloudWatch).
     { name: "log_min_duration_statement", value: String(settings.rds.slowStatementMs), applyMethod: "immediate" },
