@@ -36,7 +36,7 @@ export interface BenchReport {
     dbmateSeconds: number;
     /** migrator / psql wall-clock: below 1 means the migrator is faster. */
     migratorVsPsql: number;
-    /** migrator / dbmate wall-clock: the target is at most 1.2. */
+    /** migrator / dbmate wall-clock, the median of the ratios of back-to-back runs: the target is at most 1.2. */
     migratorVsDbmate: number;
     rounds: number;
     samples: Record<Tool, number[]>;
@@ -57,7 +57,7 @@ export function overheadOf(speed: SpeedResult): NonNullable<BenchReport["overhea
     psqlSeconds: s.psql,
     dbmateSeconds: s.dbmate,
     migratorVsPsql: round(s.migrator / s.psql, 3),
-    migratorVsDbmate: round(s.migrator / s.dbmate, 3),
+    migratorVsDbmate: speed.pairedMigratorVsDbmate,
     rounds: speed.rounds,
     samples: speed.samples,
   };
@@ -80,9 +80,11 @@ export function targetsOf(report: BenchReport): Target[] {
       detail: `${zd.safe.maxWriteLatencyMs} ms vs ${zd.lockTimeoutMs} ms`,
     });
     targets.push({
-      name: "naive blocks writes longer than safe",
-      met: zd.naive.maxWriteLatencyMs > zd.safe.maxWriteLatencyMs,
-      detail: `naive max ${zd.naive.maxWriteLatencyMs} ms, p99 ${zd.naive.p99WriteLatencyMs} ms; safe max ${zd.safe.maxWriteLatencyMs} ms, p99 ${zd.safe.p99WriteLatencyMs} ms`,
+      name: "naive holds writes up more than safe (p99 and writes over 100 ms)",
+      met: zd.naive.p99WriteLatencyMs > zd.safe.p99WriteLatencyMs && zd.naive.writesOver100Ms > zd.safe.writesOver100Ms,
+      detail:
+        `naive p99 ${zd.naive.p99WriteLatencyMs} ms, ${zd.naive.writesOver100Ms} writes over 100 ms, max ${zd.naive.maxWriteLatencyMs} ms; ` +
+        `safe p99 ${zd.safe.p99WriteLatencyMs} ms, ${zd.safe.writesOver100Ms} over 100 ms, max ${zd.safe.maxWriteLatencyMs} ms`,
     });
   }
   const o = report.overhead;
@@ -104,16 +106,18 @@ export function formatSummary(report: BenchReport): string {
   const zd = report.zeroDowntime;
   if (zd) {
     lines.push("", `Zero downtime: ${zd.data.members} members, ${zd.opsPerSecond} ops/s from ${zd.connections} connections, lock_timeout ${zd.lockTimeoutMs} ms`);
-    lines.push(`           max write ms  p99 write ms  failed writes  apply s   worst step`);
+    lines.push(`           max write ms  p99 write ms  writes >100 ms  failed writes  apply s   worst step`);
     for (const [name, s] of [["safe", zd.safe], ["naive", zd.naive]] as const) {
-      lines.push(`  ${name.padEnd(7)} ${pad(s.maxWriteLatencyMs, 12)} ${pad(s.p99WriteLatencyMs, 13)} ${pad(`${s.failedWrites}/${s.writes}`, 14)} ${pad(s.applySeconds, 8)}   ${s.worstStep ?? "-"}`);
+      lines.push(
+        `  ${name.padEnd(7)} ${pad(s.maxWriteLatencyMs, 12)} ${pad(s.p99WriteLatencyMs, 13)} ${pad(s.writesOver100Ms, 15)} ${pad(`${s.failedWrites}/${s.writes}`, 14)} ${pad(s.applySeconds, 8)}   ${s.worstStep ?? "-"}`,
+      );
     }
     lines.push(`  picture: ${zd.picture}`);
   }
   const o = report.overhead;
   if (o) {
     lines.push("", `Apply speed, ${o.files} files (median of ${o.rounds}): migrator ${o.migratorSeconds} s, psql ${o.psqlSeconds} s, dbmate ${o.dbmateSeconds} s`);
-    lines.push(`  migrator/psql ${o.migratorVsPsql}x, migrator/dbmate ${o.migratorVsDbmate}x`);
+    lines.push(`  migrator/psql ${o.migratorVsPsql}x, migrator/dbmate ${o.migratorVsDbmate}x (median of back-to-back ratios)`);
   }
   const sc = report.scaling;
   if (sc) {

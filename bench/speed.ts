@@ -22,6 +22,8 @@ let databases = 0;
 export async function applyWith(tool: Tool, server: BenchServer, set: SyntheticLayouts): Promise<{ ms: number; tables: number; indexes: number }> {
   const database = `speed_${tool}_${++databases}`;
   await server.createDatabase(database);
+  // CREATE DATABASE writes a lot of WAL: flush it now, so no tool pays for another's checkpoint.
+  await server.query((c) => c.query("CHECKPOINT"));
   const url = server.url(database);
   let ms = 0;
   switch (tool) {
@@ -56,6 +58,8 @@ export interface SpeedResult {
   seconds: Record<Tool, number>;
   /** Every round's seconds, for the noise (psql: the first round only). */
   samples: Record<Tool, number[]>;
+  /** Median over rounds of migrator/dbmate measured back to back in the same round. */
+  pairedMigratorVsDbmate: number;
 }
 
 /**
@@ -79,5 +83,7 @@ export async function measureSpeed(server: BenchServer, set: SyntheticLayouts, r
     }
   }
   const seconds = Object.fromEntries(TOOLS.map((t) => [t, samples[t].length ? round(median(samples[t]), 3) : NaN])) as Record<Tool, number>;
-  return { files: set.files.length, rounds, seconds, samples };
+  // Ratios of runs a few seconds apart cancel most of the drift in what else the machine is doing.
+  const paired = samples.migrator.map((m, i) => m / samples.dbmate[i]!).filter((r) => Number.isFinite(r));
+  return { files: set.files.length, rounds, seconds, samples, pairedMigratorVsDbmate: round(median(paired), 3) };
 }

@@ -48,6 +48,8 @@ export interface VariantSummary {
   /** p99 of the writes due before the migrator started: the machine's own noise. */
   steadyP99WriteLatencyMs: number;
   failedWrites: number;
+  /** Writes that took over 100 ms from when they were due: how long the application was held up. */
+  writesOver100Ms: number;
   writes: number;
   reads: number;
   failedReads: number;
@@ -163,6 +165,7 @@ function summarise(
     p50WriteLatencyMs: round(quantile(writeLatencies, 0.5), 2),
     steadyP99WriteLatencyMs: round(quantile(steady, 0.99), 1),
     failedWrites: writes.filter((op) => op.error).length,
+    writesOver100Ms: writes.filter((op) => op.latencyMs > 100).length,
     writes: writes.length,
     reads: reads.length,
     failedReads: reads.filter((op) => op.error).length,
