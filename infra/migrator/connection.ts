@@ -22,6 +22,8 @@ interface Parts {
   database: string | undefined;
   sslMode: string | undefined;
   sslRootCert: string | undefined;
+  /** libpq's connect_timeout, in seconds (URL parameter or PGCONNECT_TIMEOUT). */
+  connectTimeout: string | undefined;
 }
 
 function fromUrl(url: string, env: NodeJS.ProcessEnv): Parts {
@@ -42,6 +44,7 @@ function fromUrl(url: string, env: NodeJS.ProcessEnv): Parts {
     database: decode(parsed.pathname.replace(/^\//, "")) ?? q.get("dbname") ?? undefined,
     sslMode: q.get("sslmode") ?? env.PGSSLMODE,
     sslRootCert: q.get("sslrootcert") ?? env.PGSSLROOTCERT,
+    connectTimeout: q.get("connect_timeout") ?? env.PGCONNECT_TIMEOUT,
   };
 }
 
@@ -54,6 +57,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Parts {
     database: env.PGDATABASE ?? env.PGUSER,
     sslMode: env.PGSSLMODE,
     sslRootCert: env.PGSSLROOTCERT,
+    connectTimeout: env.PGCONNECT_TIMEOUT,
   };
 }
 
@@ -93,6 +97,16 @@ function tlsFor(parts: Parts, allowInsecure: boolean): pg.ClientConfig["ssl"] {
   return { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
 }
 
+const DEFAULT_CONNECT_TIMEOUT_S = 15;
+
+/** libpq's connect_timeout: whole seconds; 0 or absent means our default (never "forever"). */
+function connectTimeoutOf(text: string | undefined): number {
+  if (text === undefined || text === "") return DEFAULT_CONNECT_TIMEOUT_S * 1000;
+  if (!/^\d+$/.test(text)) throw new UsageError(`connect_timeout "${text}" is not a whole number of seconds`);
+  const seconds = Number(text);
+  return (seconds === 0 ? DEFAULT_CONNECT_TIMEOUT_S : seconds) * 1000;
+}
+
 /**
  * The database named by --database-url, DATABASE_URL, or the libpq PG* variables, in that
  * order; undefined when none names one (the caller then uses the embedded server).
@@ -106,6 +120,7 @@ export function resolveConnection(databaseUrl: string | undefined, env: NodeJS.P
   if (!Number.isInteger(parts.port) || parts.port <= 0 || parts.port > 65535) {
     throw new UsageError("the database port is not a port number");
   }
+  const connectTimeoutMs = connectTimeoutOf(parts.connectTimeout);
   const config: pg.ClientConfig = {
     host: parts.host,
     port: parts.port,
@@ -114,8 +129,8 @@ export function resolveConnection(databaseUrl: string | undefined, env: NodeJS.P
     database: parts.database,
     ssl: tlsFor(parts, allowInsecure),
     application_name: "migrator",
-    // A server that stops answering must not hang the migrator forever.
-    connectionTimeoutMillis: 15_000,
+    // A server that accepts the connection and never answers must not hang the migrator forever.
+    connectionTimeoutMillis: connectTimeoutMs,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   };
@@ -134,7 +149,12 @@ export async function withClient<T>(target: ConnectionTarget, fn: (client: pg.Cl
   try {
     await client.connect();
   } catch (cause) {
-    throw new Error(`connecting to ${target.display} failed: ${(cause as Error).message}`, { cause });
+    const message = (cause as Error).message;
+    const limit = target.config.connectionTimeoutMillis;
+    const advice = /timeout/i.test(message) && limit
+      ? ` (the server did not answer within ${limit / 1000}s; check that it is up and reachable, or raise connect_timeout in the URL or PGCONNECT_TIMEOUT)`
+      : "";
+    throw new Error(`connecting to ${target.display} failed: ${message}${advice}`, { cause });
   }
   try {
     return await fn(client);
