@@ -84,10 +84,11 @@ const DEAD_CLIENT_CHECK =
 function locateInFile(statement: Statement, position: string | undefined): { line: number; column: number | undefined } {
   const pos = Number(position);
   if (!position || !Number.isInteger(pos) || pos < 1) return { line: statement.line, column: undefined };
-  const before = statement.sql.slice(0, pos - 1);
+  // The server counts characters (code points); an emoji is one of them but two UTF-16 units.
+  const before = Array.from(statement.sql).slice(0, pos - 1).join("");
   const newlines = before.split("\n");
   return newlines.length === 1
-    ? { line: statement.line, column: statement.column + pos - 1 }
+    ? { line: statement.line, column: statement.column + before.length }
     : { line: statement.line + newlines.length - 1, column: newlines.at(-1)!.length + 1 };
 }
 
