@@ -188,7 +188,7 @@ describe("a failing file", () => {
 
   test("the column stays right after emoji and accents before the failing token", async () => {
     const url = await freshDatabase("apply");
-    const dir = await writeSet([{ version: "1", name: "emoji", sql: "-- x\nSELECT '😀é😀', nope;\nSELECT 1,\n  '😀', nope2;\n" }]);
+    const dir = await writeSet([{ version: "1", name: "emoji", sql: "-- x\nSELECT '😀é😀', nope;\n" }]);
     const run = await migrate(["apply", "--database-url", url, "--dir", dir]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('1_emoji/migration.sql:2:17: column "nope" does not exist');
