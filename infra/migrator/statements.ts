@@ -120,6 +120,8 @@ export function skipTrivia(text: string, i: number): number {
 
 /** Parses a whole file with PostgreSQL's own parser; call `loadParser()` first. */
 export function parseStatements(text: string): { statements: Statement[] } | { error: SyntaxProblem } {
+  // libpg-query refuses an empty string ("Query cannot be empty"); an empty file is the caller's to name.
+  if (!/\S/.test(text)) return { statements: [] };
   const lines = new LineIndex(text);
   let tree: { stmts?: RawStmt[] };
   try {
