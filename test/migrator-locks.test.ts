@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { migrate, migrateJson, printed } from "./support/cli.js";
 import { freshDatabase } from "./support/database.js";
 import { ledgerRows, query } from "./support/migrator-db.js";
-import { removeSets, writeMigration, writeSet } from "./support/sets.js";
+import { checksumOfText, removeSets, writeMigration, writeSet } from "./support/sets.js";
 
 afterAll(removeSets);
 
@@ -216,10 +216,7 @@ describe("an index left INVALID by a failed concurrent build", () => {
     expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--only", "1"])).code).toBe(0);
     // What a migrator killed right after its CREATE INDEX returned leaves: the index, and a 'started' row.
     await query(url, "CREATE UNIQUE INDEX users_email_key ON users (email)");
-    await query(
-      url,
-      `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) SELECT '2', 'unique_email', checksum, false, 'started' FROM migrator.applied_migrations WHERE version = '1'`,
-    );
+    await query(url, `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('2', 'unique_email', $1, false, 'started')`, [checksumOfText(UNIQUE)]);
     const oid = (await query(url, "SELECT 'users_email_key'::regclass::oid::int AS oid"))[0].oid;
     const status = await migrateJson(["status", "--database-url", url, "--dir", dir]);
     expect(status.json.pending).toEqual([{ version: "2", name: "unique_email", transactional: false, resumes: true }]);
@@ -231,7 +228,25 @@ describe("an index left INVALID by a failed concurrent build", () => {
     expect((await query(url, "SELECT 'users_email_key'::regclass::oid::int AS oid"))[0].oid).toBe(oid);
     const rows = await ledgerRows(url);
     expect(rows.map((r) => `${r.version}:${r.status}`)).toEqual(["1:applied", "2:applied"]);
-    // The row now carries the file's own checksum, not the placeholder.
-    expect(rows[1]!.checksum).not.toBe(rows[0]!.checksum);
+    expect(rows[1]!.checksum).toBe(checksumOfText(UNIQUE));
+  });
+
+  test("a file edited after an interrupted run is not resumed: the leftover index is not taken for the new definition", async () => {
+    const url = await freshDatabase("repair");
+    const edited = `${NO_TX}CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (lower(email));\n`;
+    const dir = await writeSet([
+      { version: "1", name: "users", sql: "CREATE TABLE users (id int PRIMARY KEY, email text);\n" },
+      { version: "2", name: "unique_email", sql: edited },
+    ]);
+    expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--only", "1"])).code).toBe(0);
+    // The interrupted run built the old definition (on email) and recorded the old file as started.
+    await query(url, "CREATE UNIQUE INDEX users_email_key ON users (email)");
+    await query(url, `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('2', 'unique_email', $1, false, 'started')`, [checksumOfText(UNIQUE)]);
+    expect((await migrateJson(["status", "--database-url", url, "--dir", dir])).json.pending).toEqual([{ version: "2", name: "unique_email", transactional: false, resumes: false }]);
+
+    const run = await migrate(["apply", "--database-url", url, "--dir", dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/2_unique_email\/migration\.sql:2: relation "users_email_key" already exists/);
+    expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1"]);
   });
 });

@@ -428,10 +428,12 @@ describe("the planner (pure: files and ledger rows in, steps or problems out)", 
     expect(() => plan(set, [], { only: "400" })).toThrow(/--only 400: no migration has that version/);
   });
 
-  test("a file left 'started' by an interrupted run is planned again as a resume", () => {
+  test("a file left 'started' by an interrupted run is planned again as a resume, unless it was edited since", () => {
     const planned = plan(set, [row("100"), row("200", { status: "started" })]);
     expect(planned.steps[0]).toMatchObject({ action: "apply", resumed: true, file: { version: "200" } });
     expect(planned.steps[1]).toMatchObject({ action: "apply", resumed: false, file: { version: "300" } });
+    const edited = plan(set, [row("100"), row("200", { status: "started", checksum: "c".repeat(64) })]);
+    expect(edited.steps[0]).toMatchObject({ action: "apply", resumed: false, file: { version: "200" } });
   });
 });
 

@@ -59,7 +59,10 @@ export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: P
       continue;
     }
     if (row.status === "started") {
-      started.add(row.version);
+      // Resuming trusts what the interrupted run left (a finished index is recorded as is); that
+      // holds only for the same file. An edited one runs as new, so a leftover index is not
+      // silently taken for the edited definition.
+      if (row.checksum === file.checksum) started.add(row.version);
       continue;
     }
     if (row.checksum !== file.checksum) {
