@@ -91,6 +91,13 @@ describe("lint", () => {
     expect(characterColumn(Buffer.from("\uFEFFSELECT x;\n"), 0, 10)).toBe(8);
   });
 
+  test("lint needs no database: a DATABASE_URL it could not use does not stop it", async () => {
+    const dir = await writeSet([{ version: "1", name: "ok", sql: "CREATE TABLE t (id bigint PRIMARY KEY);\n" }]);
+    const run = await migrate(["lint", "--dir", dir], { DATABASE_URL: "postgres://u:secret-pw@db.example.com/app?sslmode=disable" });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/lint: 0 errors, 0 warnings/);
+  });
+
   test("a bad set is exit 2 before squawk runs", async () => {
     const dir = await writeSet([{ version: "1", name: "typo", sql: "-- migrate:no-transacton\nCREATE INDEX CONCURRENTLY i ON t (x);\n" }]);
     const run = await migrate(["lint", "--dir", dir]);

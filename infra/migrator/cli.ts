@@ -102,7 +102,7 @@ function parseCount(text: string, flag: string): number {
 }
 
 /** Turns flags and environment into one validated context; every problem is a UsageError before anything runs. */
-export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: Reporter): MigratorContext {
+export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: Reporter, needsDatabase = true): MigratorContext {
   const resolvePath = (p: string | undefined, fallback: string) => path.resolve(p ?? path.join(PROJECT_ROOT, fallback));
   if (values["database-url"]?.trim() === "") {
     // An empty URL (an unset secret in a script) must not quietly mean "the embedded server".
@@ -121,7 +121,8 @@ export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: R
     dir: resolvePath(values.dir, "sql/migrations"),
     verifyDir: resolvePath(values["verify-dir"], "sql/verify"),
     embeddedDir: resolvePath(values["embedded-dir"], ".data/embedded"),
-    target: resolveConnection(values["database-url"], env, values["allow-insecure-connection"] ?? false),
+    // lint reads files only: a DATABASE_URL in its environment (say, a remote one without TLS) must not stop it.
+    target: needsDatabase ? resolveConnection(values["database-url"], env, values["allow-insecure-connection"] ?? false) : undefined,
     ledger: validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: values["ledger-table"] ?? DEFAULT_LEDGER.table }),
     apply: {
       ledger: validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: values["ledger-table"] ?? DEFAULT_LEDGER.table }),
@@ -204,7 +205,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
         if (line) progress(line);
       },
     };
-    const ctx = buildContext(values, io.env, reporter);
+    const ctx = buildContext(values, io.env, reporter, verb !== "lint");
     secrets = ctx.target?.secrets ?? [];
     return await runVerb(verb as Verb, ctx, { json, say, progress, complain });
   } catch (error) {
