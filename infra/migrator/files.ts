@@ -62,6 +62,12 @@ export function checkFile(text: string, relativePath: string, problems: Problem[
   const { directives, problems: directiveProblems } = readDirectives(text);
   for (const p of directiveProblems) problems.push({ file: relativePath, ...p });
 
+  // The parser reads a C string: it stops at a NUL byte and would silently drop every statement after it.
+  const nul = text.indexOf("\u0000");
+  if (nul !== -1) {
+    problems.push({ file: relativePath, line: text.slice(0, nul).split("\n").length, message: "holds a NUL byte (\\0), which PostgreSQL cannot receive and which would hide the SQL after it; remove it" });
+    return undefined;
+  }
   const parsed = parseStatements(text);
   if ("error" in parsed) {
     const metaLine = text.split("\n").findIndex((l) => /^\s*\\[a-zA-Z!?]/.test(l));
