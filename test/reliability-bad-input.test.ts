@@ -44,6 +44,11 @@ const CASES: BadCase[] = [
     message: /^ {2}2_latin1\/migration\.sql:2: is not valid UTF-8; save it as UTF-8/m,
   },
   {
+    name: "a NUL byte (the parser would stop there and drop the SQL after it)",
+    files: [GOOD, { version: "2", name: "nul", sql: "CREATE TABLE a (id int);\n\u0000\nCREATE TABLE b (id int);\n" }],
+    message: /^ {2}2_nul\/migration\.sql:2: holds a NUL byte/m,
+  },
+  {
     name: "a folder without migration.sql",
     files: [GOOD],
     extra: (dir) => mkdir(path.join(dir, "2_forgotten")),
