@@ -42,7 +42,8 @@ export interface BenchReport {
     samples: Record<Tool, number[]>;
   };
   scaling?: {
-    perFile: { files: number; migratorMsPerFile: number; psqlMsPerFile: number; dbmateMsPerFile: number }[];
+    /** ms per file, whole process included; psql null where it was not run (quick mode at 1,000 files). */
+    perFile: { files: number; migratorMsPerFile: number | null; psqlMsPerFile: number | null; dbmateMsPerFile: number | null }[];
     plan: { points: PlanPoint[]; linearity: number };
     pulumi: PulumiPoint[];
   };
@@ -50,7 +51,7 @@ export interface BenchReport {
 }
 
 export function overheadOf(speed: SpeedResult): NonNullable<BenchReport["overhead"]> {
-  const s = speed.seconds;
+  const s = speed.seconds as Record<Tool, number>;
   return {
     files: speed.files,
     migratorSeconds: s.migrator,
@@ -64,7 +65,10 @@ export function overheadOf(speed: SpeedResult): NonNullable<BenchReport["overhea
 }
 
 export function perFileOf(speed: SpeedResult): NonNullable<BenchReport["scaling"]>["perFile"][number] {
-  const per = (t: Tool) => round((speed.seconds[t] * 1000) / speed.files, 2);
+  const per = (t: Tool) => {
+    const seconds = speed.seconds[t];
+    return seconds === null ? null : round((seconds * 1000) / speed.files, 2);
+  };
   return { files: speed.files, migratorMsPerFile: per("migrator"), psqlMsPerFile: per("psql"), dbmateMsPerFile: per("dbmate") };
 }
 
@@ -122,7 +126,7 @@ export function formatSummary(report: BenchReport): string {
   const sc = report.scaling;
   if (sc) {
     lines.push("", "Per-file cost (ms):   files   migrator   psql   dbmate");
-    for (const p of sc.perFile) lines.push(`  ${pad(p.files, 24)} ${pad(p.migratorMsPerFile, 10)} ${pad(p.psqlMsPerFile, 6)} ${pad(p.dbmateMsPerFile, 8)}`);
+    for (const p of sc.perFile) lines.push(`  ${pad(p.files, 24)} ${pad(p.migratorMsPerFile ?? "-", 10)} ${pad(p.psqlMsPerFile ?? "-", 6)} ${pad(p.dbmateMsPerFile ?? "-", 8)}`);
     lines.push(`Plan (parse only): ${sc.plan.points.map((p) => `${p.files} files ${p.ms} ms`).join(", ")}; linearity ${sc.plan.linearity}`);
     lines.push(`Pulumi construction under mocks: ${sc.pulumi.map((p) => `${p.files} files ${p.ms} ms`).join(", ")}`);
   }

@@ -55,7 +55,8 @@ export async function applyWith(tool: Tool, server: BenchServer, set: SyntheticL
 export interface SpeedResult {
   files: number;
   rounds: number;
-  seconds: Record<Tool, number>;
+  /** Median seconds per tool; null for a tool that was not run. */
+  seconds: Record<Tool, number | null>;
   /** Every round's seconds, for the noise (psql: the first round only). */
   samples: Record<Tool, number[]>;
   /** Median over rounds of migrator/dbmate measured back to back in the same round. */
@@ -82,7 +83,7 @@ export async function measureSpeed(server: BenchServer, set: SyntheticLayouts, r
       samples[tool].push(round(ms / 1000, 3));
     }
   }
-  const seconds = Object.fromEntries(TOOLS.map((t) => [t, samples[t].length ? round(median(samples[t]), 3) : NaN])) as Record<Tool, number>;
+  const seconds = Object.fromEntries(TOOLS.map((t) => [t, samples[t].length ? round(median(samples[t]), 3) : null])) as Record<Tool, number | null>;
   // Ratios of runs a few seconds apart cancel most of the drift in what else the machine is doing.
   const paired = samples.migrator.map((m, i) => m / samples.dbmate[i]!).filter((r) => Number.isFinite(r));
   return { files: set.files.length, rounds, seconds, samples, pairedMigratorVsDbmate: round(median(paired), 3) };
