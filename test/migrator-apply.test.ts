@@ -170,7 +170,7 @@ describe("a failing file", () => {
     expect(rerun.code, printed(rerun)).toBe(0);
     // In version order: what was applied before, then what this run applied.
     expect(rerun.stdout).toMatch(/already\s+1_users[^\n]*\n\s+applied\s+2_unique_email[^\n]*\n\s+applied\s+3_later/);
-    expect(rerun.stdout).toMatch(/Applied 2 migrations in .*; 1 were already applied\./);
+    expect(rerun.stdout).toMatch(/Applied 2 migrations in .*; 1 was already applied\./);
     expect((await ledgerRows(url)).map((r) => `${r.version}:${r.status}`)).toEqual(["1:applied", "2:applied", "3:applied"]);
     expect(await relationExists(url, "audit")).toBe(true);
   });
@@ -332,13 +332,18 @@ describe("--only VERSION --expect-checksum SHA (what each Pulumi command runs)",
     expect(first.json.results.map((r: { version: string }) => r.version)).toEqual(["1"]);
     expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1"]);
     expect(await relationExists(url, "b")).toBe(false);
+    const again = await apply(url, dir, "--only", "1");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/Nothing to apply in this run; 1 applied, 2 still pending\./);
 
     const wrong = await apply(url, dir, "--only", "2", "--expect-checksum", sha(0));
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(new RegExp(`--only 2: 2_b/migration\\.sql has checksum ${sha(1).slice(0, 12)}… but ${sha(0).slice(0, 12)}… was expected; the file changed since it was planned`));
     expect(await relationExists(url, "b")).toBe(false);
 
-    expect((await apply(url, dir, "--only", "2_b", "--expect-checksum", sha(1))).code).toBe(0);
+    const second = await apply(url, dir, "--only", "2_b", "--expect-checksum", sha(1));
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/Applied 1 migration in \d+ ms; 1 was already applied; 1 still pending\./);
     expect((await apply(url, dir, "--only", "3", "--expect-checksum", sha(2))).code).toBe(0);
     expect((await ledgerRows(url)).map((r) => `${r.version}:${r.transactional}`)).toEqual(["1:true", "2:true", "3:false"]);
 

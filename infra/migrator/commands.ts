@@ -122,6 +122,8 @@ export interface ApplyReport {
   results: StepResult[];
   /** Files applied before this run, untouched by it. */
   alreadyApplied: { version: string; name: string; status: string; transactional: boolean }[];
+  /** Files of the set still not applied after this run (with --only, the later ones). */
+  stillPending: number;
   failure?: Error;
 }
 
@@ -138,6 +140,7 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
       database: where,
       results: outcome.results,
       alreadyApplied,
+      stillPending: set.files.length - alreadyApplied.length - outcome.results.length,
       ...(outcome.failure ? { failure: outcome.failure } : {}),
     };
   });

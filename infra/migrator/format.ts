@@ -41,10 +41,17 @@ export function formatApply(report: ApplyReport): string {
   const total = report.results.reduce((sum, r) => sum + r.durationMs, 0);
   if (report.failure) {
     lines.push(`Applied ${applied} migration${applied === 1 ? "" : "s"} before a failure.`);
-  } else if (report.results.length === 0) {
+  } else if (report.results.length === 0 && report.stillPending === 0) {
     lines.push(`Nothing pending: all ${report.alreadyApplied.length} migrations are applied.`);
+  } else if (report.results.length === 0) {
+    // --only a file that is already applied: the others are not this run's business, but say so.
+    lines.push(`Nothing to apply in this run; ${report.alreadyApplied.length} applied, ${report.stillPending} still pending.`);
   } else {
-    lines.push(`Applied ${applied} migration${applied === 1 ? "" : "s"}${baselined ? `, baselined ${baselined}` : ""} in ${ms(total)}; ${report.alreadyApplied.length} were already applied.`);
+    const before = report.alreadyApplied.length;
+    lines.push(
+      `Applied ${applied} migration${applied === 1 ? "" : "s"}${baselined ? `, baselined ${baselined}` : ""} in ${ms(total)}; ${before} ${before === 1 ? "was" : "were"} already applied` +
+        `${report.stillPending > 0 ? `; ${report.stillPending} still pending` : ""}.`,
+    );
   }
   return lines.join("\n");
 }
