@@ -83,6 +83,15 @@ async function createLedger(client: pg.ClientBase, location: LedgerLocation): Pr
     REVOKE ALL ON ${table} FROM PUBLIC;
     COMMENT ON TABLE ${table} IS 'One row per applied migration file; written by the migrator only';
   `);
+  // Default privileges of the migrating role (ALTER DEFAULT PRIVILEGES ... GRANT ... ON TABLES TO app)
+  // apply to the ledger as it is created, and would let the application rewrite the history.
+  const { rows } = await client.query<{ grantee: string }>(
+    `SELECT DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee
+       FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+      WHERE c.oid = to_regclass($1) AND a.grantee <> c.relowner`,
+    [table],
+  );
+  for (const { grantee } of rows) await client.query(`REVOKE ALL ON ${table} FROM ${grantee}`);
 }
 
 /** Reads the ledger in version order; a database that has never been migrated has an empty one. */
