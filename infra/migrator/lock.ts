@@ -43,12 +43,20 @@ export async function withAdvisoryLock<T>(
   const key = lockKey(location).toString();
   const started = Date.now();
   let announced = false;
+  let lastTry = false;
   for (;;) {
     const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock($1::bigint) AS locked`, [key]);
     if (rows[0]?.locked) break;
     const waited = Date.now() - started;
     if (waited >= waitMs) {
-      throw new MigrationLockTimeoutError(waited, await describeLockHolder(client, BigInt(key)));
+      const holder = await describeLockHolder(client, BigInt(key));
+      // Nobody holds it any more: the holder finished between our try and this look. One more try
+      // then, rather than giving up on a free lock with a message that names no one.
+      if (holder === undefined && !lastTry) {
+        lastTry = true;
+        continue;
+      }
+      throw new MigrationLockTimeoutError(waited, holder);
     }
     if (!announced) {
       reporter.event({ type: "lock-waiting", holder: await describeLockHolder(client, BigInt(key)) });
