@@ -2,11 +2,14 @@
  * A database that cannot be reached, or stops answering, and a statement that runs too long:
  * clear errors, bounded waits, no hang; nothing half-applied.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { freePort } from "../infra/migrator/embedded.js";
+import { freePort, startEmbedded } from "../infra/migrator/embedded.js";
 import { migrateJson, migrateProcess, printed } from "./support/cli.js";
-import { freshDatabase } from "./support/database.js";
-import { silentServer } from "./support/faults.js";
+import { freshDatabase, withTestClient } from "./support/database.js";
+import { signalServer, silentServer, startMigrator, waitForMigratorQuery, waitForNoMigratorSession } from "./support/faults.js";
 import { ledgerRows, query, relationExists } from "./support/migrator-db.js";
 import { removeSets, writeSet, type SetFile } from "./support/sets.js";
 
@@ -50,6 +53,47 @@ describe("a network that fails", () => {
     expect(run.code, printed(run)).toBe(2);
     expect(run.stderr).toMatch(/connect_timeout "soon" is not a whole number of seconds/);
   });
+});
+
+describe("a server that stops answering in the middle of a file (a dedicated server, frozen with SIGSTOP)", () => {
+  test("exit 1 within a bound (two unanswered connect_timeouts), saying the server stopped answering; once it is back the file is rolled back and the rerun converges", async () => {
+    const rootDir = await mkdtemp(path.join(os.tmpdir(), "fault-frozen-"));
+    const server = await startEmbedded({ rootDir, persistent: false });
+    const dataDir = path.join(rootDir, "pgdata");
+    try {
+      await withTestClient(server.url("postgres"), (c) => c.query("CREATE DATABASE app"));
+      const url = server.url("app");
+      await query(url, "CREATE TABLE fault_control (seconds float8 NOT NULL); INSERT INTO fault_control VALUES (300)");
+      const dir = await writeSet(SET);
+      const run = startMigrator(["apply", "--dir", dir], { DATABASE_URL: `${url}?connect_timeout=2` });
+      await waitForMigratorQuery(url, "pg_sleep((SELECT seconds FROM fault_control))");
+      signalServer(dataDir, "SIGSTOP");
+      let done;
+      try {
+        done = await run.done;
+      } finally {
+        signalServer(dataDir, "SIGCONT");
+      }
+      expect(done.code, printed(done)).toBe(1);
+      expect(done.stderr).toMatch(/2_slow\/migration\.sql:\d+: the server stopped answering: no reply to the running statement, and no answer to a new connection within 2s, twice/);
+      expect(done.stderr).toMatch(/the connection to the database was lost; run again once it is back/);
+      // A generous bound, far below the 300s statement: about 10s are expected (a few intervals of 2s).
+      expect(done.elapsedMs).toBeLessThan(90_000);
+
+      // Thawed, the orphaned backend finds its client gone and rolls the file back.
+      await waitForNoMigratorSession(url, 30_000);
+      expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1"]);
+      expect(await relationExists(url, "slow_done")).toBe(false);
+      await query(url, "UPDATE fault_control SET seconds = 0");
+      const rerun = await migrateProcess(["apply", "--dir", dir], { DATABASE_URL: url });
+      expect(rerun.code, printed(rerun)).toBe(0);
+      expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1", "2"]);
+    } finally {
+      signalServer(dataDir, "SIGCONT");
+      await server.stop().catch(() => {});
+      await rm(rootDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
 
 describe("statement_timeout exceeded", () => {

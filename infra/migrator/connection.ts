@@ -156,9 +156,69 @@ export async function withClient<T>(target: ConnectionTarget, fn: (client: pg.Cl
       : "";
     throw new Error(`connecting to ${target.display} failed: ${message}${advice}`, { cause });
   }
+  const stopWatching = watchServer(client, target);
   try {
     return await fn(client);
   } finally {
+    stopWatching();
     await client.end().catch(() => {});
   }
+}
+
+/** What node-postgres keeps of the statement in flight and of the socket (not in its typings). */
+interface ClientInternals {
+  activeQuery?: object | null;
+  processID?: number | null;
+  connection?: { stream?: { destroy(error?: Error): void } };
+}
+
+/**
+ * A statement that runs for minutes looks the same from here as a server that froze or a network
+ * that silently dropped the connection: TCP keepalive cannot tell while the peer's kernel still
+ * answers, and the OS gives up only after many minutes. So while one statement has been running
+ * for a whole interval, a second connection asks the server whether our session is still there.
+ * If the server cannot be reached twice in a row (no answer within connect_timeout), or answers
+ * that the session is gone, the waiting statement is failed with that reason instead of hanging.
+ * A server that answers with any error (too many connections, ...) is alive: that is not a failure.
+ */
+function watchServer(client: pg.Client, target: ConnectionTarget): () => void {
+  const internals = client as unknown as ClientInternals;
+  const intervalMs = target.config.connectionTimeoutMillis || DEFAULT_CONNECT_TIMEOUT_S * 1000;
+  let seen: object | null | undefined;
+  let unanswered = 0;
+  let probing = false;
+  const abort = (reason: string) => internals.connection?.stream?.destroy(new Error(reason));
+  const probe = async () => {
+    const pid = internals.processID;
+    const watcher = new pg.Client({ ...target.config, application_name: "migrator-watchdog" });
+    watcher.on("error", () => {});
+    try {
+      await watcher.connect();
+      const { rows } = await watcher.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid]);
+      unanswered = 0;
+      if (rows.length === 0 && internals.activeQuery) {
+        abort(`the server no longer has this session (backend pid ${pid}) while the migrator waits for its statement; the connection was lost`);
+      }
+    } catch (error) {
+      if ((error as { code?: string }).code) {
+        unanswered = 0;
+      } else if (++unanswered >= 2 && internals.activeQuery) {
+        abort(`the server stopped answering: no reply to the running statement, and no answer to a new connection within ${intervalMs / 1000}s, twice; the connection was given up`);
+      }
+    } finally {
+      await watcher.end().catch(() => {});
+    }
+  };
+  const timer = setInterval(() => {
+    const current = internals.activeQuery;
+    if (current && current === seen && !probing) {
+      probing = true;
+      void probe().finally(() => (probing = false));
+    } else if (current !== seen) {
+      unanswered = 0;
+    }
+    seen = current;
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

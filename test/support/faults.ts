@@ -3,6 +3,7 @@
  * waits on the database's own view of what a session is doing, and a TCP server that never answers.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
 import { ROOT, type CliRun } from "./cli.js";
@@ -100,4 +101,33 @@ export async function silentServer(): Promise<{ port: number; connections: () =>
         server.close(() => resolve());
       }),
   };
+}
+
+/** The postmaster of a server (first line of postmaster.pid) and every process it started. */
+export function serverProcesses(dataDir: string): number[] {
+  const postmaster = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  const children = readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        // Field 4 of /proc/<pid>/stat is the parent; the command name (field 2) may hold spaces, so read after its ')'.
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
+}
+
+/** Freezes (SIGSTOP) or thaws (SIGCONT) a whole server: what a hung host looks like from the network. */
+export function signalServer(dataDir: string, signal: "SIGSTOP" | "SIGCONT"): void {
+  for (const pid of serverProcesses(dataDir)) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // A process that ended meanwhile needs no signal.
+    }
+  }
 }
