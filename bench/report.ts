@@ -12,7 +12,9 @@ export interface Target {
 }
 
 export interface BenchReport {
-  mode: "quick" | "full" | "custom";
+  mode: "quick" | "full";
+  /** Sizes or rates other than the mode's defaults were given. */
+  custom: boolean;
   startedAt: string;
   finishedAt: string;
   command: string;
@@ -106,7 +108,7 @@ export function targetsOf(report: BenchReport): Target[] {
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 
 export function formatSummary(report: BenchReport): string {
-  const lines: string[] = [`Benchmarks (${report.mode}), ${report.machine.cpus} CPUs, PostgreSQL ${report.machine.postgres}`];
+  const lines: string[] = [`Benchmarks (${report.mode}${report.custom ? ", custom sizes" : ""}), ${report.machine.cpus} CPUs, PostgreSQL ${report.machine.postgres}`];
   const zd = report.zeroDowntime;
   if (zd) {
     lines.push("", `Zero downtime: ${zd.data.members} members, ${zd.opsPerSecond} ops/s from ${zd.connections} connections, lock_timeout ${zd.lockTimeoutMs} ms`);

@@ -56,6 +56,7 @@ type Section = (typeof SECTIONS)[number];
 
 interface Settings {
   mode: BenchReport["mode"];
+  custom: boolean;
   members: number;
   rate: number;
   connections: number;
@@ -98,9 +99,11 @@ function settingsFrom(argv: string[]): Settings | undefined {
     if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: "${s}" is not one of ${SECTIONS.join(", ")}`);
     sections.add(s as Section);
   }
-  const custom = ["members", "rate", "files", "rounds", "only"].some((k) => values[k as keyof typeof values] !== undefined);
+  // Changed sizes keep the mode's other choices (rounds at 1,000 files, plan sizes) but are flagged.
+  const custom = ["members", "rate", "files", "rounds", "only", "connections", "lock-timeout"].some((k) => values[k as keyof typeof values] !== undefined);
   return {
-    mode: custom ? "custom" : quick ? "quick" : "full",
+    mode: quick ? "quick" : "full",
+    custom,
     members: count(values.members, "--members", quick ? 200_000 : 2_000_000),
     rate: count(values.rate, "--rate", quick ? 100 : 200),
     connections: count(values.connections, "--connections", 16),
@@ -181,6 +184,7 @@ async function main(): Promise<number> {
   try {
     report = {
       mode: s.mode,
+      custom: s.custom,
       startedAt: startedAt.toISOString(),
       finishedAt: "",
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
