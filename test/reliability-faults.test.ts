@@ -3,14 +3,12 @@
  * killed, its backend terminated, the server restarted. Each case ends with the database
  * consistent with the ledger and a rerun that converges.
  */
-import { rm } from "node:fs/promises";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
-import { startEmbedded } from "../infra/migrator/embedded.js";
-import { freePort } from "../infra/migrator/embedded.js";
+import { freePort, startEmbedded } from "../infra/migrator/embedded.js";
 import { migrateProcess, printed } from "./support/cli.js";
 import { freshDatabase, withTestClient } from "./support/database.js";
 import { startMigrator, waitFor, waitForMigratorQuery, waitForNoMigratorSession } from "./support/faults.js";
