@@ -27,7 +27,6 @@ export interface Plan {
   unknown: LedgerRow[];
 }
 
-
 /** Accepts a version ("0") or a folder name ("0_init") and returns the file it names. */
 export function findFile(set: MigrationSet, versionOrFolder: string, flag: string): MigrationFile {
   const file = set.files.find((f) => f.version === versionOrFolder || f.folder === versionOrFolder);
