@@ -27,7 +27,7 @@ pulumi_tools_missing() {
   for name in pulumi pulumi-language-nodejs pulumi-resource-command pulumi-resource-postgresql; do
     if [[ ! -x "$_pulumi_root/.tools/pulumi/bin/$name" ]]; then
       if [[ -f "$_pulumi_root/.tools/pulumi/unavailable/$name" ]]; then
-        echo "$name (the module proxy refused $(head -n 1 "$_pulumi_root/.tools/pulumi/unavailable/$name"))"
+        echo "$name (go could not download $(head -n 1 "$_pulumi_root/.tools/pulumi/unavailable/$name"))"
       else
         echo "$name (not built: run bash scripts/build-pulumi.sh)"
       fi

@@ -19,7 +19,7 @@ export function missingTools(): string[] {
   return TOOL_NAMES.filter((name) => !existsSync(path.join(TOOLS, "bin", name))).map((name) => {
     const refusal = path.join(TOOLS, "unavailable", name);
     return existsSync(refusal)
-      ? `${name}: the module proxy refused ${readFileSync(refusal, "utf8").trim().replace(/\n/g, ": ")}`
+      ? `${name}: go could not download ${readFileSync(refusal, "utf8").trim().replace(/\n/g, ": ")}`
       : `${name}: not built (run bash scripts/build-pulumi.sh)`;
   });
 }
