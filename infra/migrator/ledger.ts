@@ -83,15 +83,26 @@ async function createLedger(client: pg.ClientBase, location: LedgerLocation): Pr
     REVOKE ALL ON ${table} FROM PUBLIC;
     COMMENT ON TABLE ${table} IS 'One row per applied migration file; written by the migrator only';
   `);
-  // Default privileges of the migrating role (ALTER DEFAULT PRIVILEGES ... GRANT ... ON TABLES TO app)
-  // apply to the ledger as it is created, and would let the application rewrite the history.
-  const { rows } = await client.query<{ grantee: string }>(
-    `SELECT DISTINCT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee
+  // Default privileges of the migrating role apply to the ledger as it is created. Database-wide
+  // ones (ALTER DEFAULT PRIVILEGES ... GRANT ... ON TABLES TO app, no IN SCHEMA) were meant for
+  // the application's tables and would let the application read or rewrite the history: all of
+  // them are revoked. Reading granted for the ledger's own schema (IN SCHEMA migrator, as the
+  // stacks do for the auditor) was asked for on purpose and is kept; writing never is.
+  const { rows } = await client.query<{ grantee: string; reader: boolean }>(
+    `SELECT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee,
+            bool_or(a.privilege_type = 'SELECT' AND EXISTS (
+              SELECT 1 FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) s
+               WHERE d.defaclrole = c.relowner AND d.defaclnamespace = c.relnamespace AND d.defaclobjtype = 'r'
+                 AND s.grantee = a.grantee AND s.privilege_type = 'SELECT')) AS reader
        FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
-      WHERE c.oid = to_regclass($1) AND a.grantee <> c.relowner`,
+      WHERE c.oid = to_regclass($1) AND a.grantee <> c.relowner
+      GROUP BY 1`,
     [table],
   );
-  for (const { grantee } of rows) await client.query(`REVOKE ALL ON ${table} FROM ${grantee}`);
+  for (const { grantee, reader } of rows) {
+    await client.query(`REVOKE ALL ON ${table} FROM ${grantee}`);
+    if (reader) await client.query(`GRANT SELECT ON ${table} TO ${grantee}`);
+  }
 }
 
 /** Reads the ledger in version order; a database that has never been migrated has an empty one. */
