@@ -60,14 +60,14 @@ async function rerunConverges(url: string, dir: string): Promise<void> {
   expect(again.stdout).toMatch(/Nothing pending: all 3 migrations are applied/);
 }
 
-describe("the migrator process killed (SIGKILL)", () => {
-  test("in the middle of a long transactional file: the server rolls the file back and frees its locks at once; the rerun converges", async () => {
+describe("the migrator process killed (SIGKILL, or SIGTERM as a cancelled CI job sends)", () => {
+  test.each(["SIGKILL", "SIGTERM"] as const)("%s in the middle of a long transactional file: the server rolls the file back and frees its locks at once; the rerun converges", async (signal) => {
     const url = await longSetDatabase(300);
     const dir = await writeSet(LONG_SET);
     const run = startMigrator(["apply", "--dir", dir], { DATABASE_URL: url });
     await waitForMigratorQuery(url, "pg_sleep((SELECT seconds FROM fault_control))");
-    run.child.kill("SIGKILL");
-    expect((await run.done).signal).toBe("SIGKILL");
+    run.child.kill(signal);
+    expect((await run.done).signal).toBe(signal);
 
     // The backend notices its client is gone (client_connection_check_interval) instead of
     // sleeping out the 300s with ACCESS EXCLUSIVE on items and the migration lock held.
