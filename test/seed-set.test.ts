@@ -337,6 +337,55 @@ describe("on one database with the whole set applied", () => {
   });
 });
 
+describe("the points trigger's reconciliation", () => {
+  test("ledger rows written before the trigger existed are counted, a stray total is reset, and the rest of Member is not scanned", async () => {
+    const url = await freshDatabase("seedset");
+    const copy = await mkdtemp(path.join(os.tmpdir(), "seed-reconcile-"));
+    tmpDirs.push(copy);
+    await cp(MIGRATIONS, copy, { recursive: true });
+    const trigger = "20260123015834_add_points_trigger";
+    await rm(path.join(copy, trigger), { recursive: true });
+    expect((await apply(url, "--dir", copy)).code).toBe(0);
+
+    await withTestClient(url, async (c) => {
+      await addMembers(c, ["rec_ann", "rec_bob", "rec_cyd", "rec_dan"]);
+      await c.query(
+        `INSERT INTO "PointTransaction" (id, "memberId", action, points)
+         VALUES ('r1', 'rec_ann', 'post', 10), ('r2', 'rec_ann', 'penalty', -4), ('r3', 'rec_bob', 'post', 7)`,
+      );
+      // Written by hand before the trigger: no ledger row backs it.
+      await c.query(`UPDATE "Member" SET "totalPoints" = 99 WHERE id = 'rec_cyd'`);
+    });
+
+    await cp(path.join(MIGRATIONS, trigger), path.join(copy, trigger), { recursive: true });
+    const run = await apply(url, "--dir", copy);
+    expect(run.code, run.stderr).toBe(0);
+    await withTestClient(url, async (c) => {
+      expect(await memberTotals(c, ["rec_ann", "rec_bob", "rec_cyd", "rec_dan"])).toEqual({ rec_ann: 6, rec_bob: 7, rec_cyd: 0, rec_dan: 0 });
+      // The reconciliation runs while every ledger insert waits on CREATE TRIGGER's lock: it must
+      // reach members through the ledger and the totalPoints index, never by reading all of Member.
+      const sql = await readFile(path.join(MIGRATIONS, trigger, "migration.sql"), "utf8");
+      const updates = sql.split(/^-- Reconcile$/m)[1]!.split(/;\s*\n/).filter((s) => /UPDATE/.test(s));
+      expect(updates).toHaveLength(2);
+      await c.query(`INSERT INTO "Member" (id, email, username, "displayName", "updatedAt")
+                     SELECT 'fill_' || g, 'fill_' || g || '@example.test', 'fill_' || g, 'Fill', now() FROM generate_series(1, 3000) AS g`);
+      await c.query(`ANALYZE "Member"; ANALYZE "PointTransaction"`);
+      type Node = { "Relation Name"?: string; "Actual Rows": number; "Actual Loops": number; Plans?: Node[] };
+      const memberRowsRead = (node: Node): number =>
+        (node["Relation Name"] === "Member" ? node["Actual Rows"] * node["Actual Loops"] : 0) + (node.Plans ?? []).reduce((n, p) => n + memberRowsRead(p), 0);
+      for (const update of updates) {
+        await c.query("BEGIN");
+        try {
+          const rows = (await c.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${update}`)).rows as { "QUERY PLAN": { Plan: Node }[] }[];
+          expect(memberRowsRead(rows[0]!["QUERY PLAN"][0]!.Plan), update).toBeLessThan(50);
+        } finally {
+          await c.query("ROLLBACK");
+        }
+      }
+    });
+  });
+});
+
 describe("baseline path: a production database that already holds v1.0", () => {
   test("0_init is baselined, the other 19 are applied, existing members keep their rows and Member is not rewritten", async () => {
     const url = await freshDatabase("seedset");

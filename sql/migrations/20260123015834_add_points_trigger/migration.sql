@@ -65,13 +65,21 @@ CREATE TRIGGER "trg_point_transaction_immutable"
 -- Rows inserted into the ledger before the trigger existed (the table has been
 -- there since 20260123015816) are counted now. CREATE TRIGGER above took a
 -- SHARE ROW EXCLUSIVE lock on "PointTransaction" that lasts until COMMIT, so no
--- insert can slip between this count and the trigger taking over. Only members
--- whose total is wrong are written; on a fresh v2.0 ledger, none.
+-- insert can slip between this count and the trigger taking over. Because that
+-- lock holds every ledger insert back, this transaction must stay short: it
+-- reads the ledger's members only, never all of "Member" (a full scan held
+-- writes up for seconds at 1M members in bench/), then the members with a
+-- non-zero total and no ledger row, found through the "totalPoints" index.
+-- Only wrong totals are written; on a fresh v2.0 ledger, none.
 UPDATE "Member" AS m
    SET "totalPoints" = t."total"
-  FROM (SELECT mm."id", COALESCE(sum(p."points"), 0) AS "total"
-          FROM "Member" AS mm
-          LEFT JOIN "PointTransaction" AS p ON p."memberId" = mm."id"
-         GROUP BY mm."id") AS t
- WHERE m."id" = t."id"
+  FROM (SELECT p."memberId", sum(p."points") AS "total"
+          FROM "PointTransaction" AS p
+         GROUP BY p."memberId") AS t
+ WHERE m."id" = t."memberId"
    AND m."totalPoints" <> t."total";
+
+UPDATE "Member" AS m
+   SET "totalPoints" = 0
+ WHERE (m."totalPoints" > 0 OR m."totalPoints" < 0)
+   AND NOT EXISTS (SELECT 1 FROM "PointTransaction" AS p WHERE p."memberId" = m."id");
