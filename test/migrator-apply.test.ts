@@ -119,18 +119,30 @@ describe("applying a set", () => {
     ]);
   });
 
-  test("a file's statement_timeout stops a statement that runs too long; the file is rolled back, not retried", async () => {
+  test("a file's statement_timeout stops a statement that runs too long; the file is rolled back, neither retried nor replayed", async () => {
     const url = await freshDatabase("apply");
+    // nextval is not transactional: the sequence counts how many times the file really ran.
+    await query(url, "CREATE SEQUENCE runs");
     const dir = await writeSet([
-      { version: "1", name: "slow", sql: "-- migrate:statement-timeout 100ms\nCREATE TABLE slow (id int);\nSELECT pg_sleep(30);\n" },
+      { version: "1", name: "slow", sql: "-- migrate:statement-timeout 100ms\nCREATE TABLE slow (id int);\nSELECT nextval('runs');\nSELECT pg_sleep(30);\n" },
+      { version: "2", name: "slow_alone", sql: "-- migrate:statement-timeout 100ms\n-- migrate:lock-timeout 1s\nSELECT nextval('runs'), pg_sleep(30);\n" },
     ]);
     const run = await migrateJson(["apply", "--database-url", url, "--dir", dir]);
     expect(run.code).toBe(1);
-    expect(run.json.error).toMatchObject({ file: "1_slow/migration.sql", line: 3, sqlState: "57014" });
+    expect(run.json.error).toMatchObject({ file: "1_slow/migration.sql", sqlState: "57014" });
     expect(run.stderr).toMatch(/canceling statement due to statement timeout/);
+    expect(run.stderr).toMatch(/one of its 3 statements ran past statement_timeout.*not run again/s);
     expect(run.stderr).not.toMatch(/lock wait/);
+    expect(await query(url, "SELECT last_value::int AS n FROM runs")).toEqual([{ n: 1 }]);
     expect(await relationExists(url, "slow")).toBe(false);
     expect(await ledgerRows(url)).toEqual([]);
+
+    // A file of one statement names it, still without running it twice.
+    await rm(path.join(dir, folderOf({ version: "1", name: "slow" })), { recursive: true });
+    const alone = await migrateJson(["apply", "--database-url", url, "--dir", dir]);
+    expect(alone.code).toBe(1);
+    expect(alone.json.error).toMatchObject({ file: "2_slow_alone/migration.sql", line: 3, sqlState: "57014" });
+    expect(await query(url, "SELECT last_value::int AS n FROM runs")).toEqual([{ n: 2 }]);
   });
 
   test("without flags each file gets lock_timeout 5s and no statement_timeout", async () => {

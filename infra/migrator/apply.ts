@@ -45,6 +45,8 @@ export interface ApplyOutcome {
 
 const LOCK_NOT_AVAILABLE = "55P03";
 const DEADLOCK_DETECTED = "40P01";
+/** statement_timeout (or a cancel): the statement ran as long as it was allowed to. */
+const QUERY_CANCELED = "57014";
 
 interface PgError extends Error {
   code?: string;
@@ -256,6 +258,11 @@ function failureFor(file: MigrationFile, error: PgError & { statement?: Statemen
       `could not get its lock within lock_timeout, ${attempts} attempt${attempts === 1 ? "" : "s"}` +
       (blocker ? `; blocked by ${blocker}` : "") +
       `. Run again when that transaction has finished, or raise --lock-timeout / --lock-retries.`;
+  } else if (error.code === QUERY_CANCELED && !error.statement) {
+    advice =
+      `one of its ${file.statements.length} statements ran past statement_timeout and the whole file was rolled back; ` +
+      `it was not run again to find which, since that would hold its locks as long again. ` +
+      `Raise the limit for this file (-- migrate:statement-timeout), or split the slow statement into a file of its own`;
   } else if (connectionLost(error)) {
     advice = "the connection to the database was lost; run again once it is back: the files before this one stay applied, and this one resumes safely";
   } else {
@@ -313,10 +320,14 @@ export async function applySteps(client: pg.ClientBase, steps: readonly Step[], 
         const pgError = error as PgError & { statement?: Statement };
         // A lost connection is reported as the server said it; a replay on a dead session would only say "not queryable".
         if (pipelined && !retryable(pgError, file) && !connectionLost(pgError)) {
-          // Rolled back: run the same attempt again statement by statement, to say which one fails.
-          replay = true;
-          attempt--;
-          continue;
+          if (pgError.code !== QUERY_CANCELED) {
+            // Rolled back: run the same attempt again statement by statement, to say which one fails.
+            replay = true;
+            attempt--;
+            continue;
+          }
+          // Never replayed: that would hold the file's locks for a whole statement_timeout again.
+          if (file.statements.length === 1) pgError.statement = file.statements[0];
         }
         // A pipelined file does not say which statement waited: any table the file names may be the one.
         const relations = pgError.statement?.relations ?? file.statements.flatMap((s) => s.relations);
