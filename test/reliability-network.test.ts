@@ -103,8 +103,10 @@ describe("statement_timeout exceeded", () => {
     const dir = await writeSet(SET);
     const run = await migrateJson(["apply", "--dir", dir, "--database-url", url, "--statement-timeout", "300ms"]);
     expect(run.code, printed(run)).toBe(1);
-    expect(run.json.error).toMatchObject({ file: "2_slow/migration.sql", line: 2, sqlState: "57014", rolledBack: true });
+    // Which of the file's two statements ran too long is not looked for: a replay would hold the locks as long again.
+    expect(run.json.error).toMatchObject({ file: "2_slow/migration.sql", sqlState: "57014", rolledBack: true });
     expect(run.json.error.message).toMatch(/canceling statement due to statement timeout/);
+    expect(run.stderr).toMatch(/one of its 2 statements ran past statement_timeout/);
     expect(run.json.results.map((r: { version: string; attempts: number }) => `${r.version}:${r.attempts}`)).toEqual(["1:1"]);
     expect(run.stderr).not.toMatch(/retry/i);
     expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1"]);
