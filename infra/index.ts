@@ -1,8 +1,10 @@
 /**
- * The Pulumi program (Pulumi.yaml `main`). It only wires: settings, then the database (RDS
- * for dev and prod, an existing server for local), roles, one command per migration file,
- * and the verification whose report becomes the outputs. Everything is built at import time
- * from the stack configuration and the files under sql/, so the program loads under mocks.
+ * The Pulumi program (package.json `main`; Pulumi.yaml names no `main`, so the engine runs the
+ * program and the providers in the project root, where the commands' relative paths point).
+ * It only wires: settings, then the database (RDS for dev and prod, an existing server for
+ * local), roles, one command that applies the migration set, and the verification whose report
+ * becomes the outputs. Everything is built at import time from the stack configuration and the
+ * files under sql/, so the program loads under mocks.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "node:fs";
@@ -15,14 +17,18 @@ import { Database } from "./database.js";
 import { lintSet } from "./lint.js";
 import { loadMigrationSet, Migrations } from "./migrations.js";
 import { DatabaseNetwork } from "./network.js";
+import { ensureBundles } from "../scripts/bundle.mjs";
 import { localTarget, type DatabaseTarget } from "./target.js";
 import { digestSqlFolder, Verification } from "./verification.js";
 
-/** The project root: the commands run here (the command provider's working directory is the directory of Pulumi.yaml). */
+/** The project root: where Pulumi.yaml is, and the commands' working directory. */
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const fromRoot = (p: string) => path.resolve(projectRoot, p);
 
 const settings = loadStackSettings();
+// The commands run dist/*.js: rebuilt here when a source changed since `npm ci` built them, so a
+// stack never runs an older migrator than the code beside it.
+await ensureBundles(projectRoot);
 const { migrations: m, connection } = settings;
 
 const set = await loadMigrationSet(fromRoot(m.dir), m.dir);
@@ -73,7 +79,7 @@ const migrationRun = new Migrations("migration", {
   dependsOn: [...target.resources, ...access.ready],
 });
 
-const afterMigrations = access.afterMigrations(migrationRun.last);
+const afterMigrations = access.afterMigrations(migrationRun.command);
 
 const verificationRun = new Verification("verification", {
   settings,
@@ -81,7 +87,7 @@ const verificationRun = new Verification("verification", {
   verifyDigest: await digestSqlFolder(fromRoot(m.verifyDir)),
   connectionUrl: migratorUrl,
   databaseIdentity: target.identity,
-  dependsOn: [...target.resources, ...access.ready, ...(migrationRun.last ? [migrationRun.last] : []), ...afterMigrations],
+  dependsOn: [...target.resources, ...access.ready, migrationRun.command, ...afterMigrations],
 });
 
 /** The database's endpoint and security posture (no secret: the master password stays in Secrets Manager). */
@@ -90,5 +96,5 @@ export const database = pulumi.output(target.posture);
 export const migrations = verificationRun.ledger;
 /** Every verification check with ok and evidence, the totals, and what the server says about TLS. */
 export const verification = verificationRun.verification;
-/** The set as this program read it (known at preview): what each migration command runs, and how. */
+/** The set as this program read it (known at preview): `<version>_<name>` → transaction mode and sha256. */
 export const migrationSet = migrationRun.planned;

@@ -4,21 +4,16 @@ import type { StackSettings } from "../stacks/index.js";
 import { shellCommand } from "./connection.js";
 import { MigrationSetError } from "./migrator/errors.js";
 import { readMigrationSet, type MigrationFile, type MigrationSet } from "./migrator/files.js";
+import { manifestOf } from "./migrator/manifest.js";
 
-/** How every command starts the migrator: the project's pinned tsx, from the project root. */
-export const MIGRATOR = ["node_modules/.bin/tsx", "infra/migrator/cli.ts"] as const;
+/**
+ * How the commands start the migrator: the bundle scripts/bundle.mjs builds (plain JavaScript,
+ * no TypeScript compiler at start-up), relative to the project root, which is the working
+ * directory the engine gives the program and the command provider (Pulumi.yaml has no `main`).
+ */
+export const MIGRATOR = ["node", "dist/migrate.js"] as const;
 
 export type TransactionMode = "transaction" | "no-transaction";
-
-/** One file of the set as the stack plans it; known at preview, so it is also an output. */
-export interface PlannedMigration {
-  version: string;
-  name: string;
-  /** The file as configured, e.g. "sql/migrations/0_init/migration.sql". */
-  file: string;
-  checksum: string;
-  transaction: TransactionMode;
-}
 
 export function transactionMode(file: MigrationFile): TransactionMode {
   return file.transactional ? "transaction" : "no-transaction";
@@ -37,23 +32,13 @@ export function migratorFlags(settings: StackSettings): string[] {
 }
 
 /**
- * The command line that applies one file: the migrator plans the whole set against the
- * ledger (so an edited applied file or a pending earlier one stops it) and applies exactly
- * this version, refusing if the file on disk is not the one the preview showed.
- * It holds no secret: the connection comes from the environment.
+ * The one command line that applies the set: every pending file in order, in one process, on one
+ * connection, under one migration lock, each file with its own transaction control. It holds no
+ * secret and no per-file detail (the connection and the manifest are in the environment), so it
+ * stays the same from one preview to the next.
  */
-export function applyCommandLine(settings: StackSettings, file: MigrationFile): string {
-  return shellCommand([
-    ...MIGRATOR,
-    "apply",
-    "--dir",
-    settings.migrations.dir,
-    "--only",
-    file.version,
-    "--expect-checksum",
-    file.checksum,
-    ...migratorFlags(settings),
-  ]);
+export function applyCommandLine(settings: StackSettings): string {
+  return shellCommand([...MIGRATOR, "apply", "--dir", settings.migrations.dir, "--expect-manifest", ...migratorFlags(settings)]);
 }
 
 /** Reads and checks the set before anything is created; a bad set stops the program with every problem listed. */
@@ -68,74 +53,63 @@ export async function loadMigrationSet(absoluteDir: string, configuredDir: strin
   }
 }
 
+/**
+ * The `migrationSet` output: `<version>_<name>` → `<transaction mode> sha256:<checksum>`. A map, so
+ * that a preview's output diff names only the files that were added, edited or removed.
+ */
+export function plannedSet(set: MigrationSet): Record<string, string> {
+  return Object.fromEntries(set.files.map((f) => [f.folder, `${transactionMode(f)} sha256:${f.checksum}`]));
+}
+
 export interface MigrationsArgs {
   settings: StackSettings;
   set: MigrationSet;
   /** DATABASE_URL of the migrator role: a Pulumi secret. */
   connectionUrl: pulumi.Output<string>;
-  /** Changes when the database is replaced; every file then runs again on the new one. */
+  /** Changes when the database is replaced; the whole set then runs again on the new one. */
   databaseIdentity: pulumi.Input<string>;
   /** The database and the roles and privileges the first file needs. */
   dependsOn: pulumi.Resource[];
 }
 
 /**
- * One command.local.Command per migration file, chained in the set's order.
+ * One command.local.Command applies the whole set (`<name>-apply`).
  *
- * - create runs the migrator on that file only; there is no update (an input change re-runs
- *   create, and the migrator makes that a no-op or a refusal) and no delete (removing a file
- *   from the set runs nothing against the database).
- * - The checksum is in the command line and, with the file and its transaction mode, in the
- *   environment: `pulumi preview --diff` shows per file what will run and how, and an applied
- *   file that was edited shows as an update, which `up` turns into the migrator's refusal.
- * - The database identity is a trigger: a replaced database replaces every command, so the
- *   whole set runs on the new database.
- * - The connection is a secret environment variable, never in the command line; logging is
- *   off and the previous output is not fed back (it could hit E2BIG).
+ * - Its environment carries one `MIGRATION_<version>` entry per file (name, transaction mode,
+ *   sha256) next to the secret `DATABASE_URL`: `pulumi preview --diff` shows each new file as an
+ *   added key, an edited one as a changed key and a removed one as a deleted key, and the migrator
+ *   (`--expect-manifest`) refuses a set on disk that is not exactly that one.
+ * - Any change of the manifest re-runs `create` (there is no `update`): the migrator applies what
+ *   the ledger lacks and refuses an edited applied file before anything runs. There is no
+ *   `delete`: removing the resource runs nothing against the database.
+ * - A failed file fails the command: the files before it stay applied (each committed with its
+ *   ledger row), the engine keeps the resource marked as failed and runs it again on the next
+ *   `up`, which continues from the failed file.
+ * - The database identity is a trigger: a replaced database replaces the command, so the whole
+ *   set runs on the new database.
+ * - Progress lines go to the `up` log (the migrator prints no secret; the engine also masks the
+ *   secret's value); the previous output is not fed back into the environment.
  */
 export class Migrations extends pulumi.ComponentResource {
-  readonly commands: command.local.Command[];
-  readonly last: command.local.Command | undefined;
-  readonly planned: PlannedMigration[];
+  readonly command: command.local.Command;
+  /** The `migrationSet` output. */
+  readonly planned: Record<string, string>;
 
   constructor(name: string, args: MigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgmigrations:infra:Migrations", name, {}, opts);
     const { settings, set } = args;
-    const dir = settings.migrations.dir.replace(/\/+$/, "");
-
-    this.planned = set.files.map((f) => ({
-      version: f.version,
-      name: f.name,
-      file: `${dir}/${f.relativePath}`,
-      checksum: f.checksum,
-      transaction: transactionMode(f),
-    }));
-
-    const commands: command.local.Command[] = [];
-    for (const [index, file] of set.files.entries()) {
-      const previous = commands[index - 1];
-      const planned = this.planned[index]!;
-      commands.push(
-        new command.local.Command(
-          `${name}-${file.version}`,
-          {
-            create: applyCommandLine(settings, file),
-            environment: {
-              DATABASE_URL: args.connectionUrl,
-              MIGRATION_FILE: planned.file,
-              MIGRATION_CHECKSUM: planned.checksum,
-              MIGRATION_TRANSACTION: planned.transaction,
-            },
-            triggers: [args.databaseIdentity],
-            logging: "none",
-            addPreviousOutputInEnv: false,
-          },
-          { parent: this, dependsOn: previous ? [previous, ...args.dependsOn] : args.dependsOn },
-        ),
-      );
-    }
-    this.commands = commands;
-    this.last = commands.at(-1);
+    this.planned = plannedSet(set);
+    this.command = new command.local.Command(
+      `${name}-apply`,
+      {
+        create: applyCommandLine(settings),
+        environment: { DATABASE_URL: args.connectionUrl, ...manifestOf(set) },
+        triggers: [args.databaseIdentity],
+        logging: "stdoutAndStderr",
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: args.dependsOn },
+    );
     this.registerOutputs({ planned: this.planned });
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The verification command of the stacks (run by a command.local.Command after the last
- * migration, from the project root): runs the migrator's `status --json` and `verify --json`
+ * The verification command of the stacks (bin/stack-report.ts, run by a command.local.Command
+ * after the migrations, from the project root): runs the migrator's `status --json` and `verify --json`
  * against DATABASE_URL, looks at the server itself (version, TLS of this very connection),
  * and prints the three as one JSON document on stdout, which the Pulumi program turns into
  * the `migrations` and `verification` outputs.
@@ -12,12 +12,9 @@
  *
  * Nothing secret is printed: the migrator redacts, and this file prints only its JSON.
  */
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runCli } from "./migrator/cli.js";
 import { resolveConnection, withClient } from "./migrator/connection.js";
-import { redact } from "./migrator/redact.js";
 
 export interface ServerFacts {
   version: string;
@@ -82,15 +79,4 @@ export async function produceReport(argv: string[], env: NodeJS.ProcessEnv, stde
     }
   }
   return { status: status.json, verify: verify.json, server: await serverFacts(env) };
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const stderr = (t: string) => process.stderr.write(redact(t));
-  try {
-    const report = await produceReport(process.argv.slice(2), process.env, stderr);
-    process.stdout.write(JSON.stringify(report) + "\n");
-  } catch (error) {
-    stderr(`error: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  }
 }

@@ -9,8 +9,8 @@ import { shellCommand } from "./connection.js";
 import type { MigrationSet } from "./migrator/files.js";
 import type { TransactionMode } from "./migrations.js";
 
-/** How the verification command starts: the stack's report (status + verify + server facts) on the pinned tsx. */
-export const REPORT = ["node_modules/.bin/tsx", "infra/report.ts"] as const;
+/** How the verification command starts: the stack's report (status + verify + server facts), bundled like the migrator. */
+export const REPORT = ["node", "dist/stack-report.js"] as const;
 
 /** The `migrations` output: the ledger as the database holds it after the last migration. */
 export interface LedgerOutput {
@@ -47,7 +47,7 @@ export interface ParsedReport {
 }
 
 function fail(what: string): never {
-  throw new Error(`the verification command's report is not what infra/report.ts writes: ${what}`);
+  throw new Error(`the verification command's report is not what bin/stack-report.ts writes: ${what}`);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

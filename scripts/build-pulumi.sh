@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
-# Builds the Pulumi CLI, its Node.js language host and the command and postgresql resource
-# providers from their Go modules into .tools/pulumi/bin (git-ignored), at the versions of the
-# @pulumi/* packages in package.json. Idempotent: a binary whose version stamp matches is kept,
-# and a run with everything present prints nothing. Go's module and build caches are the
-# default ones (~/go/pkg/mod, ~/.cache/go-build), so a rebuild after `rm -rf .tools` is warm.
+# Builds the four Pulumi tools this repository tests its stacks with, into .tools/pulumi/bin
+# (git-ignored), at the versions of the @pulumi/* packages in package.json:
+#   pulumi                       the CLI, from the Go module proxy
+#   pulumi-language-nodejs       the Node.js language host  } from the public source tarballs in
+#   pulumi-resource-command      the command provider       } ../shared/vendor (PULUMI_VENDOR_DIR),
+#   pulumi-resource-postgresql   the postgresql provider    } which the module proxy here refuses
+# This is how the repository tests itself on a machine with Go and no plugin server. A user with
+# network access installs the same tools the ordinary way (README: "Running the real Pulumi engine").
 #
-# Each binary is built through a small generated wrapper module that requires the real one:
-# `go install mod@version` refuses a module whose go.mod has replace directives, and pkg/v3's
-# replaces sdk/v3 with ../sdk (the monorepo layout). Replaces that point at another module
-# version are copied into the wrapper; they are ignored when the module is only a dependency.
-#
-# A module the module proxy refuses is recorded in .tools/pulumi/unavailable/<name> and not
-# asked for again (delete that file to retry); scripts/pulumi-env.sh and the engine test name it.
+# Idempotent: a binary whose stamp (module/tarball, version, flags) matches is kept, and a run with
+# everything present prints nothing. Go's module and build caches are the default ones, so a
+# rebuild after `rm -rf .tools` is warm. A tool that cannot be built is named with the reason and
+# the script exits 1 after trying the others: nothing is skipped silently.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools/pulumi"
 bin="$tools/bin"
 src="$tools/src"
-unavailable="$tools/unavailable"
-mkdir -p "$bin" "$src" "$unavailable"
+vendor="${PULUMI_VENDOR_DIR:-$root/../shared/vendor}"
+mkdir -p "$bin" "$src"
+rm -rf "$tools/unavailable" # written by older versions of this script
+failed=()
 
 if ! command -v go >/dev/null; then
   echo "build-pulumi: go is not on PATH; install Go 1.25+ (the CLI's go.mod asks for 1.25)" >&2
@@ -42,20 +44,15 @@ build() {
   if [[ -x "$out" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     return 0
   fi
-  if [[ -f "$unavailable/$name" && "$(head -n 1 "$unavailable/$name")" == "$module@$version" ]]; then
-    return 0
-  fi
-
   local started=$SECONDS
   echo "build-pulumi: $name from $module@$version ..."
   local info
   if ! info="$(go mod download -json "$module@$version" 2>&1)" || grep -q '"Error"' <<<"$info"; then
-    { echo "$module@$version"; grep -o '"Error": *"[^"]*"' <<<"$info" || echo "$info"; } >"$unavailable/$name"
     echo "build-pulumi: $name NOT built: go could not download $module@$version:" >&2
-    sed -n '2p' "$unavailable/$name" | cut -c1-300 >&2
+    { grep -o '"Error": *"[^"]*"' <<<"$info" || echo "$info"; } | cut -c1-300 >&2
+    failed+=("$name")
     return 0
   fi
-  rm -f "$unavailable/$name"
 
   local gomod dir="$src/$name"
   gomod="$(node -e 'const j=JSON.parse(process.argv[1]); console.log(j.GoMod)' "$info")"
@@ -75,8 +72,8 @@ build() {
       });' | while read -r rep; do go mod edit -replace="$rep"; done
     printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" >tools.go
     go mod tidy >tidy.log 2>&1 || { cat tidy.log >&2; exit 1; }
-    go build -p 2 -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$package"
-  )
+    go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$package"
+  ) || { echo "build-pulumi: $name NOT built: go build failed (output above)" >&2; failed+=("$name"); return 0; }
   mv "$out.tmp" "$out"
   echo "$want" >"$stamp"
   echo "build-pulumi: $name built in $((SECONDS - started))s"
@@ -87,21 +84,74 @@ build pulumi "github.com/pulumi/pulumi/pkg/v3" "v$pulumi_version" \
   "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi" \
   "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_version"
 
-# The Node.js language host. Since v3.69 it is its own module,
-# github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3, which the module proxy here
-# refuses (403 "This module version is not available", for every version). sdk/v3@v3.68.0 is the
-# newest release that still carries the host as a package of sdk/v3, so it is built from there.
-# It runs the program with node_modules/@pulumi/pulumi (3.248) as usual; see the README section.
-language_host_sdk="v3.68.0"
-build pulumi-language-nodejs "github.com/pulumi/pulumi/sdk/v3" "$language_host_sdk" \
-  "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs" \
-  "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$language_host_sdk"
+# build_vendored NAME TARBALL MODULE_DIR PACKAGE LDFLAGS PREPARE
+# Unpacks TARBALL from the vendor folder into .tools/pulumi/src/NAME, runs the function PREPARE in
+# it, then builds PACKAGE inside MODULE_DIR (relative to the unpacked root). GOFLAGS=-mod=mod lets
+# go record the go.sum lines a prepared go.mod needs.
+build_vendored() {
+  local name="$1" tarball="$2" moddir="$3" package="$4" ldflags="$5" prepare="$6"
+  local out="$bin/$name" stamp="$bin/.$name.stamp" archive="$vendor/$tarball"
+  if [[ ! -f "$archive" ]]; then
+    echo "build-pulumi: $name NOT built: $archive is missing (set PULUMI_VENDOR_DIR to the folder holding $tarball)" >&2
+    failed+=("$name")
+    return 0
+  fi
+  local sum want
+  sum="$(sha256sum "$archive" | cut -c1-64)"
+  want="$tarball sha256:$sum $package $ldflags"
+  if [[ -x "$out" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return 0
+  fi
 
-# The resource providers; the version variable must match the npm SDK's, or the engine rejects the schema.
-build pulumi-resource-command "github.com/pulumi/pulumi-command/provider" "v$command_version" \
-  "github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command" \
-  "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$command_version"
+  local started=$SECONDS dir="$src/$name"
+  echo "build-pulumi: $name from $tarball ..."
+  rm -rf "$dir" && mkdir -p "$dir"
+  # (errexit does not apply inside a command tested by ||, so each step is chained with &&)
+  (
+    tar -xzf "$archive" -C "$dir" --strip-components=1 && cd "$dir" &&
+      { ("$prepare") >"$dir/prepare.log" 2>&1 || { tail -n 40 "$dir/prepare.log" >&2; exit 1; }; } &&
+      cd "$moddir" &&
+      GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$package"
+  ) || { echo "build-pulumi: $name NOT built from $archive (output above)" >&2; failed+=("$name"); return 0; }
+  mv "$out.tmp" "$out"
+  echo "$want" >"$stamp"
+  echo "build-pulumi: $name built in $((SECONDS - started))s"
+}
 
-build pulumi-resource-postgresql "github.com/pulumi/pulumi-postgresql/provider/v3" "v$postgresql_version" \
-  "github.com/pulumi/pulumi-postgresql/provider/v3/cmd/pulumi-resource-postgresql" \
-  "-X github.com/pulumi/pulumi-postgresql/provider/v3/pkg/version.Version=$postgresql_version"
+# The language host lives in the pulumi monorepo, and its go.mod replaces pkg/v3 and sdk/v3 with
+# paths of that monorepo; here it requires them from the module proxy at the CLI's version.
+prepare_language_host() {
+  cd sdk/nodejs/cmd/pulumi-language-nodejs &&
+    go mod edit -dropreplace=github.com/pulumi/pulumi/pkg/v3 -dropreplace=github.com/pulumi/pulumi/sdk/v3 \
+      -require="github.com/pulumi/pulumi/pkg/v3@v$pulumi_version" -require="github.com/pulumi/pulumi/sdk/v3@v$pulumi_version" &&
+    GOFLAGS=-mod=mod go mod tidy
+}
+
+prepare_command() { :; }
+
+# The postgresql provider bridges the Terraform provider in upstream/ (patched as pulumi's own build
+# does), embeds a schema stamped with its version, and pins an aws-sdk-go-v2/feature/rds/auth
+# release (v1.6.x) the module proxy refuses; v1.7.12 is served and API-compatible for its one use.
+prepare_postgresql() {
+  local p
+  for p in patches/*.patch; do (cd upstream && patch -p1 --forward <"../$p") || return 1; done
+  (cd provider/cmd/pulumi-resource-postgresql && VERSION="$postgresql_version" GOFLAGS=-mod=mod go run ./generate.go) &&
+    (cd provider && GOFLAGS=-mod=mod go get github.com/aws/aws-sdk-go-v2/feature/rds/auth@v1.7.12)
+}
+
+build_vendored pulumi-language-nodejs "pulumi-language-nodejs-$pulumi_version.tar.gz" \
+  sdk/nodejs/cmd/pulumi-language-nodejs . \
+  "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_version" prepare_language_host
+
+build_vendored pulumi-resource-command "pulumi-command-$command_version.tar.gz" \
+  provider ./cmd/pulumi-resource-command \
+  "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$command_version" prepare_command
+
+build_vendored pulumi-resource-postgresql "pulumi-postgresql-$postgresql_version.tar.gz" \
+  provider ./cmd/pulumi-resource-postgresql \
+  "-X github.com/pulumi/pulumi-postgresql/provider/v3/pkg/version.Version=$postgresql_version" prepare_postgresql
+
+if ((${#failed[@]})); then
+  echo "build-pulumi: not built: ${failed[*]}" >&2
+  exit 1
+fi

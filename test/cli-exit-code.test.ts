@@ -11,11 +11,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { freshDatabase } from "./support/database.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 
 function run(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(TSX, [path.join(ROOT, script), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [path.join(ROOT, script), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } }, (error, stdout, stderr) => {
       const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -40,7 +39,7 @@ afterAll(async () => {
 describe("the migrator's process exit code", () => {
   test("a failing file is exit 1 against a named database", async () => {
     const url = await freshDatabase("exit");
-    const result = await run("infra/migrator/cli.ts", ["apply", "--dir", dir], { DATABASE_URL: url });
+    const result = await run("dist/migrate.js", ["apply", "--dir", dir], { DATABASE_URL: url });
     expect(result.stderr).toMatch(/2_fails\/migration\.sql.*missing_table/s);
     expect(result.code).toBe(1);
   });
@@ -48,10 +47,10 @@ describe("the migrator's process exit code", () => {
   test("a failing file is exit 1 on the embedded server too, and bad usage is exit 2", async () => {
     const embeddedDir = await mkdtemp(path.join(os.tmpdir(), "exit-code-embedded-"));
     try {
-      const failed = await run("infra/migrator/cli.ts", ["apply", "--dir", dir, "--embedded-dir", embeddedDir]);
+      const failed = await run("dist/migrate.js", ["apply", "--dir", dir, "--embedded-dir", embeddedDir]);
       expect(failed.stderr).toMatch(/missing_table/);
       expect(failed.code).toBe(1);
-      const usage = await run("infra/migrator/cli.ts", ["apply", "--no-such-flag"]);
+      const usage = await run("dist/migrate.js", ["apply", "--no-such-flag"]);
       expect(usage.code).toBe(2);
     } finally {
       await rm(embeddedDir, { recursive: true, force: true });

@@ -159,14 +159,17 @@ describe("the outputs", () => {
     for (const name of exported) {
       const [first, second] = examples(name);
       expect(first, `${name}: no JSON example`).toBeDefined();
-      expect(shape(first).sort(), name).toEqual(shape(prod[name]).sort());
+      // migrationSet is keyed by file: its example shows a few real entries (checked below), not all of them.
+      if (name !== "migrationSet") expect(shape(first).sort(), name).toEqual(shape(prod[name]).sort());
       if (name === "database") expect(shape(second).sort(), "database (local)").toEqual(shape(local.database).sort());
     }
   });
 
   test("the documented migration set entries are the real ones", () => {
-    const real = new Map((prod.migrationSet as { version: string }[]).map((m) => [m.version, m]));
-    for (const entry of examples("migrationSet")[0] as { version: string }[]) expect(entry).toEqual(real.get(entry.version));
+    const real = prod.migrationSet as Record<string, string>;
+    const documented = Object.entries(examples("migrationSet")[0] as Record<string, string>);
+    expect(documented.length).toBeGreaterThan(0);
+    for (const [folder, value] of documented) expect(value, folder).toBe(real[folder]);
   });
 });
 

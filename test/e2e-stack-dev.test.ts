@@ -71,9 +71,9 @@ const ran = () => emulator.executed.map((c) => c.name);
 describe("dev end to end", () => {
   let first: ProgramRun;
 
-  test("first up: roles, then each file in order in its own transaction mode, then the verification", async () => {
+  test("first up: roles, then one command applies each file in order in its own transaction mode, then the verification", async () => {
     first = await up();
-    expect(ran()).toEqual([`migration-${V.init}`, `migration-${V.badges}`, `migration-${V.index}`, "verification-report"]);
+    expect(ran()).toEqual(["migration-apply", "verification-report"]);
     expect(emulator.executed.every((c) => c.exitCode === 0)).toBe(true);
 
     // The provider was pointed at the instance, as its master user, over TLS (provider inputs travel as strings).
@@ -160,10 +160,12 @@ describe("dev end to end", () => {
     expect(emulator.applied).toEqual([]);
   }, 120_000);
 
-  test("a new file: only it and the verification run", async () => {
+  test("a new file: the apply command runs again and applies only it, then the verification", async () => {
     await set.write(`migrations/${V.bio}_member_bio/migration.sql`, `-- A nullable column: no rewrite, no long lock.\nALTER TABLE "Member" ADD COLUMN "bio" TEXT;\n`);
     const run = await up();
-    expect(ran()).toEqual([`migration-${V.bio}`, "verification-report"]);
+    expect(ran()).toEqual(["migration-apply", "verification-report"]);
+    expect(emulator.executed[0]!.stdout).toMatch(new RegExp(`${V.bio}_member_bio`));
+    expect(emulator.executed[0]!.stdout).not.toMatch(new RegExp(`applied\\s+${V.init}`));
     expect((run.exports.migrations as { applied: unknown[] }).applied).toHaveLength(4);
   }, 120_000);
 
@@ -173,7 +175,7 @@ describe("dev end to end", () => {
     await set.write(file, `${original}\nALTER TABLE "Badge" ADD COLUMN "color" TEXT;\n`);
     try {
       await expect(up()).rejects.toThrow(/was edited after it was applied.*write a new migration/s);
-      expect(ran()).toEqual([`migration-${V.badges}`]);
+      expect(ran()).toEqual(["migration-apply"]);
       expect(emulator.executed[0]!.exitCode).toBe(1);
       expect(await sql(`SELECT 1 FROM information_schema.columns WHERE table_name = 'Badge' AND column_name = 'color'`)).toEqual([]);
     } finally {
@@ -181,13 +183,16 @@ describe("dev end to end", () => {
     }
   }, 120_000);
 
-  test("a removed file: nothing runs against the database for it; the ledger output names it", async () => {
+  test("a removed file: up refuses naming it, nothing runs against the database; allowRemovedMigrations accepts it", async () => {
     await set.remove(`migrations/${V.bio}_member_bio`);
-    const run = await up();
-    expect(ran()).toEqual(["verification-report"]);
+    await expect(up()).rejects.toThrow(new RegExp(`${V.bio}[\\s\\S]*no such migration is in the set`));
+    expect(ran()).toEqual(["migration-apply"]);
+    expect(await sql(`SELECT count(*)::int AS n FROM migrator.applied_migrations`)).toEqual([{ n: 4 }]);
+
+    const run = await up({ "pg-migrations:allowRemovedMigrations": "true" });
+    expect(ran()).toEqual(["migration-apply", "verification-report"]);
     const migrations = run.exports.migrations as { applied: { version: string }[]; problems: { file: string; message: string }[] };
     expect(migrations.applied.map((a) => a.version)).toContain(V.bio);
-    expect(migrations.problems).toEqual([expect.objectContaining({ message: expect.stringMatching(/no such migration is in the set/) })]);
     expect(await sql(`SELECT count(*)::int AS n FROM migrator.applied_migrations`)).toEqual([{ n: 4 }]);
   }, 120_000);
 
@@ -196,7 +201,7 @@ describe("dev end to end", () => {
     await server.createDatabase(database);
     emulator.binding.resourceId = "db-E2ESECONDINSTANCE";
     const run = await up();
-    expect(ran()).toEqual([`migration-${V.init}`, `migration-${V.badges}`, `migration-${V.index}`, "verification-report"]);
+    expect(ran()).toEqual(["migration-apply", "verification-report"]);
     expect(await sql(`SELECT count(*)::int AS n FROM migrator.applied_migrations`)).toEqual([{ n: 3 }]);
     expect(run.exports.verification).toMatchObject({ ok: true, passed: 3 });
   }, 180_000);

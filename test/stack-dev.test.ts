@@ -156,7 +156,8 @@ describe("dev: migrations and verification", () => {
         "postgresql:index/schema:Schema::access-ledger-schema",
       ],
     });
-    const modes = migrationCommands(run).map((c) => reveal<Record<string, string>>(c.inputs.environment).MIGRATION_TRANSACTION);
+    const env = reveal<Record<string, string>>(migrationCommands(run)[0]!.inputs.environment);
+    const modes = Object.entries(env).filter(([k]) => k.startsWith("MIGRATION_")).map(([, v]) => v.split(" ")[1]);
     expect(modes).toEqual(["transaction", "transaction", "no-transaction"]);
   });
 
@@ -193,10 +194,11 @@ describe("dev: migrations and verification", () => {
     });
     expect(migrations.applied.map((a: { transaction: string }) => a.transaction)).toEqual(["transaction", "transaction", "no-transaction"]);
     expect(verification).toMatchObject({ ok: true, passed: 3, failed: 0, server: { connectionEncrypted: true } });
-    expect(migrationSet.map((m: { file: string }) => m.file)).toEqual([
-      `${MIGRATIONS}/20260101000000_init/migration.sql`,
-      `${MIGRATIONS}/20260101000100_badges/migration.sql`,
-      `${MIGRATIONS}/20260101000200_idx_point_transaction_member/migration.sql`,
+    expect(Object.keys(migrationSet)).toEqual(["20260101000000_init", "20260101000100_badges", "20260101000200_idx_point_transaction_member"]);
+    expect(Object.values(migrationSet).map((v) => String(v).replace(/[0-9a-f]{64}/, "<sha256>"))).toEqual([
+      "transaction sha256:<sha256>",
+      "transaction sha256:<sha256>",
+      "no-transaction sha256:<sha256>",
     ]);
   });
 

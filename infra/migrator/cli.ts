@@ -1,17 +1,16 @@
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_APPLY_SETTINGS } from "./apply.js";
-import { applyCommand, planCommand, statusCommand, verifyCommand, type MigratorContext } from "./commands.js";
+import type { MigratorContext } from "./commands.js";
 import { resolveConnection } from "./connection.js";
 import { distance } from "./directives.js";
 import { parseDuration } from "./durations.js";
 import { ExitCode, exitCodeOf, MigrationFailedError, UsageError } from "./errors.js";
-import { exitWith } from "./exit.js";
 import { formatApply, formatEvent, formatLint, formatPlan, formatStatus, formatVerify } from "./format.js";
 import { DEFAULT_LEDGER, validateLedgerLocation } from "./ledger.js";
-import { lintMigrations } from "./lint.js";
 import { redact } from "./redact.js";
+import { readManifest } from "./manifest.js";
+import { PROJECT_ROOT } from "./root.js";
 import type { Reporter } from "./reporter.js";
 
 export interface CliIO {
@@ -45,6 +44,9 @@ Apply:
                           (for a database that already has that schema)
   --only VERSION          apply exactly this file (earlier ones must be applied)
   --expect-checksum SHA   with --only: refuse if the file's sha256 differs
+  --expect-manifest       refuse unless the set on disk is exactly the one listed in the
+                          environment as MIGRATION_<version>="<name> <mode> sha256:<hex>"
+                          (what a reviewer saw in pulumi preview)
   --allow-out-of-order    let a new file that orders before an applied one run
   --ignore-unknown        tolerate applied versions that no file has
   --lock-timeout DUR      lock_timeout for each file (default 5s; a file's
@@ -78,6 +80,7 @@ export const OPTIONS = {
   baseline: { type: "string" },
   only: { type: "string" },
   "expect-checksum": { type: "string" },
+  "expect-manifest": { type: "boolean" },
   "allow-out-of-order": { type: "boolean" },
   "ignore-unknown": { type: "boolean" },
   "lock-timeout": { type: "string" },
@@ -93,8 +96,8 @@ export const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
-/** Resolves a path flag against the project root when relative, so npm scripts work from anywhere. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** Paths given on the command line resolve against the working directory; the defaults against the project root. */
+export { PROJECT_ROOT } from "./root.js";
 
 function parseCount(text: string, flag: string): number {
   if (!/^\d+$/.test(text)) throw new UsageError(`${flag} "${text}" is not a whole number`);
@@ -136,6 +139,7 @@ export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: R
       ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
       ...(values.only !== undefined ? { only: values.only } : {}),
       ...(values["expect-checksum"] !== undefined ? { expectChecksum: values["expect-checksum"] } : {}),
+      ...(values["expect-manifest"] ? { expectManifest: readManifest(env) } : {}),
       allowOutOfOrder: values["allow-out-of-order"] ?? false,
       ignoreUnknown: values["ignore-unknown"] ?? false,
     },
@@ -217,6 +221,9 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 
 async function runVerb(verb: Verb, ctx: MigratorContext, out: { json: boolean; say: (t: string) => void; progress: (t: string) => void; complain: (t: string) => void }): Promise<number> {
   const { json, say, progress } = out;
+  // The verbs load the driver and the parser; imported here so that `--help` and a usage error start fast.
+  const { applyCommand, planCommand, statusCommand, verifyCommand } = await import("./commands.js");
+  const { lintMigrations } = await import("./lint.js");
   switch (verb) {
     case "lint": {
       const findings = await lintMigrations(ctx.dir);
@@ -254,14 +261,4 @@ async function runVerb(verb: Verb, ctx: MigratorContext, out: { json: boolean; s
       return ExitCode.ok;
     }
   }
-}
-
-// Run as a program (npm run migrate), not when imported by tests or the Pulumi program.
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const code = await runCli(process.argv.slice(2), {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
-    env: process.env,
-  });
-  await exitWith(code);
 }

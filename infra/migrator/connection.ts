@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import pg from "pg";
+import type pg from "pg";
 import { UsageError } from "./errors.js";
 
 /** Where to connect, with everything secret kept out of `display`. */
@@ -143,7 +143,9 @@ export function resolveConnection(databaseUrl: string | undefined, env: NodeJS.P
 
 /** Connects, runs `fn`, and always closes the connection. */
 export async function withClient<T>(target: ConnectionTarget, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(target.config);
+  // Loaded on first use: `--help` and usage errors never pay for the driver (startup time).
+  const { Client } = (await import("pg")).default;
+  const client = new Client(target.config);
   // A connection the server drops (restart, pg_terminate_backend) emits 'error'; the failing query reports it.
   client.on("error", () => {});
   try {
@@ -156,7 +158,7 @@ export async function withClient<T>(target: ConnectionTarget, fn: (client: pg.Cl
       : "";
     throw new Error(`connecting to ${target.display} failed: ${message}${advice}`, { cause });
   }
-  const stopWatching = watchServer(client, target);
+  const stopWatching = watchServer(client, target, () => new Client({ ...target.config, application_name: "migrator-watchdog" }));
   try {
     return await fn(client);
   } finally {
@@ -181,7 +183,7 @@ interface ClientInternals {
  * that the session is gone, the waiting statement is failed with that reason instead of hanging.
  * A server that answers with any error (too many connections, ...) is alive: that is not a failure.
  */
-function watchServer(client: pg.Client, target: ConnectionTarget): () => void {
+function watchServer(client: pg.Client, target: ConnectionTarget, newWatcher: () => pg.Client): () => void {
   const internals = client as unknown as ClientInternals;
   const intervalMs = target.config.connectionTimeoutMillis || DEFAULT_CONNECT_TIMEOUT_S * 1000;
   let seen: object | null | undefined;
@@ -190,7 +192,7 @@ function watchServer(client: pg.Client, target: ConnectionTarget): () => void {
   const abort = (reason: string) => internals.connection?.stream?.destroy(new Error(reason));
   const probe = async () => {
     const pid = internals.processID;
-    const watcher = new pg.Client({ ...target.config, application_name: "migrator-watchdog" });
+    const watcher = newWatcher();
     watcher.on("error", () => {});
     try {
       await watcher.connect();

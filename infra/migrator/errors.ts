@@ -53,6 +53,18 @@ export class LedgerConflictError extends Error {
   }
 }
 
+/** The files on disk are not the set the caller reviewed (`apply --expect-manifest`); every difference is listed. */
+export class ManifestMismatchError extends Error {
+  readonly exitCode = ExitCode.usage;
+  constructor(readonly problems: Problem[]) {
+    super(
+      `the migration set on disk is not the one that was reviewed; nothing was applied (preview again, then apply what the preview shows):\n` +
+        problems.map((p) => `  ${formatProblem(p)}`).join("\n"),
+    );
+    this.name = "ManifestMismatchError";
+  }
+}
+
 /** Another migrator holds the lock for longer than we are willing to wait. */
 export class MigrationLockTimeoutError extends Error {
   readonly exitCode = ExitCode.failed;

@@ -6,6 +6,7 @@ import { exitCodeOf } from "./errors.js";
 import { exitWith } from "./exit.js";
 import { formatApply, formatEvent, formatVerify } from "./format.js";
 import { redact } from "./redact.js";
+import { warnIfStale } from "./stale-bundle.js";
 
 /**
  * The main job (`npm start`): apply sql/migrations and run sql/verify on the embedded
@@ -46,4 +47,5 @@ async function main(): Promise<number> {
   }
 }
 
+warnIfStale(import.meta.url);
 await exitWith(await main());

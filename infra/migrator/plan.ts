@@ -1,6 +1,7 @@
-import { LedgerConflictError, UsageError, type Problem } from "./errors.js";
+import { LedgerConflictError, ManifestMismatchError, UsageError, type Problem } from "./errors.js";
 import type { MigrationFile, MigrationSet } from "./files.js";
 import { compareVersions, type LedgerRow } from "./ledger.js";
+import { manifestDifferences, type ManifestEntry } from "./manifest.js";
 
 export interface PlanOptions {
   /** Record files up to and including this version as baselined instead of running them. */
@@ -9,6 +10,8 @@ export interface PlanOptions {
   only?: string;
   /** With `only`: the checksum the caller expects the file to have (what the preview showed). */
   expectChecksum?: string;
+  /** The set as the caller reviewed it: any other set on disk is refused before anything runs. */
+  expectManifest?: readonly ManifestEntry[];
   /** Let a new file that orders before an applied one run. */
   allowOutOfOrder?: boolean;
   /** Versions in the ledger with no file are tolerated (a file removed from the set). */
@@ -43,6 +46,10 @@ export function findFile(set: MigrationSet, versionOrFolder: string, flag: strin
  * database and the files are collected and thrown together; nothing is planned past them.
  */
 export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: PlanOptions = {}): Plan {
+  if (options.expectManifest) {
+    const differences = manifestDifferences(set, options.expectManifest);
+    if (differences.length > 0) throw new ManifestMismatchError(differences);
+  }
   const byVersion = new Map(set.files.map((f) => [f.version, f]));
   const problems: Problem[] = [];
   const applied: Plan["applied"] = [];

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { runCli } from "../../infra/migrator/cli.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CLI = path.join(ROOT, "infra", "migrator", "cli.ts");
+/** The bundle users and the stacks run (built from the sources by the test run's global setup). */
+export const CLI = path.join(ROOT, "dist", "migrate.js");
 
 export interface CliRun {
   code: number;
@@ -52,14 +53,14 @@ export async function migrateJson<T = any>(argv: string[], env: NodeJS.ProcessEn
 }
 
 /**
- * The CLI as a real process (`node --import tsx infra/migrator/cli.ts`), for what only
+ * The CLI as a real process (`node dist/migrate.js`), for what only
  * processes show: exit codes and several migrators at once.
  */
 export function migrateProcess(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", CLI, ...argv],
+      [CLI, ...argv],
       { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? Number((error as { code?: number | string }).code ?? 1) : 0;

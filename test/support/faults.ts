@@ -6,10 +6,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
-import { ROOT, type CliRun } from "./cli.js";
+import { CLI, ROOT, type CliRun } from "./cli.js";
 import { query } from "./migrator-db.js";
 
-const CLI = path.join(ROOT, "infra", "migrator", "cli.ts");
 
 export interface MigratorProcess {
   child: ChildProcess;
@@ -19,10 +18,10 @@ export interface MigratorProcess {
   done: Promise<CliRun & { signal: NodeJS.Signals | null; elapsedMs: number }>;
 }
 
-/** Starts `node --import tsx infra/migrator/cli.ts ...argv` with only PATH, HOME and `env`. */
+/** Starts `node dist/migrate.js ...argv` with only PATH, HOME and `env`. */
 export function startMigrator(argv: string[], env: NodeJS.ProcessEnv = {}): MigratorProcess {
   const started = Date.now();
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...argv], {
+  const child = spawn(process.execPath, [CLI, ...argv], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
+import { ensureBundles } from "../../scripts/bundle.mjs";
 import { startEmbedded, type EmbeddedServer } from "../../infra/migrator/embedded.js";
 
 declare module "vitest" {
@@ -16,6 +17,8 @@ let rootDir: string | undefined;
 
 /** One real PostgreSQL 17 for the whole run; each test makes its own database on it. */
 export async function setup(project: TestProject): Promise<void> {
+  // Process tests run dist/*.js, as users and the stacks do: build it from the current sources.
+  await ensureBundles();
   rootDir = await mkdtemp(path.join(os.tmpdir(), "migrator-test-pg-"));
   server = await startEmbedded({ rootDir, persistent: false });
   project.provide("serverUrl", server.url("postgres"));

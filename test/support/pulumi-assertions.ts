@@ -10,51 +10,44 @@ export function migrationCommands(run: ProgramRun): Registered[] {
   return run.ofType(COMMAND).filter((c) => c.name.startsWith("migration-"));
 }
 
+/** The one command that applies the set. */
+export function applyCommand(run: ProgramRun): Registered {
+  const commands = migrationCommands(run);
+  expect(commands.map((c) => c.name)).toEqual(["migration-apply"]);
+  return commands[0]!;
+}
+
 /**
- * One command per file, in the set's order, each depending on the one before and on the
- * given resources; the checksum and transaction mode as inputs; nothing secret in the line.
+ * One command applies the whole set: a stable command line (no per-file detail, no secret), the
+ * manifest (one MIGRATION_<version> entry per file: name, transaction mode, sha256) and the
+ * secret connection in its environment, the database identity as its trigger.
  */
 export async function expectMigrationChain(run: ProgramRun, migrationsDir: string, opts: { identity: string; dependsOn: string[] }): Promise<void> {
   const set = await readMigrationSet(path.resolve(ROOT, migrationsDir));
-  const commands = migrationCommands(run);
-  expect(commands.map((c) => c.name)).toEqual(set.files.map((f) => `migration-${f.version}`));
-  // Registered in order: the provider creates them in this order.
-  const registrationOrder = run.resources.filter((r) => r.type === COMMAND && r.name.startsWith("migration-")).map((r) => r.name);
-  expect(registrationOrder).toEqual(set.files.map((f) => `migration-${f.version}`));
+  const c = applyCommand(run);
+  expect(String(c.inputs.create)).toMatch(new RegExp(`^node dist/migrate\\.js apply --dir ${migrationsDir} --expect-manifest --ledger-schema \\S+`));
+  expect(String(c.inputs.create)).not.toMatch(/[0-9a-f]{64}/);
+  expect(c.inputs.update).toBeUndefined();
+  expect(c.inputs.delete).toBeUndefined();
+  expect(c.inputs.dir).toBeUndefined();
+  expect(c.inputs.logging).toBe("stdoutAndStderr");
+  expect(c.inputs.addPreviousOutputInEnv).toBe(false);
+  expect(reveal(c.inputs.triggers)).toEqual([opts.identity]);
 
-  for (const [i, file] of set.files.entries()) {
-    const c = commands[i]!;
-    const create = String(c.inputs.create);
-    expect(create).toContain(` apply --dir ${migrationsDir} --only ${file.version} --expect-checksum ${file.checksum}`);
-    expect(create.startsWith("node_modules/.bin/tsx infra/migrator/cli.ts apply ")).toBe(true);
-    expect(c.inputs.update).toBeUndefined();
-    expect(c.inputs.delete).toBeUndefined();
-    expect(c.inputs.dir).toBeUndefined();
-    expect(c.inputs.logging).toBe("none");
-    expect(c.inputs.addPreviousOutputInEnv).toBe(false);
-    expect(reveal(c.inputs.triggers)).toEqual([opts.identity]);
-
-    // The environment holds the connection as a secret, and what the diff should show in clear.
-    expect(isSecretValue(c.inputs.environment)).toBe(true);
-    const env = reveal<Record<string, string>>(c.inputs.environment);
-    expect(env.DATABASE_URL).toMatch(/^postgresql:\/\/migrator:/);
-    expect(env).toMatchObject({
-      MIGRATION_FILE: `${migrationsDir}/${file.relativePath}`,
-      MIGRATION_CHECKSUM: file.checksum,
-      MIGRATION_TRANSACTION: file.transactional ? "transaction" : "no-transaction",
-    });
-
-    const previous = commands[i - 1];
-    if (previous) expect(c.dependencies).toContain(`${COMMAND}::${previous.name}`);
-    for (const dep of opts.dependsOn) expect(c.dependencies, `${c.name} depends on ${dep}`).toContain(dep);
-  }
+  const env = reveal<Record<string, string>>(c.inputs.environment);
+  expect(env.DATABASE_URL).toMatch(/^postgresql:\/\/migrator:/);
+  const manifest = Object.fromEntries(Object.entries(env).filter(([k]) => k !== "DATABASE_URL"));
+  expect(manifest).toEqual(
+    Object.fromEntries(set.files.map((f) => [`MIGRATION_${f.version}`, `${f.name} ${f.transactional ? "transaction" : "no-transaction"} sha256:${f.checksum}`])),
+  );
+  for (const dep of opts.dependsOn) expect(c.dependencies, `${c.name} depends on ${dep}`).toContain(dep);
 }
 
 /** The verification runs after the last migration and the grants made after it. */
 export function expectVerificationAfterMigrations(run: ProgramRun, identity: string): Registered {
   const commands = migrationCommands(run);
   const report = run.named(COMMAND, "verification-report");
-  expect(String(report.inputs.create)).toMatch(/^node_modules\/\.bin\/tsx infra\/report\.ts --dir \S+ --verify-dir \S+ --ledger-schema migrator$/);
+  expect(String(report.inputs.create)).toMatch(/^node dist\/stack-report\.js --dir \S+ --verify-dir \S+ --ledger-schema migrator$/);
   expect(report.dependencies).toContain(`${COMMAND}::${commands.at(-1)!.name}`);
   for (const grant of run.ofType("postgresql:index/grant:Grant").filter((g) => /append-only|auditor-tables/.test(g.name))) {
     expect(grant.dependencies).toContain(`${COMMAND}::${commands.at(-1)!.name}`);

@@ -3,7 +3,7 @@ import { readMigrationSet } from "../../infra/migrator/files.js";
 import { isSecretValue, reveal, ROOT } from "./pulumi.js";
 import path from "node:path";
 
-/** A report as infra/report.ts prints it, for a set that is fully applied and whose checks all pass. */
+/** A report as bin/stack-report.ts prints it, for a set that is fully applied and whose checks all pass. */
 export async function cannedReport(migrationsDir: string, checks = ["fixture_tables", "fixture_ledger", "fixture_index_valid"]): Promise<string> {
   const set = await readMigrationSet(path.resolve(ROOT, migrationsDir));
   return JSON.stringify({
@@ -32,7 +32,7 @@ export function reportingCommands(report: string) {
   return async (args: pulumi.runtime.MockResourceArgs): Promise<Record<string, unknown> | undefined> => {
     if (args.type !== "command:local:Command") return undefined;
     const create = String(reveal((args.inputs as Record<string, unknown>).create));
-    return { stdout: create.includes("infra/report.ts") ? report : "", stderr: "" };
+    return { stdout: create.includes("dist/stack-report.js") ? report : "", stderr: "" };
   };
 }
 

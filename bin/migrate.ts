@@ -1,0 +1,12 @@
+/** `npm run migrate -- …`: the migrator CLI as a process (infra/migrator/cli.ts holds the CLI itself). */
+import { runCli } from "../infra/migrator/cli.js";
+import { exitWith } from "../infra/migrator/exit.js";
+import { warnIfStale } from "../infra/migrator/stale-bundle.js";
+
+warnIfStale(import.meta.url);
+const code = await runCli(process.argv.slice(2), {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+});
+await exitWith(code);

@@ -1,0 +1,20 @@
+/**
+ * The stacks' verification command as a process (infra/report.ts): prints the report's JSON on
+ * stdout, or says why there is none and exits 1, so the command fails and runs again on the next up.
+ */
+import { exitWith } from "../infra/migrator/exit.js";
+import { redact } from "../infra/migrator/redact.js";
+import { warnIfStale } from "../infra/migrator/stale-bundle.js";
+import { produceReport } from "../infra/report.js";
+
+warnIfStale(import.meta.url);
+const stderr = (t: string) => process.stderr.write(redact(t));
+let code = 0;
+try {
+  const report = await produceReport(process.argv.slice(2), process.env, stderr);
+  process.stdout.write(JSON.stringify(report) + "\n");
+} catch (error) {
+  stderr(`error: ${(error as Error).message}\n`);
+  code = 1;
+}
+await exitWith(code);
