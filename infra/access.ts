@@ -63,9 +63,17 @@ export class DatabaseAccess extends pulumi.ComponentResource {
         connectTimeout: 15,
         expectedVersion: "17",
       },
-      { parent: this, dependsOn: target.resources },
+      { parent: this, dependsOn: target.resources, replacementTrigger: target.identity },
     );
-    const child = { parent: this, provider: this.provider };
+    // A new database (a replaced instance, another server) must get every role and grant again,
+    // even when its endpoint reads the same, and the engine replaces a provider without replacing
+    // what it manages: so the provider and each resource are replaced when the identity changes.
+    // The old ones go through the old provider, on the old database.
+    const child = { parent: this, provider: this.provider, replacementTrigger: target.identity };
+    // Roles own the tables, schemas hold them: `pulumi destroy` (or a replacement) releases these
+    // from the state instead of dropping them, so no data, schema or ledger is ever dropped by
+    // Pulumi. Grants are not retained: a replaced grant must revoke what it gave.
+    const holdsData = { ...child, retainOnDelete: true };
 
     // IAM database authentication (prod) lets the application and the auditor log in with IAM
     // tokens; without it they are group roles that real login roles are made members of.
@@ -81,17 +89,17 @@ export class DatabaseAccess extends pulumi.ComponentResource {
         // Unqualified names in migrations land in the application schema, never in a schema named like the role.
         searchPaths: [access.schema],
       },
-      child,
+      holdsData,
     );
     const app = new postgresql.Role(
       `${name}-app`,
       { name: access.appRole, login: iamLogin, ...(iamLogin ? { roles: ["rds_iam"] } : {}), searchPaths: [access.schema] },
-      child,
+      holdsData,
     );
     const auditor = new postgresql.Role(
       `${name}-auditor`,
       { name: access.auditorRole, login: iamLogin, ...(iamLogin ? { roles: ["rds_iam"] } : {}), searchPaths: [access.schema] },
-      child,
+      holdsData,
     );
     this.migratorRole = migrator.name;
     this.appRoleName = app.name;
@@ -120,7 +128,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
     // The application schema: `public` exists already; any other is created, owned by the migrator.
     const schemaDeps: pulumi.Resource[] = [];
     if (access.schema !== "public") {
-      const schema = new postgresql.Schema(`${name}-schema`, { name: access.schema, database, owner: migrator.name, ifNotExists: true }, child);
+      const schema = new postgresql.Schema(`${name}-schema`, { name: access.schema, database, owner: migrator.name, ifNotExists: true }, holdsData);
       schemaDeps.push(schema);
       ready.push(schema);
     }
@@ -133,7 +141,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
     const ledgerSchema = new postgresql.Schema(
       `${name}-ledger-schema`,
       { name: migrations.ledgerSchema, database, owner: migrator.name, ifNotExists: true },
-      child,
+      holdsData,
     );
     ready.push(ledgerSchema);
     grant("auditor-ledger-schema", { role: auditor.name, database, schema: migrations.ledgerSchema, objectType: "schema", privileges: ["USAGE"] }, [ledgerSchema]);
@@ -145,7 +153,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
     defaults("auditor-ledger", { ...forMigrator, role: auditor.name, schema: migrations.ledgerSchema, objectType: "table", privileges: ["SELECT"] }, [ledgerSchema]);
 
     if (access.pgStatStatements) {
-      ready.push(new postgresql.Extension(`${name}-pg-stat-statements`, { name: "pg_stat_statements", database }, child));
+      ready.push(new postgresql.Extension(`${name}-pg-stat-statements`, { name: "pg_stat_statements", database }, holdsData));
     }
 
     this.ready = ready;

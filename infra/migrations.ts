@@ -4,7 +4,7 @@ import type { StackSettings } from "../stacks/index.js";
 import { shellCommand } from "./connection.js";
 import { MigrationSetError } from "./migrator/errors.js";
 import { readMigrationSet, type MigrationFile, type MigrationSet } from "./migrator/files.js";
-import { manifestOf } from "./migrator/manifest.js";
+import { manifestOf, setDigest } from "./migrator/manifest.js";
 
 /**
  * How the commands start the migrator: the bundle scripts/bundle.mjs builds (plain JavaScript,
@@ -53,12 +53,21 @@ export async function loadMigrationSet(absoluteDir: string, configuredDir: strin
   }
 }
 
+/** The `migrationSet` output: the set this program read, in brief (the files are in the apply command's environment). */
+export interface PlannedSet {
+  files: number;
+  /** The folder of the last file, e.g. "20260123015834_add_points_trigger" (null for an empty set). */
+  last: string | null;
+  /** sha256 over every file's version and checksum: changes when a file is added, edited or removed. */
+  sha256: string;
+}
+
 /**
- * The `migrationSet` output: `<version>_<name>` → `<transaction mode> sha256:<checksum>`. A map, so
- * that a preview's output diff names only the files that were added, edited or removed.
+ * Kept to three values on purpose: a preview prints a changed output whole, and a list of every
+ * file would repeat the whole set for each new one. What changed per file is in the command's diff.
  */
-export function plannedSet(set: MigrationSet): Record<string, string> {
-  return Object.fromEntries(set.files.map((f) => [f.folder, `${transactionMode(f)} sha256:${f.checksum}`]));
+export function plannedSet(set: MigrationSet): PlannedSet {
+  return { files: set.files.length, last: set.files.at(-1)?.folder ?? null, sha256: setDigest(set) };
 }
 
 export interface MigrationsArgs {
@@ -93,7 +102,7 @@ export interface MigrationsArgs {
 export class Migrations extends pulumi.ComponentResource {
   readonly command: command.local.Command;
   /** The `migrationSet` output. */
-  readonly planned: Record<string, string>;
+  readonly planned: PlannedSet;
 
   constructor(name: string, args: MigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgmigrations:infra:Migrations", name, {}, opts);

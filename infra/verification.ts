@@ -7,6 +7,7 @@ import path from "node:path";
 import type { StackSettings } from "../stacks/index.js";
 import { shellCommand } from "./connection.js";
 import type { MigrationSet } from "./migrator/files.js";
+import { setDigest } from "./migrator/manifest.js";
 import type { TransactionMode } from "./migrations.js";
 
 /** How the verification command starts: the stack's report (status + verify + server facts), bundled like the migrator. */
@@ -119,13 +120,6 @@ export async function digestSqlFolder(absoluteDir: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** sha256 over the set's versions and checksums: changes when a file is added, removed or edited. */
-export function digestSet(set: MigrationSet): string {
-  return createHash("sha256")
-    .update(set.files.map((f) => `${f.version} ${f.checksum}`).join("\n"))
-    .digest("hex");
-}
-
 /** The verification command line; no secret in it. */
 export function reportCommandLine(settings: StackSettings): string {
   const m = settings.migrations;
@@ -176,7 +170,7 @@ export class Verification extends pulumi.ComponentResource {
         create: reportCommandLine(settings),
         environment: {
           DATABASE_URL: args.connectionUrl,
-          MIGRATION_SET_SHA256: digestSet(args.set),
+          MIGRATION_SET_SHA256: setDigest(args.set),
           VERIFY_SET_SHA256: args.verifyDigest,
           VERIFICATION_RUN: settings.migrations.verificationRun ?? "",
         },

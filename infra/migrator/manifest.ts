@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { UsageError } from "./errors.js";
 import type { MigrationFile, MigrationSet } from "./files.js";
 
@@ -68,4 +69,11 @@ export function manifestDifferences(set: MigrationSet, expected: readonly Manife
     if (!reviewed.has(f.version)) problems.push({ file: f.relativePath, message: "is on disk but was not in the reviewed set" });
   }
   return problems;
+}
+
+/** sha256 over the set's versions and checksums: changes when a file is added, removed or edited. */
+export function setDigest(set: MigrationSet): string {
+  return createHash("sha256")
+    .update(set.files.map((f) => `${f.version} ${f.checksum}`).join("\n"))
+    .digest("hex");
 }

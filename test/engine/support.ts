@@ -4,7 +4,7 @@
  * a copy of this project (program, stack settings, migration set) that the tests may edit.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -14,14 +14,9 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const TOOLS = path.join(REPO, ".tools/pulumi");
 export const TOOL_NAMES = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-command", "pulumi-resource-postgresql"] as const;
 
-/** The tools that are not built, each with the reason scripts/build-pulumi.sh recorded. */
+/** The tools that are not built (scripts/build-pulumi.sh says why when it runs). */
 export function missingTools(): string[] {
-  return TOOL_NAMES.filter((name) => !existsSync(path.join(TOOLS, "bin", name))).map((name) => {
-    const refusal = path.join(TOOLS, "unavailable", name);
-    return existsSync(refusal)
-      ? `${name}: go could not download ${readFileSync(refusal, "utf8").trim().replace(/\n/g, ": ")}`
-      : `${name}: not built (run bash scripts/build-pulumi.sh)`;
-  });
+  return TOOL_NAMES.filter((name) => !existsSync(path.join(TOOLS, "bin", name))).map((name) => `${name}: not built (run bash scripts/build-pulumi.sh)`);
 }
 
 export interface CliResult {
@@ -30,17 +25,32 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Where the CLI runs (default: the project copy). */
+  cwd?: string;
+}
+
 export interface EngineProject {
-  /** The project copy: Pulumi.yaml, package.json, infra/, stacks/, sql/ and a node_modules link. */
+  /** The project copy: Pulumi.yaml, package.json, bin/, infra/, scripts/, stacks/, sql/ and a node_modules link. */
   dir: string;
   /** Where the file backend keeps the stacks' state. */
   stateDir: string;
   passphrase: string;
-  /** Runs the CLI in the project copy; resolves with the exit code instead of throwing. */
-  pulumi(args: string[], options?: { timeoutMs?: number }): Promise<CliResult>;
+  /** Runs the CLI in the project copy (or `cwd`); resolves with the exit code instead of throwing. */
+  pulumi(args: string[], options?: RunOptions): Promise<CliResult>;
   /** Runs the CLI and throws with its output when it exits non-zero. */
-  pulumiOk(args: string[], options?: { timeoutMs?: number }): Promise<string>;
+  pulumiOk(args: string[], options?: RunOptions): Promise<string>;
   remove(): Promise<void>;
+}
+
+/** What a checkout holds that the program and its commands use (dist/ is built by the program itself). */
+const PROJECT_ENTRIES = ["Pulumi.yaml", "Pulumi.local.yaml", "package.json", "tsconfig.json", "bin", "infra", "scripts", "stacks", "sql"];
+
+/** Copies the project into `dir`, as a clone would be, with node_modules linked. */
+export async function copyProject(dir: string): Promise<void> {
+  for (const entry of PROJECT_ENTRIES) await cp(path.join(REPO, entry), path.join(dir, entry), { recursive: true });
+  await symlink(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
 }
 
 /** Copies the project into a temporary folder and points the CLI at a file backend beside it. */
@@ -49,11 +59,7 @@ export async function engineProject(): Promise<EngineProject> {
   const dir = path.join(root, "project");
   const stateDir = path.join(root, "state");
   await mkdir(stateDir, { recursive: true });
-  for (const entry of ["Pulumi.yaml", "Pulumi.local.yaml", "package.json", "tsconfig.json", "infra", "stacks", "sql"]) {
-    await cp(path.join(REPO, entry), path.join(dir, entry), { recursive: true });
-  }
-  // The command provider runs node_modules/.bin/tsx from the project directory.
-  await symlink(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+  await copyProject(dir);
 
   const passphrase = "engine-test-passphrase";
   const env: NodeJS.ProcessEnv = {
@@ -66,18 +72,16 @@ export async function engineProject(): Promise<EngineProject> {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SKIP_CONFIRMATIONS: "true",
     NO_COLOR: "1",
-    // See scripts/pulumi-env.sh: this language host drops Pulumi.yaml's nodeargs, so node gets tsx here.
-    NODE_OPTIONS: [process.env.NODE_OPTIONS, "--import tsx"].filter(Boolean).join(" "),
   };
   delete env.PULUMI_IGNORE_AMBIENT_PLUGINS;
   delete env.PULUMI_ACCESS_TOKEN;
 
-  const pulumi = (args: string[], options: { timeoutMs?: number } = {}) =>
+  const pulumi = (args: string[], options: RunOptions = {}) =>
     new Promise<CliResult>((resolve) => {
       execFile(
         path.join(TOOLS, "bin", "pulumi"),
-        [...args, "--non-interactive"],
-        { cwd: dir, env, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 300_000 },
+        ["--non-interactive", ...args],
+        { cwd: options.cwd ?? dir, env, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 300_000 },
         (error, stdout, stderr) => {
           const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
           resolve({ code, stdout, stderr: stderr || (error && typeof error.code !== "number" ? String(error) : "") });
