@@ -7,10 +7,12 @@ import { cpus } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../infra/migrator/durations.js";
+import { ensureBundles } from "../scripts/bundle.mjs";
 import { exitWith } from "../infra/migrator/exit.js";
 import { loadV1Database, shapeFor } from "./data.js";
 import { run } from "./proc.js";
 import { chartInput, formatSummary, overheadOf, perFileOf, targetsOf, type BenchReport } from "./report.js";
+import { measurePulumiUp, pulumiUpUnavailable } from "./pulumi-up.js";
 import { measurePlan, measurePulumi } from "./scaling.js";
 import { ROOT, startBenchServer, TMP, type BenchServer } from "./server.js";
 import { describeSyntheticSet, writeNaiveSet, writeSyntheticSet } from "./sets.js";
@@ -32,6 +34,9 @@ bench/results/latest.json and bench/results/latency.svg:
                  file, -1 for transactional files) and by dbmate
   scaling        per-file cost at 10, 100 and 1000 files; parse-and-plan time up to 10,000 files;
                  Pulumi program construction under mocks with 20, 200 and 1000 files
+  pulumi-up      the local stack under the real Pulumi engine (bash scripts/build-pulumi.sh):
+                 pulumi up of 20 and 100 new files on a fresh database, an up with nothing to
+                 change, and one new file, each beside migrate apply of the same files
 
 Options:
   --quick               200k members, 3 speed rounds (under 10 minutes on 2 cores)
@@ -43,7 +48,7 @@ Options:
   --files N             files in the speed set (default 500)
   --rounds N            rounds of the 500-file speed measurement (the median is reported;
                         psql, ten times slower, runs in the first round only)
-  --only LIST           run only some of: zero-downtime,speed,scaling (comma-separated)
+  --only LIST           run only some of: zero-downtime,speed,scaling,pulumi-up (comma-separated)
   --out DIR             where latest.json and latency.svg go (default bench/results)
   -h, --help            this text
 
@@ -51,7 +56,7 @@ Figures are ratios measured side by side in one run; compare them, not absolute 
 across machines. Scratch files go to bench/results/tmp (git-ignored).
 `;
 
-const SECTIONS = ["zero-downtime", "speed", "scaling"] as const;
+const SECTIONS = ["zero-downtime", "speed", "scaling", "pulumi-up"] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -176,6 +181,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const s = settings;
+  // The migrator runs as users run it: node on dist/migrate.js, built from the current sources.
+  await ensureBundles();
   await mkdir(s.out, { recursive: true });
   await mkdir(TMP, { recursive: true });
   const startedAt = new Date();
@@ -213,6 +220,15 @@ async function main(): Promise<number> {
       log("scaling: Pulumi program construction under mocks");
       const pulumi = await measurePulumi([20, 200, 1000]);
       report.scaling = { perFile, plan, pulumi };
+    }
+    if (s.sections.has("pulumi-up")) {
+      const unavailable = pulumiUpUnavailable();
+      if (unavailable) {
+        log(`pulumi up: not run: ${unavailable}`);
+        report.pulumiUp = { notRun: unavailable };
+      } else {
+        report.pulumiUp = { points: await measurePulumiUp(server, [20, 100], log) };
+      }
     }
   } finally {
     await server.stop();

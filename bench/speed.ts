@@ -8,7 +8,7 @@ import { runOk } from "./proc.js";
 import { ROOT, type BenchServer } from "./server.js";
 import type { SyntheticLayouts } from "./sets.js";
 import { median, round } from "./stats.js";
-import { CLI, TSX } from "./zero-downtime.js";
+import { CLI, NODE } from "./zero-downtime.js";
 
 export const DBMATE = path.join(ROOT, "node_modules", "@dbmate", "linux-x64", "bin", "dbmate");
 export const PSQL = process.env.BENCH_PSQL ?? "/usr/bin/psql";
@@ -28,7 +28,7 @@ export async function applyWith(tool: Tool, server: BenchServer, set: SyntheticL
   let ms = 0;
   switch (tool) {
     case "migrator":
-      ms = (await runOk(TSX, [CLI, "apply", "--dir", set.prismaDir, "--quiet"], { env: { ...process.env, DATABASE_URL: url } })).ms;
+      ms = (await runOk(NODE, [CLI, "apply", "--dir", set.prismaDir, "--quiet"], { env: { ...process.env, DATABASE_URL: url } })).ms;
       break;
     case "psql":
       for (const file of set.files) {

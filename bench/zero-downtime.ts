@@ -12,7 +12,9 @@ import { ROOT, TMP } from "./server.js";
 import { quantile, round } from "./stats.js";
 
 export const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
-export const CLI = path.join(ROOT, "infra", "migrator", "cli.ts");
+/** The migrator as users and the stacks run it: node on the bundle (bench/run.ts builds it first). */
+export const NODE = process.execPath;
+export const CLI = path.join(ROOT, "dist", "migrate.js");
 
 export interface VariantOptions {
   variant: "safe" | "naive";
@@ -93,7 +95,7 @@ export async function runVariant(o: VariantOptions): Promise<VariantResult> {
   const lines: { line: string; at: number }[] = [];
   const applyStart = performance.now();
   const applied = await run(
-    TSX,
+    NODE,
     [CLI, "apply", "--dir", o.setDir, "--baseline", "0", "--json", "--lock-timeout", `${o.lockTimeoutMs}ms`],
     { env: { ...process.env, DATABASE_URL: url }, onStderrLine: (line, at) => lines.push({ line, at }) },
   );
@@ -123,7 +125,7 @@ export async function runVariant(o: VariantOptions): Promise<VariantResult> {
 
   let verified: boolean | undefined;
   if (o.verify) {
-    const v = await run(TSX, [CLI, "verify", "--json"], { env: { ...process.env, DATABASE_URL: url } });
+    const v = await run(NODE, [CLI, "verify", "--json"], { env: { ...process.env, DATABASE_URL: url } });
     verified = v.code === 0;
     if (!verified) process.stderr.write(`bench: verification after the ${o.variant} apply failed:\n${v.stdout.slice(-3000)}\n`);
   }

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { MigrationFailedError } from "./errors.js";
 import type { MigrationFile, Statement } from "./files.js";
-import { forgetStarted, markApplied, quoteIdent, record, recordSql, SINCE_MESSAGE_ARRIVED, type LedgerLocation } from "./ledger.js";
+import { forgetStarted, markAppliedSql, quoteIdent, record, recordSql, SINCE_MESSAGE_ARRIVED, type LedgerLocation } from "./ledger.js";
 import type { Step } from "./plan.js";
 import type { Reporter } from "./reporter.js";
 import type { RelationName } from "./statements.js";
@@ -181,61 +181,67 @@ interface IndexState {
   name: string;
 }
 
-async function indexState(client: pg.ClientBase, statement: Statement): Promise<IndexState | undefined> {
+/** The index a concurrent build names, if it exists: valid, or left INVALID by an interrupted build. */
+function indexStateSql(client: pg.ClientBase, statement: Statement): string {
   const target = statement.index!;
-  const { rows } = await client.query(
-    `SELECT i.indisvalid AS valid, c.oid::regclass::text AS name
-       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-      WHERE c.oid = to_regclass($1)`,
-    [regclassOf({ ...(target.schema ? { schema: target.schema } : {}), name: target.name })],
-  );
-  return rows[0];
+  const name = regclassOf({ ...(target.schema ? { schema: target.schema } : {}), name: target.name });
+  return `SELECT i.indisvalid AS valid, c.oid::regclass::text AS name
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           WHERE c.oid = to_regclass(${client.escapeLiteral(name)})`;
 }
 
 /**
  * One statement in autocommit. The ledger row is written as `started` first, so an interrupted
  * run leaves a marker: on the rerun, an index that the earlier build left INVALID is dropped
  * concurrently and built again, and one it finished is recorded instead of built twice.
+ * Three round trips in the usual case: settings with the `started` row (and the index's state),
+ * the statement, then the role reset with the `applied` row.
  */
 async function runOutsideTransaction(
   client: pg.ClientBase,
   step: Extract<Step, { action: "apply" }>,
   settings: ApplySettings,
   reporter: Reporter,
+  started: number,
 ): Promise<StepAction> {
   const { file } = step;
-  await client.query(timeoutsSql(file, settings));
+  const main = file.statements.find((s) => !s.sessionSetting)!;
+  const sessionSettings = file.statements.filter((s) => s.sessionSetting);
+  const concurrentIndex = main.index?.concurrent === true;
+  // The index's name resolves through search_path, which the file's own SETs may change: only
+  // without them can the look-up travel with the first round trip.
+  const lookUpFirst = concurrentIndex && sessionSettings.length === 0;
   let current: Statement | undefined;
   try {
     // Recorded before the file's SETs run, while the session is still the migrator's own.
-    await record(client, settings.ledger, file, "started", null);
-    for (const statement of file.statements.filter((s) => s.sessionSetting)) {
+    const first = await client.query(
+      `${timeoutsSql(file, settings)}; ${recordSql(client, settings.ledger, file, "started", null)}${lookUpFirst ? `; ${indexStateSql(client, main)}` : ""}`,
+    );
+    for (const statement of sessionSettings) {
       current = statement;
       await client.query(statement.sql);
     }
-    const main = file.statements.find((s) => !s.sessionSetting)!;
     current = main;
-    if (main.index?.concurrent) {
-      const existing = await indexState(client, main);
-      if (existing && !existing.valid) {
-        await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${existing.name}`);
-        reporter.event({ type: "invalid-index-dropped", file, index: existing.name });
-      } else if (existing?.valid && step.resumed) {
-        await client.query(AS_MIGRATOR);
-        await record(client, settings.ledger, file, "applied", null);
-        reporter.event({ type: "file-completed-earlier", file, index: existing.name });
-        return "completed-earlier";
-      }
+    const lookUp = !concurrentIndex ? undefined : lookUpFirst ? (first as unknown as pg.QueryResult[]).at(-1)! : await client.query(indexStateSql(client, main));
+    const existing = lookUp?.rows[0] as IndexState | undefined;
+    if (existing && !existing.valid) {
+      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${existing.name}`);
+      reporter.event({ type: "invalid-index-dropped", file, index: existing.name });
+    } else if (existing?.valid && step.resumed) {
+      await client.query(`${AS_MIGRATOR}; ${recordSql(client, settings.ledger, file, "applied", null)}`);
+      reporter.event({ type: "file-completed-earlier", file, index: existing.name });
+      return "completed-earlier";
     }
     await client.query(main.sql);
     current = undefined;
-    await client.query(AS_MIGRATOR);
   } catch (error) {
     // A clean failure leaves nothing applied, so nothing stays recorded.
     await client.query(AS_MIGRATOR).catch(() => {});
     await forgetStarted(client, settings.ledger, file.version).catch(() => {});
     throw Object.assign(error as Error, { statement: current });
   }
+  // Outside the try: the statement is done, so a failure here must leave the `started` marker.
+  await client.query(`${AS_MIGRATOR}; ${markAppliedSql(client, settings.ledger, file.version, performance.now() - started)}`);
   return "applied";
 }
 
@@ -306,13 +312,9 @@ export async function applySteps(client: pg.ClientBase, steps: readonly Step[], 
         } else if (file.transactional) {
           await runTransactional(client, file, settings, started);
         } else {
-          action = await runOutsideTransaction(client, step, settings, reporter);
+          action = await runOutsideTransaction(client, step, settings, reporter, started);
         }
         const durationMs = performance.now() - started;
-        if (action === "applied" && !file.transactional) {
-          // The real duration is only known now; the row already exists.
-          await markApplied(client, settings.ledger, file.version, durationMs);
-        }
         if (action === "applied") reporter.event({ type: "file-applied", file, durationMs });
         results.push({ ...base, action, durationMs, attempts: attempt });
         break;
