@@ -92,8 +92,8 @@ export interface MigrationsArgs {
  *   the ledger lacks and refuses an edited applied file before anything runs. There is no
  *   `delete`: removing the resource runs nothing against the database.
  * - A failed file fails the command: the files before it stay applied (each committed with its
- *   ledger row), the engine keeps the resource marked as failed and runs it again on the next
- *   `up`, which continues from the failed file.
+ *   ledger row); the state keeps the inputs of the last successful run, so the next `up` runs the
+ *   command again and the migrator continues from the failed file.
  * - The database identity is a trigger: a replaced database replaces the command, so the whole
  *   set runs on the new database.
  * - Progress lines go to the `up` log (the migrator prints no secret; the engine also masks the

@@ -263,8 +263,16 @@ describe("the local stack under the real Pulumi engine", () => {
     expect(failed.code).not.toBe(0);
     expect(printedBy(failed)).toMatch(new RegExp(`${FAILING_VERSION}_engine_bad/migration.sql:2[\\s\\S]*23502`));
     expect(await snapshot()).toEqual(before);
+    // The state keeps the inputs of the last run that succeeded: it does not list the new files.
+    const exported = JSON.parse(await project.pulumiOk(["stack", "export", "--stack", "local"])) as {
+      deployment: { resources: { urn: string; inputs?: unknown; outputs?: unknown }[] };
+    };
+    const apply = JSON.stringify(exported.deployment.resources.find((r) => r.urn.endsWith("::migration-apply")));
+    expect(apply).toContain(`MIGRATION_${NEW_VERSION}`);
+    expect(apply).not.toContain(`MIGRATION_${FAILING_VERSION}`);
+    expect(apply).not.toContain(`MIGRATION_${AFTER_FAILING_VERSION}`);
 
-    // Nothing changed, yet the engine runs the failed command again: the state does not claim it applied.
+    // Nothing changed, so the engine runs the command again (the same diff): still failing.
     const again = await up();
     expect(again.code).not.toBe(0);
     expect(printedBy(again)).toMatch(/23502/);
