@@ -143,6 +143,27 @@ function checkLockFile(text: string, problems: Problem[]): void {
  * encoding, directives, and every statement through PostgreSQL's own parser.
  * Every problem in the set is reported together, in one MigrationSetError.
  */
+/**
+ * Reads many small files at once (a few at a time per worker: thousands of descriptors open
+ * together could pass the process's limit); undefined for a file that does not exist.
+ */
+async function readAll(paths: string[], workers = 32): Promise<(Buffer | undefined)[]> {
+  const out: (Buffer | undefined)[] = new Array(paths.length);
+  let next = 0;
+  const work = async () => {
+    for (let i = next++; i < paths.length; i = next++) {
+      try {
+        out[i] = await readFile(paths[i]!);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        out[i] = undefined;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(workers, paths.length) }, work));
+  return out;
+}
+
 export async function readMigrationSet(dir: string): Promise<MigrationSet> {
   const root = path.resolve(dir);
   const problems: Problem[] = [];
@@ -187,15 +208,17 @@ export async function readMigrationSet(dir: string): Promise<MigrationSet> {
     }
   }
 
+  const contents = await readAll(folders.map((f) => path.join(root, f.folder, MIGRATION_FILE)));
   const files: MigrationFile[] = [];
-  for (const f of folders) {
+  for (const [i, f] of folders.entries()) {
     const relativePath = `${f.folder}/${MIGRATION_FILE}`;
     const filePath = path.join(root, f.folder, MIGRATION_FILE);
-    if (!existsSync(filePath)) {
+    const content = contents[i];
+    if (content === undefined) {
       problems.push({ file: f.folder, message: `has no ${MIGRATION_FILE}; add it or remove the folder` });
       continue;
     }
-    const raw = decodeUtf8(await readFile(filePath), relativePath, problems);
+    const raw = decodeUtf8(content, relativePath, problems);
     if (raw === undefined) continue;
     const text = normaliseText(raw);
     const checked = checkFile(text, relativePath, problems);
