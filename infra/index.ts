@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadStackSettings } from "../stacks/index.js";
 import { DatabaseAccess } from "./access.js";
+import { AuroraCluster } from "./cluster.js";
 import { connectionUrl } from "./connection.js";
 import { Database } from "./database.js";
 import { lintSet } from "./lint.js";
@@ -56,7 +57,10 @@ if (settings.environment === "local") {
   target = localTarget(settings);
 } else {
   const network = new DatabaseNetwork(settings.namePrefix, { network: settings.network, port: settings.rds.port, tags });
-  target = new Database(settings.namePrefix, { settings, network, tags });
+  target =
+    settings.rds.engine === "aurora-postgresql"
+      ? new AuroraCluster(settings.namePrefix, { settings, network, tags })
+      : new Database(settings.namePrefix, { settings, network, tags });
 }
 
 const access = new DatabaseAccess("access", { settings, target });
