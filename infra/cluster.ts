@@ -9,15 +9,38 @@ import type { DatabaseTarget } from "./target.js";
 export interface AuroraClusterArgs {
   settings: AwsStackSettings;
   network: DatabaseNetwork;
+  /** The AZs of the network's subnets (subnetZones): member n goes in zone (n - 1) mod their number. */
+  zones: string[];
   tags: Record<string, string>;
 }
 
-/** The AZs of the subnets, in the order the subnets are configured, each once. */
-function subnetZones(parent: pulumi.Resource, subnetIds: pulumi.Output<string[]>): pulumi.Output<string[]> {
-  return subnetIds.apply(async (ids) => {
-    const subnets = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, { parent })));
-    return [...new Set(subnets.map((s) => s.availabilityZone))];
-  });
+/**
+ * The AZs of the database's subnets, in the order the subnets are configured, each once. Config
+ * validation sees only subnet ids, so a multi-AZ cluster whose subnets are all in one AZ is refused
+ * here: the program awaits this before it creates anything, at preview as at up.
+ */
+export async function subnetZones(settings: AwsStackSettings): Promise<string[]> {
+  let ids = settings.network.subnetIds;
+  if (ids === undefined) {
+    // dev without subnetIds: the default VPC's default subnets, the ones DatabaseNetwork takes.
+    const vpcId = settings.network.vpcId ?? (await aws.ec2.getVpc({ default: true })).id;
+    const found = await aws.ec2.getSubnets({
+      filters: [
+        { name: "vpc-id", values: [vpcId] },
+        { name: "default-for-az", values: ["true"] },
+      ],
+    });
+    ids = found.ids;
+  }
+  const subnets = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id })));
+  const zones = [...new Set(subnets.map((s) => s.availabilityZone))];
+  if (settings.rds.multiAz && zones.length < 2) {
+    throw new pulumi.RunError(
+      `${settings.project}:subnetIds are all in ${zones.join(", ") || "no AZ"}, and multiAz needs the cluster's members in at least two AZs; ` +
+        "allowed: subnets in two or more availability zones. Nothing was deployed.",
+    );
+  }
+  return zones;
 }
 
 /**
@@ -47,24 +70,12 @@ export class AuroraCluster extends pulumi.ComponentResource implements DatabaseT
 
   constructor(name: string, args: AuroraClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgmigrations:infra:AuroraCluster", name, {}, opts);
-    const { settings, network, tags } = args;
+    const { settings, network, zones, tags } = args;
     const rds = settings.rds;
     const prod = settings.environment === "prod";
     const account = accountContext(this, rds.region);
     const logGroupPrefix = `/aws/rds/cluster/${rds.identifier}`;
-
-    // Config validation cannot see AZs (only subnet ids); this fails the preview, and the cluster's
-    // subnet group input waits for it, so `up` creates no cluster that would sit in one AZ.
-    const zones = subnetZones(this, network.subnetIds).apply((azs) => {
-      if (rds.multiAz && azs.length < 2) {
-        throw new pulumi.RunError(
-          `${settings.project}:subnetIds are all in ${azs.join(", ") || "no AZ"}, and multiAz needs the cluster's members in at least two AZs; ` +
-            "allowed: subnets in two or more availability zones",
-        );
-      }
-      return azs;
-    });
-    const subnetGroupName = pulumi.all([network.subnetGroupName, zones]).apply(([groupName]) => groupName);
+    if (zones.length === 0) throw new pulumi.RunError(`${settings.project}:subnetIds: no availability zone found for the database's subnets`);
 
     this.kmsKey = rds.ownKmsKey ? stackKey(name, this, { identifier: rds.identifier, account, logGroupPrefixes: [logGroupPrefix], tags, protect: prod }) : undefined;
     const keyArn = this.kmsKey?.arn;
@@ -99,7 +110,7 @@ export class AuroraCluster extends pulumi.ComponentResource implements DatabaseT
         manageMasterUserPassword: true,
         ...(keyArn ? { masterUserSecretKmsKeyId: keyArn } : {}),
         port: rds.port,
-        dbSubnetGroupName: subnetGroupName,
+        dbSubnetGroupName: network.subnetGroupName,
         vpcSecurityGroupIds: [network.securityGroupId],
         networkType: "IPV4",
         dbClusterParameterGroupName: this.parameterGroup.name,
@@ -132,8 +143,8 @@ export class AuroraCluster extends pulumi.ComponentResource implements DatabaseT
           clusterIdentifier: this.cluster.id,
           engine: "aurora-postgresql",
           instanceClass: rds.instanceClass,
-          availabilityZone: zones.apply((azs) => azs[(n - 1) % azs.length]!),
-          dbSubnetGroupName: subnetGroupName,
+          availabilityZone: zones[(n - 1) % zones.length]!,
+          dbSubnetGroupName: network.subnetGroupName,
           publiclyAccessible: false,
           caCertIdentifier: rds.caCertIdentifier,
           autoMinorVersionUpgrade: rds.autoMinorVersionUpgrade,

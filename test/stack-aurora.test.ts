@@ -137,7 +137,7 @@ describe("prod-aurora: the cluster's Security Hub posture", () => {
     expect(subs["db-instance"]!.sourceIds).toEqual([`${PREFIX}-1`, `${PREFIX}-2`, `${PREFIX}-3`]);
     expect(subs["db-instance"]!.eventCategories).toEqual(expect.arrayContaining(["failure", "maintenance", "configuration change"]));
     expect(subs["db-parameter-group"]!.eventCategories).toEqual(expect.arrayContaining(["maintenance", "configuration change"]));
-    for (const s of Object.values(subs)) expect(s.snsTopic).toBe(`arn:aws:sns:eu-west-1:123456789012:${PREFIX}-events`);
+    for (const s of run.ofType("aws:rds/eventSubscription:EventSubscription")) expect(s.inputs.snsTopic).toBe(`arn:aws:sns:eu-west-1:123456789012:${PREFIX}-events`);
   });
 
   test("tags on everything that takes them (RDS.28, RDS.30)", () => {
