@@ -529,7 +529,8 @@ function readServerless(r: ConfigReader, engine: Engine): ServerlessCapacity | u
   return minAcu !== undefined && maxAcu !== undefined ? { minAcu, maxAcu } : undefined;
 }
 
-function instanceClassProblem(engine: Engine, serverless: ServerlessCapacity | undefined, v: string): string | undefined {
+/** `serverless`: whether the ACU keys are set at all (a missing or invalid one is reported on its own key, not again on instanceClass). */
+function instanceClassProblem(engine: Engine, serverless: boolean, v: string): string | undefined {
   if (engine === "postgres") {
     if (v === "db.serverless") return `"db.serverless" is an Aurora Serverless v2 class; allowed for an RDS PostgreSQL instance: a class such as db.t4g.micro or db.m7g.large`;
     return INSTANCE_CLASS.test(v) ? undefined : `"${v}" is not an RDS instance class; allowed: a class such as db.t4g.micro or db.m7g.large`;
@@ -557,6 +558,7 @@ function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: strin
   }
   const { engineVersion, engineMajor } = readEngineVersion(r, d.engineVersion);
   const serverless = readServerless(r, engine);
+  const serverlessAsked = isAurora && (r.value("serverlessMinAcu") !== undefined || r.value("serverlessMaxAcu") !== undefined);
   const allocatedStorageGb = r.int("allocatedStorageGb", d.allocatedStorageGb, { min: 20, max: 65536 });
   const maxAllocatedStorageGb = r.int("maxAllocatedStorageGb", d.maxAllocatedStorageGb, {
     min: 0,
@@ -581,7 +583,7 @@ function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: strin
   const eventTopicArn = r.optionalString("eventTopicArn", (v) =>
     /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/.test(v) ? undefined : `"${v}" is not an SNS topic ARN`,
   );
-  const defaultClass = !isAurora ? d.instanceClass : serverless ? "db.serverless" : aurora.instanceClass;
+  const defaultClass = !isAurora ? d.instanceClass : serverlessAsked ? "db.serverless" : aurora.instanceClass;
   return {
     region: region ?? "",
     identifier: namePrefix,
@@ -590,7 +592,7 @@ function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: strin
     readReplicas: isAurora ? 0 : readReplicas,
     clusterReaders: isAurora ? clusterReaders : 0,
     serverless,
-    instanceClass: r.string("instanceClass", defaultClass, (v) => instanceClassProblem(engine, serverless, v)),
+    instanceClass: r.string("instanceClass", defaultClass, (v) => instanceClassProblem(engine, serverlessAsked, v)),
     allocatedStorageGb,
     maxAllocatedStorageGb,
     engineVersion,
