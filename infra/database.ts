@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsStackSettings } from "../stacks/index.js";
 import type { DatabaseNetwork } from "./network.js";
+import { accountContext, eventTopic, forcesTls, logGroups, masterPassword, masterSecretArn, monitoringRole, stackKey, subscribe } from "./rds-common.js";
 import type { DatabaseTarget } from "./target.js";
 
 export interface DatabaseArgs {
@@ -24,30 +25,17 @@ export function parameterList(settings: AwsStackSettings): { name: string; value
   ];
 }
 
-function parseMasterSecret(text: string): { username: string; password: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const p = parsed as { username?: unknown; password?: unknown } | undefined;
-  if (!p || typeof p.password !== "string" || typeof p.username !== "string") {
-    // Never include the text: it is the secret.
-    throw new Error("the RDS-managed master secret is not the JSON {username, password} RDS writes; check the secret in Secrets Manager");
-  }
-  return { username: p.username, password: p.password };
-}
-
 /**
- * An RDS PostgreSQL 17 instance with every default that matters set explicitly (the
+ * An RDS PostgreSQL instance with every default that matters set explicitly (the
  * provider's defaults are unencrypted, unprotected, without backups and on gp2), its
- * parameter group (TLS forced, slow statements logged, pg_stat_statements), and in prod
- * its own KMS key, enhanced-monitoring role, encrypted log groups and event subscriptions.
- * The master password is generated and kept by RDS in Secrets Manager.
+ * parameter group (TLS forced, slow statements logged, pg_stat_statements), optional read
+ * replicas held to the same posture, and in prod its own KMS key, enhanced-monitoring role,
+ * encrypted log groups and event subscriptions. The master password is generated and kept by
+ * RDS in Secrets Manager. The migrations go to the primary: replicas are read-only.
  */
 export class Database extends pulumi.ComponentResource implements DatabaseTarget {
   readonly instance: aws.rds.Instance;
+  readonly replicas: aws.rds.Instance[];
   readonly parameterGroup: aws.rds.ParameterGroup;
   readonly kmsKey: aws.kms.Key | undefined;
   readonly host: pulumi.Output<string>;
@@ -66,60 +54,19 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
     const rds = settings.rds;
     const prod = settings.environment === "prod";
 
-    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-    const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-    const logGroupPrefix = `/aws/rds/instance/${rds.identifier}`;
+    const account = accountContext(this, rds.region);
+    const replicaIds = Array.from({ length: rds.readReplicas }, (_, i) => `${rds.identifier}-replica-${i + 1}`);
+    const logGroupPrefix = (identifier: string) => `/aws/rds/instance/${identifier}`;
 
     this.kmsKey = rds.ownKmsKey
-      ? new aws.kms.Key(
-          `${name}-key`,
-          {
-            description: `${rds.identifier}: RDS storage, master secret, Performance Insights, logs and event topic`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-            policy: pulumi.jsonStringify({
-              Version: "2012-10-17",
-              Statement: [
-                {
-                  Sid: "AccountAdministersTheKey",
-                  Effect: "Allow",
-                  Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${accountId}:root` },
-                  Action: "kms:*",
-                  Resource: "*",
-                },
-                {
-                  Sid: "CloudWatchLogsEncryptsThisDatabasesLogs",
-                  Effect: "Allow",
-                  Principal: { Service: `logs.${rds.region}.amazonaws.com` },
-                  Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                  Resource: "*",
-                  Condition: {
-                    ArnLike: { "kms:EncryptionContext:aws:logs:arn": pulumi.interpolate`arn:${partition}:logs:${rds.region}:${accountId}:log-group:${logGroupPrefix}/*` },
-                  },
-                },
-                {
-                  Sid: "RdsEventsPublishToTheEncryptedTopic",
-                  Effect: "Allow",
-                  Principal: { Service: "events.rds.amazonaws.com" },
-                  Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
-                  Resource: "*",
-                },
-              ],
-            }),
-            tags,
-          },
-          { parent: this, protect: prod },
-        )
+      ? stackKey(name, this, { identifier: rds.identifier, account, logGroupPrefixes: [rds.identifier, ...replicaIds].map(logGroupPrefix), tags, protect: prod })
       : undefined;
-    if (this.kmsKey) {
-      new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${rds.identifier}`, targetKeyId: this.kmsKey.keyId }, { parent: this });
-    }
     const keyArn = this.kmsKey?.arn;
 
     this.parameterGroup = new aws.rds.ParameterGroup(
       `${name}-params`,
       {
-        family: "postgres17",
+        family: `postgres${rds.engineMajor}`,
         description: `${rds.identifier}: TLS forced, slow statements logged, pg_stat_statements`,
         parameters: parameterList(settings),
         tags,
@@ -127,110 +74,116 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
       { parent: this },
     );
 
-    let monitoringRoleArn: pulumi.Output<string> | undefined;
-    if (rds.monitoringIntervalSeconds > 0) {
-      const role = new aws.iam.Role(
-        `${name}-monitoring`,
-        {
-          description: `Enhanced monitoring of ${rds.identifier}`,
-          assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
-          }),
-          tags,
-        },
-        { parent: this },
-      );
-      const attachment = new aws.iam.RolePolicyAttachment(
-        `${name}-monitoring-policy`,
-        { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole` },
-        { parent: this },
-      );
-      // The instance must not start before the role can publish.
-      monitoringRoleArn = pulumi.all([role.arn, attachment.id]).apply(([arn]) => arn);
-    }
+    const monitoringRoleArn = rds.monitoringIntervalSeconds > 0 ? monitoringRole(name, this, { identifier: rds.identifier, account, tags }) : undefined;
+    const logs = (resourceName: string, identifier: string) =>
+      logGroups(resourceName, this, { prefix: logGroupPrefix(identifier), types: rds.logExports, retentionDays: rds.logRetentionDays, keyArn, tags });
 
-    // Created before the instance, so RDS writes into groups with a retention (and, in prod, our key)
-    // instead of creating its own that keep logs forever.
-    const logGroups = rds.logExports.map(
-      (type) =>
-        new aws.cloudwatch.LogGroup(
-          `${name}-log-${type}`,
-          { name: `${logGroupPrefix}/${type}`, retentionInDays: rds.logRetentionDays, ...(keyArn ? { kmsKeyId: keyArn } : {}), tags },
-          { parent: this },
-        ),
-    );
+    /** What the primary and its replicas share: the posture Security Hub checks on every DB instance. */
+    const posture = {
+      instanceClass: rds.instanceClass,
+      autoMinorVersionUpgrade: rds.autoMinorVersionUpgrade,
+      storageType: "gp3",
+      maxAllocatedStorage: rds.maxAllocatedStorageGb,
+      storageEncrypted: true,
+      ...(keyArn ? { kmsKeyId: keyArn } : {}),
+      port: rds.port,
+      vpcSecurityGroupIds: [network.securityGroupId],
+      publiclyAccessible: false,
+      networkType: "IPV4",
+      parameterGroupName: this.parameterGroup.name,
+      caCertIdentifier: rds.caCertIdentifier,
+      iamDatabaseAuthenticationEnabled: rds.iamAuthentication,
+      multiAz: rds.multiAz,
+      deletionProtection: rds.deletionProtection,
+      copyTagsToSnapshot: true,
+      performanceInsightsEnabled: rds.performanceInsights,
+      ...(rds.performanceInsights
+        ? { performanceInsightsRetentionPeriod: rds.performanceInsightsRetentionDays, ...(keyArn ? { performanceInsightsKmsKeyId: keyArn } : {}) }
+        : {}),
+      monitoringInterval: rds.monitoringIntervalSeconds,
+      ...(monitoringRoleArn ? { monitoringRoleArn } : {}),
+      enabledCloudwatchLogsExports: rds.logExports,
+      applyImmediately: rds.applyImmediately,
+      tags,
+    };
 
     this.instance = new aws.rds.Instance(
       `${name}-instance`,
       {
+        ...posture,
         identifier: rds.identifier,
         engine: "postgres",
         engineVersion: rds.engineVersion,
         allowMajorVersionUpgrade: false,
-        autoMinorVersionUpgrade: rds.autoMinorVersionUpgrade,
-        instanceClass: rds.instanceClass,
-        storageType: "gp3",
         allocatedStorage: rds.allocatedStorageGb,
-        maxAllocatedStorage: rds.maxAllocatedStorageGb,
-        storageEncrypted: true,
-        ...(keyArn ? { kmsKeyId: keyArn } : {}),
         dbName: rds.databaseName,
         username: rds.masterUsername,
         manageMasterUserPassword: true,
         ...(keyArn ? { masterUserSecretKmsKeyId: keyArn } : {}),
-        port: rds.port,
         dbSubnetGroupName: network.subnetGroupName,
-        vpcSecurityGroupIds: [network.securityGroupId],
-        publiclyAccessible: false,
-        networkType: "IPV4",
-        parameterGroupName: this.parameterGroup.name,
-        caCertIdentifier: rds.caCertIdentifier,
-        iamDatabaseAuthenticationEnabled: rds.iamAuthentication,
-        multiAz: rds.multiAz,
-        deletionProtection: rds.deletionProtection,
         skipFinalSnapshot: !rds.finalSnapshot,
         ...(rds.finalSnapshot ? { finalSnapshotIdentifier: `${rds.identifier}-final` } : {}),
         deleteAutomatedBackups: !prod,
         backupRetentionPeriod: rds.backupRetentionDays,
         ...(rds.backupWindow ? { backupWindow: rds.backupWindow } : {}),
         ...(rds.maintenanceWindow ? { maintenanceWindow: rds.maintenanceWindow } : {}),
-        copyTagsToSnapshot: true,
-        performanceInsightsEnabled: rds.performanceInsights,
-        ...(rds.performanceInsights
-          ? { performanceInsightsRetentionPeriod: rds.performanceInsightsRetentionDays, ...(keyArn ? { performanceInsightsKmsKeyId: keyArn } : {}) }
-          : {}),
-        monitoringInterval: rds.monitoringIntervalSeconds,
-        ...(monitoringRoleArn ? { monitoringRoleArn } : {}),
-        enabledCloudwatchLogsExports: rds.logExports,
-        applyImmediately: rds.applyImmediately,
-        tags,
       },
-      { parent: this, dependsOn: logGroups, protect: prod },
+      { parent: this, dependsOn: logs(name, rds.identifier), protect: prod },
+    );
+
+    // Replicas of the primary in its region: engine, version, storage, user and subnet group come
+    // from it. They take no final snapshot and keep no backups of their own (the primary's are the
+    // backups); everything else is the primary's posture, Multi-AZ included (RDS.5 checks every instance).
+    this.replicas = replicaIds.map(
+      (identifier, i) =>
+        new aws.rds.Instance(
+          `${name}-replica-${i + 1}`,
+          {
+            ...posture,
+            identifier,
+            replicateSourceDb: this.instance.identifier,
+            skipFinalSnapshot: true,
+            ...(rds.maintenanceWindow ? { maintenanceWindow: rds.maintenanceWindow } : {}),
+          },
+          { parent: this, dependsOn: logs(`${name}-replica-${i + 1}`, identifier), protect: prod },
+        ),
     );
 
     if (rds.eventSubscriptions) {
-      this.subscribeToEvents(name, rds.eventTopicArn, keyArn, accountId, tags);
+      const topicArn = eventTopic(name, this, { existingTopicArn: rds.eventTopicArn, keyArn, account, tags });
+      // Security Hub RDS.20, 21, 22: instance (primary and replicas), parameter group and security group events.
+      subscribe(
+        name,
+        this,
+        topicArn,
+        [
+          {
+            suffix: "instance",
+            sourceType: "db-instance",
+            eventCategories: ["availability", "configuration change", "deletion", "failover", "failure", "low storage", "maintenance", "notification", "recovery"],
+            sourceIds: [this.instance.identifier, ...this.replicas.map((r) => r.identifier)],
+          },
+          { suffix: "parameter-group", sourceType: "db-parameter-group", eventCategories: ["configuration change", "maintenance"], sourceIds: [this.parameterGroup.name] },
+          { suffix: "security-group", sourceType: "db-security-group", eventCategories: ["configuration change", "failure"], sourceIds: undefined },
+        ],
+        tags,
+      );
     }
 
-    this.masterSecretArn = this.instance.masterUserSecrets.apply((secrets) => {
-      const arn = secrets[0]?.secretArn;
-      if (!arn) throw new Error(`RDS reports no managed master secret for ${rds.identifier}; manageMasterUserPassword must be true`);
-      return arn;
-    });
-    const masterSecret = aws.secretsmanager.getSecretVersionOutput({ secretId: this.masterSecretArn }, { parent: this });
+    this.masterSecretArn = masterSecretArn(this.instance.masterUserSecrets, rds.identifier);
 
     this.host = this.instance.address;
     this.port = this.instance.port;
     this.database = rds.databaseName;
     this.adminUser = this.instance.username;
-    this.adminPassword = pulumi.secret(masterSecret.secretString.apply((text) => parseMasterSecret(text).password));
+    this.adminPassword = masterPassword(this, this.masterSecretArn);
     // DbiResourceId is new for every instance, even one re-created under the same identifier.
     this.identity = this.instance.resourceId;
     this.resources = [this.instance];
 
     const i = this.instance;
-    const tlsEnforced = this.parameterGroup.parameters.apply((params) => (params ?? []).some((p) => p.name === "rds.force_ssl" && p.value === "1"));
+    const tlsEnforced = forcesTls(this.parameterGroup.parameters);
+    const replicaPostures = pulumi.output(this.replicas.map(replicaPosture));
     this.posture = pulumi
       .output({
         identifier: i.identifier,
@@ -261,6 +214,7 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
         username: i.username,
         masterSecretArn: this.masterSecretArn,
         tlsEnforced,
+        replicas: replicaPostures,
       })
       .apply((p): Record<string, unknown> => ({
         kind: "rds",
@@ -295,57 +249,49 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
         logExports: p.logExports ?? [],
         autoMinorVersionUpgrade: p.autoMinorVersionUpgrade,
         masterUser: { username: p.username, password: "managed by RDS in Secrets Manager", secretArn: p.masterSecretArn },
+        readReplicas: p.replicas,
       }));
 
     this.registerOutputs({ identity: this.identity, posture: this.posture });
   }
+}
 
-  /** RDS event subscriptions for instance, parameter group and security group events (Security Hub RDS.20, 21, 22). */
-  private subscribeToEvents(
-    name: string,
-    existingTopicArn: string | undefined,
-    keyArn: pulumi.Output<string> | undefined,
-    accountId: pulumi.Output<string>,
-    tags: Record<string, string>,
-  ): void {
-    let topicArn: pulumi.Input<string>;
-    if (existingTopicArn) {
-      topicArn = existingTopicArn;
-    } else {
-      const topic = new aws.sns.Topic(`${name}-events`, { ...(keyArn ? { kmsMasterKeyId: keyArn } : {}), tags }, { parent: this });
-      new aws.sns.TopicPolicy(
-        `${name}-events-policy`,
-        {
-          arn: topic.arn,
-          policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Sid: "RdsEventsOfThisAccount",
-                Effect: "Allow",
-                Principal: { Service: "events.rds.amazonaws.com" },
-                Action: "sns:Publish",
-                Resource: topic.arn,
-                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-              },
-            ],
-          }),
-        },
-        { parent: this },
-      );
-      topicArn = topic.arn;
-    }
-    const subscriptions: [string, string, string[], pulumi.Input<string>[] | undefined][] = [
-      ["instance", "db-instance", ["availability", "configuration change", "deletion", "failover", "failure", "low storage", "maintenance", "notification", "recovery"], [this.instance.identifier]],
-      ["parameter-group", "db-parameter-group", ["configuration change", "maintenance"], [this.parameterGroup.name]],
-      ["security-group", "db-security-group", ["configuration change", "failure"], undefined],
-    ];
-    for (const [suffix, sourceType, eventCategories, sourceIds] of subscriptions) {
-      new aws.rds.EventSubscription(
-        `${name}-${suffix}-events`,
-        { snsTopic: topicArn, sourceType, eventCategories, ...(sourceIds ? { sourceIds } : {}), enabled: true, tags },
-        { parent: this },
-      );
-    }
-  }
+/** A read replica as RDS reports it: its own endpoint (read-only) and the posture Security Hub checks on it. */
+function replicaPosture(r: aws.rds.Instance): pulumi.Output<Record<string, unknown>> {
+  return pulumi
+    .output({
+      identifier: r.identifier,
+      address: r.address,
+      port: r.port,
+      instanceClass: r.instanceClass,
+      storageEncrypted: r.storageEncrypted,
+      kmsKeyId: r.kmsKeyId,
+      multiAz: r.multiAz,
+      publiclyAccessible: r.publiclyAccessible,
+      deletionProtection: r.deletionProtection,
+      iamAuth: r.iamDatabaseAuthenticationEnabled,
+      performanceInsights: r.performanceInsightsEnabled,
+      monitoringInterval: r.monitoringInterval,
+      logExports: r.enabledCloudwatchLogsExports,
+      autoMinorVersionUpgrade: r.autoMinorVersionUpgrade,
+      copyTagsToSnapshot: r.copyTagsToSnapshot,
+      caCertIdentifier: r.caCertIdentifier,
+    })
+    .apply((p): Record<string, unknown> => ({
+      identifier: p.identifier,
+      role: "read replica",
+      endpoint: { address: p.address, port: p.port },
+      instanceClass: p.instanceClass,
+      storage: { encrypted: p.storageEncrypted, kmsKeyArn: p.kmsKeyId ?? null },
+      multiAz: p.multiAz,
+      publiclyAccessible: p.publiclyAccessible,
+      deletionProtection: p.deletionProtection,
+      iamAuthentication: p.iamAuth,
+      performanceInsights: p.performanceInsights,
+      enhancedMonitoringSeconds: p.monitoringInterval,
+      logExports: p.logExports ?? [],
+      autoMinorVersionUpgrade: p.autoMinorVersionUpgrade,
+      copyTagsToSnapshot: p.copyTagsToSnapshot,
+      caCertificate: p.caCertIdentifier,
+    }));
 }

@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadStackSettings } from "../stacks/index.js";
 import { DatabaseAccess } from "./access.js";
+import { AuroraCluster, subnetZones } from "./cluster.js";
 import { connectionUrl } from "./connection.js";
 import { Database } from "./database.js";
 import { lintSet } from "./lint.js";
@@ -55,8 +56,10 @@ let target: DatabaseTarget;
 if (settings.environment === "local") {
   target = localTarget(settings);
 } else {
+  // A cluster spreads its members over its subnets' AZs; one in too few AZs stops here, before anything is created.
+  const zones = settings.rds.engine === "aurora-postgresql" ? await subnetZones(settings) : undefined;
   const network = new DatabaseNetwork(settings.namePrefix, { network: settings.network, port: settings.rds.port, tags });
-  target = new Database(settings.namePrefix, { settings, network, tags });
+  target = zones ? new AuroraCluster(settings.namePrefix, { settings, network, zones, tags }) : new Database(settings.namePrefix, { settings, network, tags });
 }
 
 const access = new DatabaseAccess("access", { settings, target });

@@ -34,6 +34,8 @@ export const ENVIRONMENT_DEFAULTS: Record<"dev" | "prod" | "local", PerEnvironme
 /** RDS settings per environment: dev small and disposable, prod hardened. */
 export const RDS_DEFAULTS = {
   dev: {
+    engine: "postgres",
+    readReplicas: 0,
     instanceClass: "db.t4g.micro",
     allocatedStorageGb: 20,
     maxAllocatedStorageGb: 0,
@@ -61,6 +63,8 @@ export const RDS_DEFAULTS = {
     eventSubscriptions: false,
   },
   prod: {
+    engine: "postgres",
+    readReplicas: 0,
     instanceClass: "db.m7g.large",
     allocatedStorageGb: 100,
     maxAllocatedStorageGb: 1000,
@@ -87,6 +91,16 @@ export const RDS_DEFAULTS = {
     ownKmsKey: true,
     eventSubscriptions: true,
   },
+} as const;
+
+/**
+ * What differs for an Aurora PostgreSQL cluster: Aurora has no db.t4g.micro or db.m classes, and
+ * exports only the postgresql log (no upgrade log). prod keeps one reader, so the cluster is in a
+ * second AZ (Security Hub RDS.15) and a failover has an instance to promote.
+ */
+export const AURORA_DEFAULTS = {
+  dev: { instanceClass: "db.t4g.medium", clusterReaders: 0, logExports: [] as string[] },
+  prod: { instanceClass: "db.r7g.large", clusterReaders: 1, logExports: ["postgresql"] },
 } as const;
 
 export const LOCAL_DEFAULTS = {

@@ -1,10 +1,12 @@
 import { parseDuration } from "../infra/migrator/durations.js";
-import { COMMON_DEFAULTS, ENVIRONMENT_DEFAULTS, LOCAL_DEFAULTS, RDS_DEFAULTS } from "./defaults.js";
+import { AURORA_DEFAULTS, COMMON_DEFAULTS, ENVIRONMENT_DEFAULTS, LOCAL_DEFAULTS, RDS_DEFAULTS } from "./defaults.js";
 import { StackConfigError, type ConfigProblem } from "./errors.js";
 import { SecretText } from "./secret.js";
 import {
+  ENGINES,
   ENVIRONMENTS,
   SSL_MODES,
+  type Engine,
   type AccessSettings,
   type AwsStackSettings,
   type ConnectionSettings,
@@ -13,6 +15,7 @@ import {
   type MigrationSettings,
   type NetworkSettings,
   type RdsSettings,
+  type ServerlessCapacity,
   type SslMode,
   type StackSettings,
 } from "./types.js";
@@ -56,6 +59,11 @@ export const CONFIG_KEYS: Record<string, Scope> = {
   subnetIds: "aws",
   allowedCidrs: "aws",
   allowedSecurityGroupIds: "aws",
+  engine: "aws",
+  readReplicas: "aws",
+  clusterReaders: "aws",
+  serverlessMinAcu: "aws",
+  serverlessMaxAcu: "aws",
   instanceClass: "aws",
   allocatedStorageGb: "aws",
   maxAllocatedStorageGb: "aws",
@@ -87,6 +95,21 @@ export const CONFIG_KEYS: Record<string, Scope> = {
   localPassword: "local",
 };
 
+/** Keys that only one engine takes: set with the other, they would silently do nothing. */
+const ENGINE_KEYS: Record<string, Engine> = {
+  allocatedStorageGb: "postgres",
+  maxAllocatedStorageGb: "postgres",
+  readReplicas: "postgres",
+  clusterReaders: "aurora-postgresql",
+  serverlessMinAcu: "aurora-postgresql",
+  serverlessMaxAcu: "aurora-postgresql",
+};
+
+/** The PostgreSQL majors RDS and Aurora PostgreSQL offer and this project supports. */
+export const POSTGRES_MAJORS = [13, 14, 15, 16, 17] as const;
+/** Aurora's limit of replicas per cluster; RDS for PostgreSQL's limit of read replicas per instance. */
+export const MAX_READERS = 15;
+
 /** Keys whose values are passwords: they must be set with `pulumi config set --secret`. */
 export const SECRET_KEYS = ["migratorPassword", "localPassword"] as const;
 
@@ -104,15 +127,23 @@ export const PROD_RULES: { key: string; allowed: string; why: string; holds: (s:
   { key: "iamAuthentication", allowed: "true", why: "Security Hub RDS.10", holds: (s) => s.rds.iamAuthentication },
   {
     key: "logExports",
-    allowed: 'a list holding "postgresql" and "upgrade"',
+    allowed: 'a list holding "postgresql" and "upgrade" (aurora-postgresql, which has no upgrade log: "postgresql")',
     why: "Security Hub RDS.9 and RDS.36",
-    holds: (s) => s.rds.logExports.includes("postgresql") && s.rds.logExports.includes("upgrade"),
+    holds: (s) => s.rds.logExports.includes("postgresql") && (s.rds.engine === "aurora-postgresql" || s.rds.logExports.includes("upgrade")),
   },
   {
     key: "maxAllocatedStorageGb",
     allowed: "more than allocatedStorageGb",
     why: "storage autoscaling",
-    holds: (s) => s.rds.maxAllocatedStorageGb > s.rds.allocatedStorageGb,
+    // Aurora storage grows by itself; the key does not apply there.
+    holds: (s) => s.rds.engine === "aurora-postgresql" || s.rds.maxAllocatedStorageGb > s.rds.allocatedStorageGb,
+  },
+  {
+    key: "clusterReaders",
+    allowed: `1 to ${MAX_READERS} with aurora-postgresql`,
+    why: "Security Hub RDS.15",
+    // A cluster is in a second AZ only through a reader there; multiAz alone cannot do it.
+    holds: (s) => s.rds.engine !== "aurora-postgresql" || s.rds.clusterReaders >= 1,
   },
   { key: "autoMinorVersionUpgrade", allowed: "true", why: "Security Hub RDS.13", holds: (s) => s.rds.autoMinorVersionUpgrade },
   { key: "port", allowed: "1150 to 65535 except 5432", why: "Security Hub RDS.23", holds: (s) => s.rds.port !== 5432 },
@@ -136,6 +167,12 @@ const RESERVED_ROLE = /^(pg_|rds)|^(postgres|public|none|current_user|session_us
 const CLOUDWATCH_RETENTION = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
 const LOG_TYPES = ["postgresql", "upgrade", "iam-db-auth-error"];
+/** Aurora PostgreSQL publishes no upgrade log. */
+const AURORA_LOG_TYPES = ["postgresql", "iam-db-auth-error"];
+/** RDS's class names: db.<family>.<size>. */
+const INSTANCE_CLASS = /^db\.[a-z0-9-]+\.[a-z0-9]+$/;
+/** What Aurora PostgreSQL runs on: memory-optimised r and x2g classes, and only medium or large burstable ones. */
+const AURORA_CLASS = /^db\.(r\d+[a-z]*|x2g)\.[a-z0-9]+$|^db\.t(3|4g)\.(medium|large)$/;
 const CA_CERTS = ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"];
 const DAY = "(mon|tue|wed|thu|fri|sat|sun)";
 
@@ -207,6 +244,18 @@ class ConfigReader {
     if (!Number.isSafeInteger(n) || n < range.min || n > range.max || (range.allowed && !range.allowed.includes(n))) {
       this.problem(key, `"${v}" is not allowed; allowed: ${allowedText}`);
       return fallback;
+    }
+    return n;
+  }
+
+  /** Aurora capacity units: 0.5 to 256 in steps of 0.5; undefined (and a problem) when invalid. */
+  acu(key: string, min: number): number | undefined {
+    const v = this.value(key);
+    if (v === undefined) return undefined;
+    const n = /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : Number.NaN;
+    if (!(n >= min && n <= 256 && Number.isInteger(n * 2))) {
+      this.problem(key, `"${v}" is not allowed; allowed: ${min} to 256 ACUs in steps of 0.5`);
+      return undefined;
     }
     return n;
   }
@@ -451,10 +500,65 @@ function readNetwork(r: ConfigReader, environment: "dev" | "prod"): NetworkSetti
   return { vpcId, subnetIds, allowedCidrs, allowedSecurityGroupIds };
 }
 
+/** engineVersion: a supported major (RDS picks its latest minor) or major.minor; the major names the parameter group family. */
+function readEngineVersion(r: ConfigReader, fallback: string): { engineVersion: string; engineMajor: number } {
+  const engineVersion = r.string("engineVersion", fallback, (v) => {
+    const major = /^(\d+)(\.\d+)?$/.exec(v)?.[1];
+    return major !== undefined && (POSTGRES_MAJORS as readonly number[]).includes(Number(major))
+      ? undefined
+      : `"${v}" is not a PostgreSQL version RDS and Aurora offer here; allowed: a major ${POSTGRES_MAJORS.join(", ")} (its latest minor) or <major>.<minor> such as 16.4`;
+  });
+  return { engineVersion, engineMajor: Number(engineVersion.split(".")[0]) };
+}
+
+/** Serverless v2 capacity: both keys or neither. */
+function readServerless(r: ConfigReader, engine: Engine): ServerlessCapacity | undefined {
+  const minSet = r.value("serverlessMinAcu") !== undefined;
+  const maxSet = r.value("serverlessMaxAcu") !== undefined;
+  if (engine !== "aurora-postgresql" || (!minSet && !maxSet)) return undefined;
+  const minAcu = r.acu("serverlessMinAcu", 0.5);
+  const maxAcu = r.acu("serverlessMaxAcu", 1);
+  if (minSet !== maxSet) {
+    const missing = minSet ? "serverlessMaxAcu" : "serverlessMinAcu";
+    r.problem(missing, `required with ${minSet ? "serverlessMinAcu" : "serverlessMaxAcu"}: Aurora Serverless v2 needs both a minimum and a maximum capacity`);
+    return undefined;
+  }
+  if (minAcu !== undefined && maxAcu !== undefined && minAcu > maxAcu) {
+    r.problem("serverlessMaxAcu", `${maxAcu} is below serverlessMinAcu (${minAcu}); allowed: ${minAcu} to 256`);
+  }
+  return minAcu !== undefined && maxAcu !== undefined ? { minAcu, maxAcu } : undefined;
+}
+
+/** `serverless`: whether the ACU keys are set at all (a missing or invalid one is reported on its own key, not again on instanceClass). */
+function instanceClassProblem(engine: Engine, serverless: boolean, v: string): string | undefined {
+  if (engine === "postgres") {
+    if (v === "db.serverless") return `"db.serverless" is an Aurora Serverless v2 class; allowed for an RDS PostgreSQL instance: a class such as db.t4g.micro or db.m7g.large`;
+    return INSTANCE_CLASS.test(v) ? undefined : `"${v}" is not an RDS instance class; allowed: a class such as db.t4g.micro or db.m7g.large`;
+  }
+  if (serverless) {
+    return v === "db.serverless" ? undefined : `"${v}" is a provisioned class, and serverlessMinAcu/serverlessMaxAcu make the members Serverless v2; allowed: db.serverless (or remove the ACU keys)`;
+  }
+  if (v === "db.serverless") return `"db.serverless" needs serverlessMinAcu and serverlessMaxAcu; set them, or choose a provisioned class such as db.r7g.large`;
+  return AURORA_CLASS.test(v)
+    ? undefined
+    : `"${v}" is not a class Aurora PostgreSQL runs on; allowed: db.r* (such as db.r7g.large), db.x2g.*, db.t3 or db.t4g medium or large, or db.serverless with serverlessMinAcu and serverlessMaxAcu`;
+}
+
 function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: string): RdsSettings {
   const d = RDS_DEFAULTS[environment];
+  const aurora = AURORA_DEFAULTS[environment];
   const region = r.value("aws:region");
   if (region === undefined) r.problem("aws:region", "required: the AWS region of the database, e.g. eu-west-1");
+  const engine = r.oneOf("engine", ENGINES, d.engine);
+  const isAurora = engine === "aurora-postgresql";
+  for (const [key, only] of Object.entries(ENGINE_KEYS)) {
+    if (only !== engine && r.value(key) !== undefined) {
+      r.problem(key, `applies to engine ${only} only, and this stack's engine is ${engine}; remove it (or set engine to ${only})`);
+    }
+  }
+  const { engineVersion, engineMajor } = readEngineVersion(r, d.engineVersion);
+  const serverless = readServerless(r, engine);
+  const serverlessAsked = isAurora && (r.value("serverlessMinAcu") !== undefined || r.value("serverlessMaxAcu") !== undefined);
   const allocatedStorageGb = r.int("allocatedStorageGb", d.allocatedStorageGb, { min: 20, max: 65536 });
   const maxAllocatedStorageGb = r.int("maxAllocatedStorageGb", d.maxAllocatedStorageGb, {
     min: 0,
@@ -464,27 +568,41 @@ function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: strin
   if (maxAllocatedStorageGb !== 0 && maxAllocatedStorageGb <= allocatedStorageGb) {
     r.problem("maxAllocatedStorageGb", `${maxAllocatedStorageGb} is not above allocatedStorageGb (${allocatedStorageGb}); allowed: 0 (no autoscaling) or more than ${allocatedStorageGb}`);
   }
+  const readReplicas = r.int("readReplicas", d.readReplicas, { min: 0, max: MAX_READERS, describe: `0 to ${MAX_READERS} (RDS's limit of read replicas per instance)` });
+  const clusterReaders = r.int("clusterReaders", aurora.clusterReaders, {
+    min: 0,
+    max: MAX_READERS,
+    describe: `0 to ${MAX_READERS} (Aurora's limit of replicas per cluster)`,
+  });
+  const multiAz = r.bool("multiAz", d.multiAz);
+  // prod says the same through PROD_RULES (RDS.15); dev would otherwise get a single-AZ cluster it asked to be multi-AZ.
+  if (environment === "dev" && isAurora && multiAz && clusterReaders === 0) {
+    r.problem("clusterReaders", "is 0, and multiAz is true: an Aurora cluster is in a second AZ only through a reader there; allowed: 1 to 15 (or multiAz false)");
+  }
+  const logTypes = isAurora ? AURORA_LOG_TYPES : LOG_TYPES;
   const eventTopicArn = r.optionalString("eventTopicArn", (v) =>
     /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/.test(v) ? undefined : `"${v}" is not an SNS topic ARN`,
   );
+  const defaultClass = !isAurora ? d.instanceClass : serverlessAsked ? "db.serverless" : aurora.instanceClass;
   return {
     region: region ?? "",
     identifier: namePrefix,
-    instanceClass: r.string("instanceClass", d.instanceClass, (v) =>
-      /^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(v) ? undefined : `"${v}" is not an RDS instance class; allowed: a class such as db.t4g.micro or db.m7g.large`,
-    ),
+    engine,
+    engineMajor,
+    readReplicas: isAurora ? 0 : readReplicas,
+    clusterReaders: isAurora ? clusterReaders : 0,
+    serverless,
+    instanceClass: r.string("instanceClass", defaultClass, (v) => instanceClassProblem(engine, serverlessAsked, v)),
     allocatedStorageGb,
     maxAllocatedStorageGb,
-    engineVersion: r.string("engineVersion", d.engineVersion, (v) =>
-      /^17(\.\d+)?$/.test(v) ? undefined : `"${v}" is not PostgreSQL 17; allowed: 17 (latest minor) or 17.<minor>`,
-    ),
+    engineVersion,
     backupRetentionDays: r.int("backupRetentionDays", d.backupRetentionDays, { min: 1, max: 35, describe: "1 to 35 days (14 or more in prod)" }),
     backupWindow: r.optionalString("backupWindow", (v) => (/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(v) ? undefined : `"${v}" is not a window such as 02:00-03:00 (UTC)`)) ?? d.backupWindow,
     maintenanceWindow:
       r.optionalString("maintenanceWindow", (v) =>
         new RegExp(`^${DAY}:([01]\\d|2[0-3]):[0-5]\\d-${DAY}:([01]\\d|2[0-3]):[0-5]\\d$`).test(v) ? undefined : `"${v}" is not a window such as sun:04:00-sun:05:00 (UTC)`,
       ) ?? d.maintenanceWindow,
-    multiAz: r.bool("multiAz", d.multiAz),
+    multiAz,
     deletionProtection: r.bool("deletionProtection", d.deletionProtection),
     finalSnapshot: r.bool("finalSnapshot", d.finalSnapshot),
     performanceInsights: r.bool("performanceInsights", d.performanceInsights),
@@ -496,7 +614,12 @@ function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: strin
     }),
     monitoringIntervalSeconds: r.int("monitoringIntervalSeconds", d.monitoringIntervalSeconds, { min: 0, max: 60, allowed: MONITORING_INTERVALS }),
     iamAuthentication: r.bool("iamAuthentication", d.iamAuthentication),
-    logExports: r.list("logExports", d.logExports, (v) => (LOG_TYPES.includes(v) ? undefined : "is not a PostgreSQL log type"), LOG_TYPES.join(", ")),
+    logExports: r.list(
+      "logExports",
+      isAurora ? aurora.logExports : d.logExports,
+      (v) => (logTypes.includes(v) ? undefined : `is not a log type ${engine} publishes`),
+      logTypes.join(", "),
+    ),
     logRetentionDays: r.int("logRetentionDays", d.logRetentionDays, { min: 1, max: 3653, allowed: CLOUDWATCH_RETENTION }),
     slowStatementMs: r.int("slowStatementMs", d.slowStatementMs, { min: 0, max: 3_600_000, describe: "0 (log every statement) to 3600000 ms" }),
     port: r.int("port", d.port, { min: 1150, max: 65535, describe: "1150 to 65535 (not 5432 in prod)" }),

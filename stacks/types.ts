@@ -70,9 +70,29 @@ export interface NetworkSettings {
   allowedSecurityGroupIds: string[];
 }
 
+/** RDS's engine names: one instance (with optional read replicas), or an Aurora cluster. */
+export const ENGINES = ["postgres", "aurora-postgresql"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** Aurora Serverless v2 capacity, in ACUs (steps of 0.5). */
+export interface ServerlessCapacity {
+  minAcu: number;
+  maxAcu: number;
+}
+
 export interface RdsSettings {
   region: string;
+  /** The RDS identifier: of the instance, or of the cluster. */
   identifier: string;
+  engine: Engine;
+  /** The PostgreSQL major of engineVersion (13 to 17): names the parameter group family. */
+  engineMajor: number;
+  /** postgres only: read replicas of the instance (0 for none). */
+  readReplicas: number;
+  /** aurora-postgresql only: readers besides the writer. */
+  clusterReaders: number;
+  /** aurora-postgresql only: set when the members are db.serverless. */
+  serverless: ServerlessCapacity | undefined;
   instanceClass: string;
   allocatedStorageGb: number;
   /** 0 turns storage autoscaling off. */

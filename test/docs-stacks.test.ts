@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test, vi } from "vitest";
-import { COMMON_DEFAULTS, ENVIRONMENT_DEFAULTS, LOCAL_DEFAULTS, RDS_DEFAULTS } from "../stacks/defaults.js";
+import { AURORA_DEFAULTS, COMMON_DEFAULTS, ENVIRONMENT_DEFAULTS, LOCAL_DEFAULTS, RDS_DEFAULTS } from "../stacks/defaults.js";
 import { CONFIG_KEYS, PROD_RULES, SECRET_KEYS } from "../stacks/schema.js";
 import { cannedReport, reportingCommands } from "./support/pulumi-report.js";
 import { readStackFile, ROOT, runProgram } from "./support/pulumi.js";
@@ -93,6 +93,17 @@ describe("docs/stacks.md: the configuration keys", () => {
     expectDefault("localPort", "local", LOCAL_DEFAULTS.port);
   });
 
+  test("the Aurora defaults shown are stacks/defaults.ts's AURORA_DEFAULTS", () => {
+    for (const env of ["dev", "prod"] as const) {
+      const { instanceClass, clusterReaders, logExports } = AURORA_DEFAULTS[env];
+      const cell = (key: string) => ({ dev: byKey.get(key)![3], prod: byKey.get(key)![4] })[env]!;
+      expect(cell("instanceClass"), `instanceClass in ${env}`).toContain(`aurora-postgresql: ${shown(instanceClass)}`);
+      expectDefault("clusterReaders", env, clusterReaders);
+      // dev exports nothing for either engine, so only prod names an Aurora list of its own.
+      if (logExports.length > 0) expect(cell("logExports"), `logExports in ${env}`).toContain(`aurora-postgresql: ${shown(logExports)}`);
+    }
+  });
+
   test("passwords are documented as secrets", () => {
     for (const key of SECRET_KEYS) expect(byKey.get(key)![2], key).toMatch(/secret/);
   });
@@ -125,6 +136,8 @@ describe("the outputs", () => {
   const examples = (name: string) => [...section(outputs, `### \`${name}\``).matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as unknown);
 
   let prod: Record<string, unknown>;
+  let prodWithReplica: Record<string, unknown>;
+  let prodAurora: Record<string, unknown>;
   let local: Record<string, unknown>;
 
   beforeAll(async () => {
@@ -136,6 +149,24 @@ describe("the outputs", () => {
       await runProgram({
         stack: "prod",
         config: { ...readStackFile("prod").config, "pg-migrations:migratorPassword": "prod-migrator-password-0123456789" },
+        secretKeys: ["pg-migrations:migratorPassword"],
+        onResource,
+      })
+    ).exports;
+    vi.resetModules();
+    prodWithReplica = (
+      await runProgram({
+        stack: "prod",
+        config: { ...readStackFile("prod").config, "pg-migrations:readReplicas": "1", "pg-migrations:migratorPassword": "prod-migrator-password-0123456789" },
+        secretKeys: ["pg-migrations:migratorPassword"],
+        onResource,
+      })
+    ).exports;
+    vi.resetModules();
+    prodAurora = (
+      await runProgram({
+        stack: "prod-aurora",
+        config: { ...readStackFile("prod-aurora").config, "pg-migrations:migratorPassword": "prod-migrator-password-0123456789" },
         secretKeys: ["pg-migrations:migratorPassword"],
         onResource,
       })
@@ -157,11 +188,19 @@ describe("the outputs", () => {
 
   test("each example has exactly the fields the program exports", () => {
     for (const name of exported) {
-      const [first, second] = examples(name);
+      const [first] = examples(name);
       expect(first, `${name}: no JSON example`).toBeDefined();
       expect(shape(first).sort(), name).toEqual(shape(prod[name]).sort());
-      if (name === "database") expect(shape(second).sort(), "database (local)").toEqual(shape(local.database).sort());
     }
+  });
+
+  test("the database examples: a read replica, an Aurora cluster, the local stack", () => {
+    const [, replica, aurora, localExample] = examples("database");
+    const replicas = (prodWithReplica.database as { readReplicas: unknown[] }).readReplicas;
+    expect(replicas).toHaveLength(1);
+    expect(shape(replica).sort(), "database.readReplicas[0]").toEqual(shape(replicas[0]).sort());
+    expect(shape(aurora).sort(), "database (aurora)").toEqual(shape(prodAurora.database).sort());
+    expect(shape(localExample).sort(), "database (local)").toEqual(shape(local.database).sort());
   });
 
   test("the documented migrationSet is the real one", () => {

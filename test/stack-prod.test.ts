@@ -134,6 +134,45 @@ describe("prod: the Security Hub posture of the instance", () => {
   });
 });
 
+describe("prod: an existing instance stack previews with no replacement", () => {
+  test("the AWS resources, their names and the components they sit in are the ones deployed before clusters and replicas existed", () => {
+    expect(run.resources.filter((r) => r.type.startsWith("aws:")).map((r) => `${r.type}::${r.name}`).sort()).toEqual(
+      [
+        "aws:cloudwatch/logGroup:LogGroup::pg-migrations-prod-log-postgresql",
+        "aws:cloudwatch/logGroup:LogGroup::pg-migrations-prod-log-upgrade",
+        "aws:ec2/securityGroup:SecurityGroup::pg-migrations-prod-sg",
+        "aws:iam/role:Role::pg-migrations-prod-monitoring",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment::pg-migrations-prod-monitoring-policy",
+        "aws:kms/alias:Alias::pg-migrations-prod-key-alias",
+        "aws:kms/key:Key::pg-migrations-prod-key",
+        "aws:rds/eventSubscription:EventSubscription::pg-migrations-prod-instance-events",
+        "aws:rds/eventSubscription:EventSubscription::pg-migrations-prod-parameter-group-events",
+        "aws:rds/eventSubscription:EventSubscription::pg-migrations-prod-security-group-events",
+        "aws:rds/instance:Instance::pg-migrations-prod-instance",
+        "aws:rds/parameterGroup:ParameterGroup::pg-migrations-prod-params",
+        "aws:rds/subnetGroup:SubnetGroup::pg-migrations-prod-subnets",
+        "aws:sns/topic:Topic::pg-migrations-prod-events",
+        "aws:sns/topicPolicy:TopicPolicy::pg-migrations-prod-events-policy",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::pg-migrations-prod-from-sg-0a1b2c3d4e5f60718",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::pg-migrations-prod-from-sg-0b2c3d4e5f6071829",
+      ].sort(),
+    );
+    expect(run.resources.filter((r) => r.type.startsWith("pgmigrations:infra:")).map((r) => `${r.type}::${r.name}`)).toEqual(
+      expect.arrayContaining(["pgmigrations:infra:DatabaseNetwork::pg-migrations-prod", "pgmigrations:infra:Database::pg-migrations-prod"]),
+    );
+  });
+
+  test("inputs whose change would replace or rewrite: the parameter group family, the key policy's log condition", () => {
+    expect(run.named("aws:rds/parameterGroup:ParameterGroup", `${PREFIX}-params`).inputs.family).toBe("postgres17");
+    const policy = JSON.parse(String(run.named("aws:kms/key:Key", `${PREFIX}-key`).inputs.policy)) as { Statement: { Sid: string; Condition?: unknown }[] };
+    expect(policy.Statement.find((s) => s.Sid === "CloudWatchLogsEncryptsThisDatabasesLogs")!.Condition).toEqual({
+      ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:eu-west-1:123456789012:log-group:/aws/rds/instance/${PREFIX}/*` },
+    });
+    expect(run.ofType("aws:rds/instance:Instance")).toHaveLength(1);
+    expect(run.ofType("aws:rds/cluster:Cluster")).toEqual([]);
+  });
+});
+
 describe("prod: roles, migrations, verification", () => {
   test("IAM authentication for the application and the auditor; the provider verifies the server", () => {
     for (const name of ["access-app", "access-auditor"]) {
@@ -179,6 +218,7 @@ describe("prod: roles, migrations, verification", () => {
       storage: { encrypted: true, kmsKeyArn: keyArn, autoscalingMaxGb: 1000 },
       backups: { retentionDays: 14, finalSnapshot: true, copyTagsToSnapshot: true },
       endpoint: { port: 5433 },
+      readReplicas: [],
     });
     expectNoSecretLeaks(run, [MIGRATOR_PASSWORD, MASTER_PASSWORD]);
     expect(await secretExports()).toEqual([]);

@@ -110,9 +110,33 @@ function awsState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown
         masterUserSecrets: [{ secretArn: arn("secretsmanager", `secret:rds!db-${identifier}-AbCdEf`), kmsKeyId: inputs.masterUserSecretKmsKeyId ?? "aws/secretsmanager", secretStatus: "active" }],
       };
     }
+    case "aws:rds/cluster:Cluster": {
+      const identifier = String(inputs.clusterIdentifier);
+      return {
+        arn: arn("rds", `cluster:${identifier}`),
+        endpoint: `${identifier}.cluster-c0ffee.eu-west-1.rds.amazonaws.com`,
+        readerEndpoint: `${identifier}.cluster-ro-c0ffee.eu-west-1.rds.amazonaws.com`,
+        clusterResourceId: "cluster-MOCKCLUSTERRESOURCEID00",
+        engineVersionActual: "17.6",
+        masterUserSecrets: [{ secretArn: arn("secretsmanager", `secret:rds!cluster-${identifier}-AbCdEf`), kmsKeyId: inputs.masterUserSecretKmsKeyId ?? "aws/secretsmanager", secretStatus: "active" }],
+      };
+    }
+    case "aws:rds/clusterInstance:ClusterInstance": {
+      const identifier = String(inputs.identifier);
+      return {
+        arn: arn("rds", `db:${identifier}`),
+        endpoint: `${identifier}.c0ffee.eu-west-1.rds.amazonaws.com`,
+        port: 5433,
+        dbiResourceId: `db-MOCK-${identifier}`,
+        storageEncrypted: true,
+        // RDS makes the first instance of a cluster its writer; the program creates member 1 first.
+        writer: identifier.endsWith("-1"),
+      };
+    }
     case "aws:kms/key:Key":
       return { arn: arn("kms", `key/${args.name}`), keyId: `${args.name}-key-id` };
     case "aws:rds/parameterGroup:ParameterGroup":
+    case "aws:rds/clusterParameterGroup:ClusterParameterGroup":
     case "aws:rds/subnetGroup:SubnetGroup":
     case "aws:iam/role:Role":
       return { name: `${args.name}-1a2b3c4`, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${args.name}` };
@@ -125,6 +149,18 @@ function awsState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown
   }
 }
 
+/** The prod stack files' placeholder subnets, one per AZ as a real production network would have them. */
+const PROD_SUBNET_ZONES: Record<string, string> = {
+  "subnet-0a1b2c3d4e5f60718": "eu-west-1a",
+  "subnet-0b2c3d4e5f6071829": "eu-west-1b",
+  "subnet-0c3d4e5f607182930": "eu-west-1c",
+};
+
+/** The AZ the mocks put a subnet in: the prod placeholders' own, else spread by the id's last digit. */
+export function subnetZone(subnetId: string): string {
+  return PROD_SUBNET_ZONES[subnetId] ?? `eu-west-1${"abc"[Number.parseInt(subnetId.slice(-1), 16) % 3]}`;
+}
+
 function defaultCall(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
   switch (args.token) {
     case "aws:index/getPartition:getPartition":
@@ -135,6 +171,8 @@ function defaultCall(args: pulumi.runtime.MockCallArgs): Record<string, unknown>
       return { id: DEFAULT_VPC, cidrBlock: "172.31.0.0/16" };
     case "aws:ec2/getSubnets:getSubnets":
       return { ids: DEFAULT_SUBNETS, id: "eu-west-1" };
+    case "aws:ec2/getSubnet:getSubnet":
+      return { id: args.inputs.id, availabilityZone: subnetZone(String(args.inputs.id)) };
     case "aws:secretsmanager/getSecretVersion:getSecretVersion":
       return { secretString: JSON.stringify({ username: "dbadmin", password: "mock-master-password-0123" }) };
     default:
