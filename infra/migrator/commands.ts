@@ -32,6 +32,7 @@ export const EMBEDDED_DATABASE = "app";
 export async function withDatabase<T>(ctx: MigratorContext, fn: (client: pg.Client, where: string) => Promise<T>): Promise<T> {
   if (ctx.target) return withClient(ctx.target, (client) => fn(client, ctx.target!.display));
   const server = await startEmbedded({ rootDir: path.resolve(ctx.embeddedDir), persistent: true });
+  ctx.reporter.event({ type: "embedded-started", version: server.version, dataDir: server.dataDir });
   try {
     const admin: ConnectionTarget = { config: { connectionString: server.url("postgres") }, display: "embedded", secrets: [] };
     await withClient(admin, async (client) => {
@@ -40,7 +41,8 @@ export async function withDatabase<T>(ctx: MigratorContext, fn: (client: pg.Clie
     });
     const target: ConnectionTarget = {
       config: { connectionString: server.url(EMBEDDED_DATABASE), application_name: "migrator" },
-      display: `embedded PostgreSQL at ${server.host}:${server.port}/${EMBEDDED_DATABASE} (data in ${ctx.embeddedDir})`,
+      // The data folder as it really is: beside embeddedDir when root had to move it within the server user's reach.
+      display: `embedded PostgreSQL ${server.major} at ${server.host}:${server.port}/${EMBEDDED_DATABASE} (data in ${server.dataDir})`,
       secrets: [],
     };
     return await withClient(target, (client) => fn(client, target.display));

@@ -10,6 +10,8 @@ export const ms = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `
 /** One progress line per engine event; undefined for events that need no line. */
 export function formatEvent(e: MigratorEvent): string | undefined {
   switch (e.type) {
+    case "embedded-started":
+      return `embedded PostgreSQL ${e.version.replace(/-.*/, "")} started; data in ${e.dataDir}`;
     case "lock-waiting":
       return `waiting for another migrator to finish${e.holder ? ` (${e.holder})` : ""}…`;
     case "lock-acquired":

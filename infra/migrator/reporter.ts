@@ -2,6 +2,8 @@ import type { MigrationFile } from "./files.js";
 
 /** What the engine tells the outside world while it works; the CLI turns these into lines. */
 export type MigratorEvent =
+  /** The embedded server is up: which PostgreSQL, and where its data really is. */
+  | { type: "embedded-started"; version: string; dataDir: string }
   | { type: "lock-waiting"; holder: string | undefined }
   | { type: "lock-acquired"; waitedMs: number }
   /** The plan is made (under the lock): the files applied before this run, in version order. */
