@@ -30,11 +30,11 @@ let clone: string;
 let sharedTmp: string;
 
 /** The main job (`npm start` runs `tsx infra/migrator/main.ts`) as a real process in the clone. */
-function mainJob(env: Record<string, string> = {}): Promise<Run> {
+function mainJob(env: Record<string, string> = {}, args: string[] = []): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", path.join(clone, "infra/migrator/main.ts")],
+      ["--import", "tsx", path.join(clone, "infra/migrator/main.ts"), ...args],
       { cwd: clone, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TMPDIR: sharedTmp, ...env }, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}\n${stderr}` }),
     );
@@ -117,7 +117,8 @@ describe(`npm start from a clone under a 0700 parent, as ${AS_ROOT ? "root" : "a
         const initdb = path.join(clone, "node_modules", BINARIES, "native", "bin", "initdb");
         await chmod(initdb, 0o644);
         try {
-          run = await mainJob();
+          // A new data folder, so that initdb is the first program to run.
+          run = await mainJob({}, ["--embedded-dir", path.join(privateParent, "fresh")]);
         } finally {
           await chmod(initdb, 0o755);
         }
