@@ -43,7 +43,7 @@ export async function withDatabase<T>(ctx: MigratorContext, fn: (client: pg.Clie
     });
     const target: ConnectionTarget = {
       config: { connectionString: server.url(EMBEDDED_DATABASE), application_name: "migrator" },
-      // The data folder as it really is: beside embeddedDir when root had to move it within the server user's reach.
+      // The data folder as it really is: in root's shared cache when the server user cannot reach embeddedDir.
       display: `embedded PostgreSQL ${server.major} at ${server.host}:${server.port}/${EMBEDDED_DATABASE} (data in ${server.dataDir})`,
       secrets: [],
     };

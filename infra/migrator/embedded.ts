@@ -19,7 +19,7 @@ export interface EmbeddedServer {
   /** The binaries package's version, e.g. "17.10.0-beta.17", and its major. */
   readonly version: string;
   readonly major: number;
-  /** Where the cluster's files are (under rootDir, or beside it when the server user cannot reach rootDir). */
+  /** Where the cluster's files are: under rootDir, or in root's shared cache when the server user cannot reach rootDir. */
   readonly dataDir: string;
   /** Connection URL for a database on this server; holds the password, so never print it. */
   url(database?: string): string;
