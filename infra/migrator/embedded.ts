@@ -9,7 +9,9 @@ import { locateBinaries, reachableBinaries, sharedRootFolder } from "./postgres-
 import { initCluster, startPostmaster } from "./postgres-process.js";
 import { serverUser, type ServerUser } from "./postgres-user.js";
 
-export { EmbeddedStartError } from "./embedded-errors.js";
+import { EmbeddedStartError } from "./embedded-errors.js";
+
+export { EmbeddedStartError };
 
 /** A running embedded PostgreSQL server and how to reach it. */
 export interface EmbeddedServer {
@@ -87,6 +89,21 @@ async function dataLocation(rootDir: string, user: ServerUser | undefined): Prom
  * the owner only, because a fixed password in source would be a password in git.
  */
 export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  try {
+    return await start(options);
+  } catch (error) {
+    if (error instanceof EmbeddedStartError) throw error;
+    // A folder that cannot be made or read (EACCES, ENOSPC, EROFS): still one message with a remedy, not a bare errno.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new EmbeddedStartError(
+      `preparing ${path.resolve(options.rootDir)} failed (${code ?? (error as Error).message})`,
+      "check that this user may write there and the disk has room, or name another folder with --embedded-dir",
+      { cause: error },
+    );
+  }
+}
+
+async function start(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const rootDir = path.resolve(options.rootDir);
   const passwordFile = path.join(rootDir, "superuser-password");
   await mkdir(rootDir, { recursive: true });
