@@ -3,10 +3,10 @@
  * against a lock really held by another session, and the repair of an index that a failed
  * CREATE INDEX CONCURRENTLY left INVALID.
  */
-import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
 import { migrate, migrateJson, printed } from "./support/cli.js";
 import { freshDatabase } from "./support/database.js";
+import { holdLock } from "./support/locks.js";
 import { ledgerRows, query } from "./support/migrator-db.js";
 import { checksumOfText, removeSets, writeMigration, writeSet } from "./support/sets.js";
 
@@ -14,25 +14,6 @@ afterAll(removeSets);
 
 const NO_TX = "-- migrate:no-transaction\n";
 const RETRY_FLAGS = ["--lock-timeout", "200ms", "--lock-retries", "3", "--retry-delay", "100ms"];
-
-/** A session that holds a table lock in an open transaction until released. */
-async function holdLock(url: string, sql: string): Promise<{ pid: number; release: () => Promise<void> }> {
-  const client = new pg.Client({ connectionString: url, application_name: "holder-app" });
-  await client.connect();
-  await client.query("BEGIN");
-  await client.query(sql);
-  const pid = (await client.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
-  let released = false;
-  return {
-    pid,
-    release: async () => {
-      if (released) return;
-      released = true;
-      await client.query("COMMIT");
-      await client.end();
-    },
-  };
-}
 
 async function tableWithSet(prefix: string) {
   const url = await freshDatabase(prefix);

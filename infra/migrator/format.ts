@@ -3,6 +3,7 @@ import { formatProblem } from "./errors.js";
 import type { LintFinding } from "./lint.js";
 import type { MigratorEvent } from "./reporter.js";
 import type { VerifyReport } from "./verify.js";
+import { displayVersion } from "./version-rules.js";
 
 const mode = (transactional: boolean) => (transactional ? "transaction" : "no-transaction");
 export const ms = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
@@ -10,6 +11,14 @@ export const ms = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `
 /** One progress line per engine event; undefined for events that need no line. */
 export function formatEvent(e: MigratorEvent): string | undefined {
   switch (e.type) {
+    case "embedded-started":
+      return `embedded PostgreSQL ${e.version.replace(/-.*/, "")} started; data in ${e.dataDir}`;
+    case "no-dead-client-check":
+      return (
+        `note: PostgreSQL ${displayVersion(e.serverVersion)} has no client_connection_check_interval: if this migrator is killed mid-statement, ` +
+        `the server runs that statement to its end before it rolls the file back, holding its locks and the migration lock until then ` +
+        `(end it sooner with pg_terminate_backend)`
+      );
     case "lock-waiting":
       return `waiting for another migrator to finish${e.holder ? ` (${e.holder})` : ""}…`;
     case "lock-acquired":

@@ -2,6 +2,10 @@ import type { MigrationFile } from "./files.js";
 
 /** What the engine tells the outside world while it works; the CLI turns these into lines. */
 export type MigratorEvent =
+  /** The embedded server is up: which PostgreSQL, and where its data really is. */
+  | { type: "embedded-started"; version: string; dataDir: string }
+  /** PostgreSQL 13: a killed migrator's statement runs on to its end (no client_connection_check_interval). */
+  | { type: "no-dead-client-check"; serverVersion: number }
   | { type: "lock-waiting"; holder: string | undefined }
   | { type: "lock-acquired"; waitedMs: number }
   /** The plan is made (under the lock): the files applied before this run, in version order. */

@@ -1,4 +1,5 @@
 import { loadModule, parseSync } from "libpg-query";
+import { versionRequirement, type VersionRequirement } from "./version-rules.js";
 
 /** One top-level SQL statement of a migration file, located in the file. */
 export interface Statement {
@@ -21,6 +22,8 @@ export interface Statement {
   index?: IndexTarget;
   /** Tables the statement names directly, for saying what a lock timeout was waiting on. */
   relations: RelationName[];
+  /** The newest PostgreSQL major some part of it needs (version-rules.ts); absent when no rule applies. */
+  requires?: VersionRequirement;
 }
 
 export interface RelationName {
@@ -154,7 +157,7 @@ interface RawStmt {
   stmt_len?: number;
 }
 
-type Classification = Pick<Statement, "kind" | "nonTransactional" | "transactionControl" | "sessionSetting" | "index" | "relations">;
+type Classification = Pick<Statement, "kind" | "nonTransactional" | "transactionControl" | "sessionSetting" | "index" | "relations" | "requires">;
 
 const TRANSACTION_CONTROL: Record<string, string> = {
   TRANS_STMT_BEGIN: "BEGIN",
@@ -259,6 +262,8 @@ function classify(stmt: Record<string, any>): Classification {
     sessionSetting: kind === "VariableSetStmt" && !node.is_local,
     relations,
   };
+  const requires = versionRequirement(stmt);
+  if (requires) classification.requires = requires;
   const reason = nonTransactionalReason(kind, node);
   if (reason) classification.nonTransactional = reason;
   if (kind === "TransactionStmt" && TRANSACTION_CONTROL[node.kind]) {

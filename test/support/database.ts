@@ -2,24 +2,24 @@ import pg from "pg";
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 
-/** URL of the shared test server with another database name in it. */
-export function urlFor(database: string): string {
-  const url = new URL(inject("serverUrl"));
+/** URL of the shared test server (or the server `serverUrl` names) with another database name in it. */
+export function urlFor(database: string, serverUrl: string = inject("serverUrl")): string {
+  const url = new URL(serverUrl);
   url.pathname = `/${database}`;
   return url.toString();
 }
 
-/** Creates an empty database with a unique name on the shared server and returns its URL. */
-export async function freshDatabase(prefix = "t"): Promise<string> {
+/** Creates an empty database with a unique name on the shared server (or the one `serverUrl` names) and returns its URL. */
+export async function freshDatabase(prefix = "t", serverUrl: string = inject("serverUrl")): Promise<string> {
   const name = `${prefix}_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: inject("serverUrl") });
+  const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE "${name}"`);
   } finally {
     await admin.end();
   }
-  return urlFor(name);
+  return urlFor(name, serverUrl);
 }
 
 /** Runs `fn` with a connected client to `url` and always closes it. */

