@@ -23,6 +23,7 @@ export const PAGE_TEMPLATE = `<!doctype html>
   code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12px; }
   .wrap { overflow-wrap: anywhere; word-break: break-all; }
   table { border-collapse: collapse; width: 100%; }
+  table.ledger { table-layout: fixed; }
   th, td { text-align: left; vertical-align: top; padding: 5px 8px; border-bottom: 1px solid var(--line); }
   th { background: #eef0f3; font-weight: 600; font-size: 12px; }
   thead { display: table-header-group; }
@@ -36,6 +37,7 @@ export const PAGE_TEMPLATE = `<!doctype html>
   .badge { display: inline-block; white-space: nowrap; font-weight: 700; font-size: 12px; padding: 1px 7px; border-radius: 10px; border: 1px solid currentColor; }
   .met, .ok { color: var(--ok); background: var(--ok-bg); }
   .not-met, .failed { color: var(--bad); background: var(--bad-bg); }
+  .tile b.ok, .tile b.failed, .tile b.not-met { background: none; }
   .depends { color: var(--dep); background: var(--dep-bg); }
   tr.row-not-met td, tr.row-failed td { background: var(--bad-bg); }
   tr.row-not-met td:first-child, tr.row-failed td:first-child { box-shadow: inset 4px 0 0 var(--bad); }
@@ -50,7 +52,8 @@ export const PAGE_TEMPLATE = `<!doctype html>
     main { max-width: none; padding: 0; }
     h2 { break-after: avoid; page-break-after: avoid; margin-top: 16px; }
     th, td { padding: 3px 5px; }
-    code, .mono { font-size: 8pt; }
+    code, .mono { font-size: 7.5pt; }
+    table.ledger { font-size: 8.5pt; }
     .tile { min-width: 120px; padding: 4px 8px; }
     * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   }
@@ -62,7 +65,7 @@ export const PAGE_TEMPLATE = `<!doctype html>
   <h1>Audit evidence: stack <span data-field="stack"><%= it.e.stack %></span></h1>
   <p class="sub">PostgreSQL migrations and database posture, from the Pulumi stack's outputs. Environment <b><%= it.e.environment %></b>.</p>
   <dl class="facts">
-    <dt>Database</dt><dd><%= it.e.database.kind %> <code><%= it.e.database.identifier %></code></dd>
+    <dt>Database</dt><dd><%= it.e.database.kind === "rds" ? "RDS PostgreSQL instance" : it.e.database.kind === "aurora" ? "Aurora PostgreSQL cluster" : it.e.database.kind %> <code><%= it.e.database.identifier %></code></dd>
     <dt>Endpoint</dt><dd><code data-field="endpoint"><%= it.e.database.endpoint %></code></dd>
     <dt>Engine</dt><dd><span data-field="engine"><%= it.e.database.engine %> <%= it.e.database.engineVersion %></span><% if (it.e.verification) { %> (the server says <%= it.e.verification.server.version %>)<% } %></dd>
     <dt>Report made</dt><dd data-field="generated-at"><%= it.e.generatedAt %></dd>
@@ -112,8 +115,9 @@ export const PAGE_TEMPLATE = `<!doctype html>
   <p class="none">No <code>migrations</code> output (withheld, or the verification has not run).</p>
   <% } else { %>
   <p class="sub">As the database holds it (<code><%= it.e.migrations.database %></code>)<% if (it.e.migrationSet) { %>; the set read by the program: <%= it.e.migrationSet.files ?? "?" %> files, sha256 <code class="wrap"><%= it.e.migrationSet.sha256 %></code><% } %>.</p>
-  <table>
-    <thead><tr><th>Version</th><th>Name</th><th style="width:24%">Checksum (sha256)</th><th>Transaction</th><th>Applied at</th><th>By</th><th>Duration</th><th>Status</th></tr></thead>
+  <table class="ledger">
+    <colgroup><col style="width:15%"><col style="width:26%"><col style="width:22%"><col style="width:12%"><col style="width:17%"><col style="width:8%"></colgroup>
+    <thead><tr><th>Version</th><th>Name</th><th>Checksum (sha256)</th><th>Transaction</th><th>Applied at, by, duration</th><th>Status</th></tr></thead>
     <tbody>
     <% for (const m of it.e.migrations.applied) { %>
       <tr data-migration="<%= m.version %>">
@@ -121,9 +125,7 @@ export const PAGE_TEMPLATE = `<!doctype html>
         <td class="wrap"><%= m.name %></td>
         <td><code class="wrap"><%= m.checksum %></code></td>
         <td><%= m.transaction %></td>
-        <td class="mono"><%= m.appliedAt %></td>
-        <td><%= m.appliedBy %></td>
-        <td class="mono"><%= m.durationMs === null ? "—" : m.durationMs + " ms" %></td>
+        <td><span class="mono" data-col="applied-at"><%= m.appliedAt %></span><br>by <span data-col="applied-by"><%= m.appliedBy %></span>, <span class="mono" data-col="duration"><%= m.durationMs === null ? "duration unknown" : m.durationMs + " ms" %></span></td>
         <td><%= m.status %></td>
       </tr>
     <% } %>
