@@ -37,6 +37,8 @@ export interface EngineProject {
   /** Where the file backend keeps the stacks' state. */
   stateDir: string;
   passphrase: string;
+  /** The environment the CLI runs with (tools on PATH, the file backend, the passphrase), for other processes that call it. */
+  env: NodeJS.ProcessEnv;
   /** Runs the CLI in the project copy (or `cwd`); resolves with the exit code instead of throwing. */
   pulumi(args: string[], options?: RunOptions): Promise<CliResult>;
   /** Runs the CLI and throws with its output when it exits non-zero. */
@@ -93,6 +95,7 @@ export async function engineProject(): Promise<EngineProject> {
     dir,
     stateDir,
     passphrase,
+    env,
     pulumi,
     async pulumiOk(args, options) {
       const r = await pulumi(args, options);
