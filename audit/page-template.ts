@@ -69,7 +69,7 @@ export const PAGE_TEMPLATE = `<!doctype html>
     <dt>Endpoint</dt><dd><code data-field="endpoint"><%= it.e.database.endpoint %></code></dd>
     <dt>Engine</dt><dd><span data-field="engine"><%= it.e.database.engine %> <%= it.e.database.engineVersion %></span><% if (it.e.verification) { %> (the server says <%= it.e.verification.server.version %>)<% } %></dd>
     <dt>Report made</dt><dd data-field="generated-at"><%= it.e.generatedAt %></dd>
-    <dt>Pulumi update</dt><dd data-field="update"><% if (it.e.source.pulumiUpdate) { const u = it.e.source.pulumiUpdate; %><% if (u.version) { %>#<%= u.version %> <% } %>(<%= u.kind %>, <%= u.result %>), <%= u.startTime %> to <%= u.endTime %><% if (u.gitHead) { %>, from commit <code><%= u.gitHead %></code><% } %><% } else { %><span class="none">unknown (the outputs were read from a file)</span><% } %></dd>
+    <dt>Pulumi update</dt><dd data-field="update"><% if (it.e.source.pulumiUpdate) { const u = it.e.source.pulumiUpdate; %><% if (u.version) { %>#<%= u.version %> <% } %>(<%= u.kind %>, <%= u.result %>), <%= u.startTime %> to <%= u.endTime %><% if (u.gitHead) { %>, from commit <code><%= u.gitHead %></code><% } %><% } else { %><span class="none"><%= it.e.source.outputs.startsWith("pulumi") ? "none recorded for this stack" : "unknown (the outputs were read from a file)" %></span><% } %></dd>
     <dt>Git commit</dt><dd><code data-field="commit"><%= it.e.source.gitCommit %></code></dd>
     <dt>Outputs from</dt><dd><%= it.e.source.outputs %></dd>
   </dl>

@@ -3,7 +3,8 @@
  * with its status and the settings that show it, read from the `database` posture (what the
  * resources report, not what the configuration asked for) and a few facts the posture does not
  * carry (tags, the subnet group, the event subscriptions). Pure: no Pulumi, so every status is
- * unit-tested on plain objects (test/controls.test.ts) and the audit report can recompute nothing.
+ * unit-tested on plain objects (test/controls.test.ts), and the audit report prints the result
+ * as it is, recomputing nothing.
  */
 
 export type ControlStatus = "met" | "not met" | "depends";
