@@ -3,8 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AwsStackSettings } from "../stacks/index.js";
 import { parameterList } from "./database.js";
 import type { DatabaseNetwork } from "./network.js";
-import { accountContext, eventTopic, forcesTls, logGroups, masterPassword, masterSecretArn, monitoringRole, stackKey, subscribe } from "./rds-common.js";
+import { accountContext, controlEvidence, eventTopic, forcesTls, logGroups, masterPassword, masterSecretArn, monitoringRole, stackKey, subscribe } from "./rds-common.js";
 import type { DatabaseTarget } from "./target.js";
+import type { ControlEvidence } from "./controls.js";
 
 export interface AuroraClusterArgs {
   settings: AwsStackSettings;
@@ -67,6 +68,7 @@ export class AuroraCluster extends pulumi.ComponentResource implements DatabaseT
   readonly resources: pulumi.Resource[];
   readonly masterSecretArn: pulumi.Output<string>;
   readonly posture: pulumi.Output<Record<string, unknown>>;
+  readonly controlEvidence: pulumi.Output<ControlEvidence>;
 
   constructor(name: string, args: AuroraClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgmigrations:infra:AuroraCluster", name, {}, opts);
@@ -167,9 +169,10 @@ export class AuroraCluster extends pulumi.ComponentResource implements DatabaseT
     const writer = member(1, []);
     this.members = [writer, ...Array.from({ length: rds.clusterReaders }, (_, i) => member(i + 2, [writer]))];
 
+    let subscriptions: aws.rds.EventSubscription[] = [];
     if (rds.eventSubscriptions) {
       const topicArn = eventTopic(name, this, { existingTopicArn: rds.eventTopicArn, keyArn, account, tags });
-      subscribe(
+      subscriptions = subscribe(
         name,
         this,
         topicArn,
@@ -265,6 +268,7 @@ export class AuroraCluster extends pulumi.ComponentResource implements DatabaseT
         };
       });
 
+    this.controlEvidence = controlEvidence(this.cluster.tags, network, subscriptions);
     this.registerOutputs({ identity: this.identity, posture: this.posture });
   }
 }

@@ -2,8 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsStackSettings } from "../stacks/index.js";
 import type { DatabaseNetwork } from "./network.js";
-import { accountContext, eventTopic, forcesTls, logGroups, masterPassword, masterSecretArn, monitoringRole, stackKey, subscribe } from "./rds-common.js";
+import { accountContext, controlEvidence, eventTopic, forcesTls, logGroups, masterPassword, masterSecretArn, monitoringRole, stackKey, subscribe } from "./rds-common.js";
 import type { DatabaseTarget } from "./target.js";
+import type { ControlEvidence } from "./controls.js";
 
 export interface DatabaseArgs {
   settings: AwsStackSettings;
@@ -47,6 +48,7 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
   readonly resources: pulumi.Resource[];
   readonly masterSecretArn: pulumi.Output<string>;
   readonly posture: pulumi.Output<Record<string, unknown>>;
+  readonly controlEvidence: pulumi.Output<ControlEvidence>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgmigrations:infra:Database", name, {}, opts);
@@ -149,10 +151,11 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
         ),
     );
 
+    let subscriptions: aws.rds.EventSubscription[] = [];
     if (rds.eventSubscriptions) {
       const topicArn = eventTopic(name, this, { existingTopicArn: rds.eventTopicArn, keyArn, account, tags });
       // Security Hub RDS.20, 21, 22: instance (primary and replicas), parameter group and security group events.
-      subscribe(
+      subscriptions = subscribe(
         name,
         this,
         topicArn,
@@ -252,6 +255,7 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
         readReplicas: p.replicas,
       }));
 
+    this.controlEvidence = controlEvidence(this.instance.tags, network, subscriptions);
     this.registerOutputs({ identity: this.identity, posture: this.posture });
   }
 }

@@ -14,6 +14,7 @@ import { loadStackSettings } from "../stacks/index.js";
 import { DatabaseAccess } from "./access.js";
 import { AuroraCluster, subnetZones } from "./cluster.js";
 import { connectionUrl } from "./connection.js";
+import { securityHubControls } from "./controls.js";
 import { Database } from "./database.js";
 import { lintSet } from "./lint.js";
 import { loadMigrationSet, Migrations } from "./migrations.js";
@@ -101,3 +102,5 @@ export const migrations = verificationRun.ledger;
 export const verification = verificationRun.verification;
 /** The set as this program read it (known at preview): `<version>_<name>` → transaction mode and sha256. */
 export const migrationSet = migrationRun.planned;
+/** Each Security Hub RDS control that applies to the database, met or not, with the settings that show it (none for local). */
+export const controls = pulumi.all([target.posture, target.controlEvidence]).apply(([posture, evidence]) => securityHubControls(posture, evidence, settings));

@@ -24,6 +24,8 @@ export class DatabaseNetwork extends pulumi.ComponentResource {
   readonly vpcId: pulumi.Output<string>;
   readonly subnetIds: pulumi.Output<string[]>;
   readonly subnetGroupName: pulumi.Output<string>;
+  /** As the subnet group reports them (Security Hub RDS.33 asks for tags on it). */
+  readonly subnetGroupTags: pulumi.Output<Record<string, string> | undefined>;
   readonly securityGroupId: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -93,6 +95,7 @@ export class DatabaseNetwork extends pulumi.ComponentResource {
     }
 
     this.subnetGroupName = subnetGroup.name;
+    this.subnetGroupTags = subnetGroup.tags;
     this.securityGroupId = securityGroup.id;
     this.registerOutputs({ vpcId: this.vpcId, subnetGroupName: this.subnetGroupName, securityGroupId: this.securityGroupId });
   }

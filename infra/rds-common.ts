@@ -7,6 +7,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { ControlEvidence } from "./controls.js";
+import type { DatabaseNetwork } from "./network.js";
 
 export interface AccountContext {
   partition: pulumi.Output<string>;
@@ -204,4 +206,29 @@ export function masterPassword(parent: pulumi.Resource, secretArn: pulumi.Output
 /** Whether a parameter group's parameters force TLS (Security Hub RDS.38). */
 export function forcesTls(parameters: pulumi.Output<{ name: string; value: string }[] | undefined>): pulumi.Output<boolean> {
   return parameters.apply((params) => (params ?? []).some((p) => p.name === "rds.force_ssl" && p.value === "1"));
+}
+
+/**
+ * What the Security Hub controls need beyond the posture (infra/controls.ts), read from the
+ * resources: the database's tags, its subnet group and the event subscriptions that exist.
+ */
+export function controlEvidence(
+  tags: pulumi.Output<Record<string, string> | undefined>,
+  network: DatabaseNetwork,
+  subscriptions: aws.rds.EventSubscription[],
+): pulumi.Output<ControlEvidence> {
+  return pulumi
+    .output({
+      tags,
+      subnetGroupName: network.subnetGroupName,
+      subnetGroupTags: network.subnetGroupTags,
+      subscriptions: subscriptions.map((s) => pulumi.output({ sourceType: s.sourceType, eventCategories: s.eventCategories, enabled: s.enabled })),
+    })
+    .apply(
+      (e): ControlEvidence => ({
+        tags: e.tags ?? {},
+        subnetGroup: { name: e.subnetGroupName, tags: e.subnetGroupTags ?? {} },
+        eventSubscriptions: e.subscriptions.map((s) => ({ sourceType: s.sourceType ?? "", eventCategories: s.eventCategories ?? [], enabled: s.enabled ?? true })),
+      }),
+    );
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { LocalStackSettings } from "../stacks/index.js";
+import type { ControlEvidence } from "./controls.js";
 
 /**
  * The database the migrations go into, whoever made it: an RDS instance of this stack
@@ -23,6 +24,8 @@ export interface DatabaseTarget {
   resources: pulumi.Resource[];
   /** The security posture, for the `database` output: no secrets. */
   posture: pulumi.Input<Record<string, unknown>>;
+  /** Tags, subnet group and event subscriptions for the Security Hub controls; none for a server the stack did not create. */
+  controlEvidence: pulumi.Output<ControlEvidence> | undefined;
 }
 
 /** The local stack's target: an existing PostgreSQL; nothing is created for it. */
@@ -36,6 +39,7 @@ export function localTarget(settings: LocalStackSettings): DatabaseTarget {
     adminPassword: pulumi.secret(password.reveal()),
     identity: pulumi.output(`${host}:${port}/${database}`),
     resources: [],
+    controlEvidence: undefined,
     posture: {
       kind: "existing PostgreSQL (not managed by this stack)",
       endpoint: { address: host, port },

@@ -23,6 +23,7 @@ export const ENTRIES = {
   migrate: "bin/migrate.ts",
   start: "infra/migrator/main.ts",
   "stack-report": "bin/stack-report.ts",
+  audit: "bin/audit.ts",
 };
 
 const INPUTS = "dist/inputs.json";

@@ -37,6 +37,8 @@ export interface EngineProject {
   /** Where the file backend keeps the stacks' state. */
   stateDir: string;
   passphrase: string;
+  /** The environment the CLI runs with (tools on PATH, the file backend, the passphrase), for other processes that call it. */
+  env: NodeJS.ProcessEnv;
   /** Runs the CLI in the project copy (or `cwd`); resolves with the exit code instead of throwing. */
   pulumi(args: string[], options?: RunOptions): Promise<CliResult>;
   /** Runs the CLI and throws with its output when it exits non-zero. */
@@ -45,7 +47,7 @@ export interface EngineProject {
 }
 
 /** What a checkout holds that the program and its commands use (dist/ is built by the program itself). */
-const PROJECT_ENTRIES = ["Pulumi.yaml", "Pulumi.local.yaml", "package.json", "tsconfig.json", "bin", "infra", "scripts", "stacks", "sql"];
+const PROJECT_ENTRIES = ["Pulumi.yaml", "Pulumi.local.yaml", "package.json", "tsconfig.json", "audit", "bin", "infra", "scripts", "stacks", "sql"];
 
 /** Copies the project into `dir`, as a clone would be, with node_modules linked. */
 export async function copyProject(dir: string): Promise<void> {
@@ -93,6 +95,7 @@ export async function engineProject(): Promise<EngineProject> {
     dir,
     stateDir,
     passphrase,
+    env,
     pulumi,
     async pulumiOk(args, options) {
       const r = await pulumi(args, options);
