@@ -23,6 +23,7 @@ export const ENTRIES = {
   migrate: "bin/migrate.ts",
   start: "infra/migrator/main.ts",
   "stack-report": "bin/stack-report.ts",
+  review: "bin/review.ts",
 };
 
 const INPUTS = "dist/inputs.json";
