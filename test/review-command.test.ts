@@ -155,6 +155,16 @@ describe("npm run review", () => {
     expect(full.stdout.split("\n").filter((l) => /^\| \d+ \|/.test(l))).toHaveLength(3000);
   });
 
+  test("a file too long to list statement by statement shows its strongest lock per table, in one whole row", async () => {
+    const statements = Array.from({ length: 300 }, (_, i) => `CREATE INDEX "i${i}" ON "Member" ("c${i}");\nALTER TABLE "Team" ALTER COLUMN "c${i}" SET STATISTICS 100;`);
+    const dir = await writeSet([{ version: "1", name: "many", sql: [`ALTER TABLE "Member" ADD COLUMN "x" int;`, ...statements].join("\n") + "\n" }]);
+    const file = await writePreview("long.json", previewJson(undefined, {}));
+    const r = await review(["--stack", "dev", "--preview-json", file, "--dir", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const row = r.stdout.split("\n").find((l) => l.startsWith("| 1 | many |"))!;
+    expect(row).toContain("| 601 | strongest per table over the file: ACCESS EXCLUSIVE `\"Member\"`, SHARE UPDATE EXCLUSIVE `\"Team\"` |");
+  });
+
   test("the bundled command: npm run review's entry point prints the review and exits 0", async () => {
     const set = await readMigrationSet(SEED);
     const file = await writePreview("bundle.json", previewJson(manifestOf(set), manifestOf(set)));

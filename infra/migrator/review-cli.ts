@@ -46,8 +46,6 @@ export interface ReviewIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
-  /** Runs `pulumi preview --json` for the stack; replaced in no test: the engine test runs the real one. */
-  runPreview?: (stack: string) => Promise<string>;
 }
 
 /** `pulumi preview --json --stack NAME` in the project root; its JSON even when the preview fails (it says why). */
@@ -89,7 +87,7 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     const set = await readMigrationSet(dir);
     const previewJson = values["preview-json"] !== undefined
       ? await readFile(values["preview-json"], "utf8")
-      : await (io.runPreview ?? ((s: string) => runPulumiPreview(s, io.env)))(stack);
+      : await runPulumiPreview(stack, io.env);
     const preview = summarisePreview(previewJson);
 
     let applied: AppliedEntry[];

@@ -4,6 +4,7 @@
  * the seed set before anything is applied, then an applied file edited beside a new one, then a
  * replaced database, whose roles the review flags. The steps build on each other.
  */
+import { execFile } from "node:child_process";
 import { appendFile, chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -67,6 +68,20 @@ async function reviewOfPreview(name: string): Promise<string> {
   return stdout;
 }
 
+/** The environment engineProject() gives the CLI (support.ts), for a process that runs `pulumi` itself. */
+function pulumiEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: `${path.join(REPO, ".tools/pulumi/bin")}${path.delimiter}${process.env.PATH ?? ""}`,
+    HOME: process.env.HOME ?? os.homedir(),
+    PULUMI_HOME: path.join(path.dirname(project.dir), "home"),
+    PULUMI_BACKEND_URL: `file://${project.stateDir}`,
+    PULUMI_CONFIG_PASSPHRASE: project.passphrase,
+    PULUMI_SKIP_UPDATE_CHECK: "1",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    NO_COLOR: "1",
+  };
+}
+
 const pendingRows = (md: string) => md.split("\n").filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split(" | ")[0]!.slice(2));
 
 beforeAll(async () => {
@@ -119,6 +134,18 @@ describe("the migration review from the real engine's preview", () => {
     expect(md).toMatch(new RegExp(`\\| ${NEW_VERSION} \\| member_bio_check \\| transaction \\| 1 \\| L1 ALTER TABLE ADD CHECK NOT VALID: ACCESS EXCLUSIVE \`"Member"\``));
     expect(md).toMatch(/- `20260123015817_validate_v2_fks` \*\*edited\*\*: edited after it was applied .*`up` refuses before anything runs/);
     expect(md).not.toContain("Dangerous");
+
+    // The command as users run it: the bundle in the checkout runs `pulumi preview --json` itself.
+    const own = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [path.join(project.dir, "dist", "review.js"), "--stack", "local"],
+        { cwd: project.dir, env: pulumiEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.stdout).toBe(md);
   });
 
   test("3. a replaced database: the review flags the roles the preview replaces, at the top", async () => {
