@@ -220,7 +220,7 @@ function alterTableLocks(node: any, k: SetKnowledge, newTables: Set<string>): St
     whats.push(level.what);
   }
   if (!mode) return { locks: [] };
-  const own: TableLock = { table, mode, why: whats.join(", "), ...(newTables.has(tableKey(table)) ? { newTable: true } : {}) };
+  const own: TableLock = { table, mode, why: [...new Set(whats)].join(", "), ...(newTables.has(tableKey(table)) ? { newTable: true } : {}) };
   return { locks: [own, ...extra.filter((e) => e.table === undefined || tableKey(e.table) !== tableKey(table) || !covers(mode!, e.mode))] };
 }
 
