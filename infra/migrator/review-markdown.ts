@@ -6,11 +6,13 @@ import type { PendingFile, Review } from "./review.js";
  * The review as a pull-request comment. GitHub refuses a comment over 65,536 characters, so the
  * whole text stays under `limit` (64,000 by default) whatever the set's size: rows are added
  * whole while they fit, and what does not fit is counted in a line after the table, never cut
- * mid-row or mid-table. Every line passes through `redact`, so no password or connection string
- * reaches the comment even if a message carried one.
+ * mid-row or mid-table. Every line passes through `redact`, and then any postgres:// URL is replaced
+ * whole, so no password or connection string reaches the comment even if a message carried one.
  */
 
 export const COMMENT_LIMIT = 64_000;
+
+const CONNECTION_URL = /\bpostgres(?:ql)?:\/\/[^\s`'"|<>)]+/gi;
 
 /** The hidden first line the workflow finds its own comment by, one per stack. */
 export function reviewMarker(stack: string): string {
@@ -110,7 +112,8 @@ export interface RenderOptions {
 
 export function renderReview(review: Review, options: RenderOptions = {}): string {
   const limit = options.limit ?? COMMENT_LIMIT;
-  const scrub = (t: string) => redact(t, options.secrets ?? []);
+  // Passwords first (redact.ts), then whole connection URLs: a comment names no host, user or database either.
+  const scrub = (t: string) => redact(t, options.secrets ?? []).replace(CONNECTION_URL, "<connection string>");
   const { pending, refused, preview } = review;
   const errors = pending.reduce((n, p) => n + p.lint.filter((l) => l.level === "error").length, 0);
 
