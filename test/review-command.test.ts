@@ -100,6 +100,20 @@ describe("npm run review", () => {
     expect(r.stdout).not.toContain("| 0 | init |");
   });
 
+  test("a new file that orders before an applied one: pending, and named as refused", async () => {
+    const dir = await writeSet([
+      { version: "1", name: "a", sql: "CREATE TABLE a (id int);\n" },
+      { version: "3", name: "c", sql: "CREATE TABLE c (id int);\n" },
+    ]);
+    const before = manifestOf(await readMigrationSet(dir));
+    await writeMigration(dir, { version: "2", name: "b", sql: "CREATE TABLE b (id int);\n" });
+    const file = await writePreview("out-of-order.json", previewJson(before, manifestOf(await readMigrationSet(dir))));
+    const r = await review(["--stack", "dev", "--preview-json", file, "--dir", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split("\n").filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split(" | ")[0])).toEqual(["| 2"]);
+    expect(r.stdout).toMatch(/- `2_b` \*\*out-of-order\*\*: new but orders before 3, which is applied: `up` refuses/);
+  });
+
   test("from a real database's ledger, without printing its password; a wrong --stack or no preview is a usage error", async () => {
     const url = await freshDatabase("review");
     const dir = path.join(scratch, "ledger-set");

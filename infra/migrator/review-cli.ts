@@ -5,11 +5,11 @@ import { parseArgs } from "node:util";
 import { resolveConnection, withClient, type ConnectionTarget } from "./connection.js";
 import { ExitCode, exitCodeOf, UsageError } from "./errors.js";
 import { readMigrationSet } from "./files.js";
-import { DEFAULT_LEDGER, readLedger } from "./ledger.js";
+import { DEFAULT_LEDGER, readLedger, type LedgerRow } from "./ledger.js";
 import { lintMigrations } from "./lint.js";
 import { summarisePreview } from "./preview.js";
 import { redact } from "./redact.js";
-import { appliedFromLedger, appliedFromManifest, buildReview, type AppliedEntry } from "./review.js";
+import { buildReview, ledgerFromManifest } from "./review.js";
 import { renderReview } from "./review-markdown.js";
 import { PROJECT_ROOT } from "./root.js";
 
@@ -90,16 +90,16 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
       : await runPulumiPreview(stack, io.env);
     const preview = summarisePreview(previewJson);
 
-    let applied: AppliedEntry[];
+    let ledger: LedgerRow[];
     if (target) {
-      applied = appliedFromLedger(await withClient(target, (client) => readLedger(client, DEFAULT_LEDGER)));
+      ledger = await withClient(target, (client) => readLedger(client, DEFAULT_LEDGER));
     } else if (preview.manifest) {
-      applied = appliedFromManifest(preview.manifest.before);
+      ledger = ledgerFromManifest(preview.manifest.before);
     } else {
       throw new Error("the preview has no migration-apply command with a manifest, so what is applied cannot be known; give --database-url, or check the stack's program");
     }
     const lint = await lintMigrations(dir);
-    const review = buildReview({ stack, set, applied, appliedFrom: target ? "database" : "preview", lint, preview });
+    const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview });
     io.stdout(renderReview(review, { secrets, ...(values.full ? { limit: Number.MAX_SAFE_INTEGER } : {}) }));
     return ExitCode.ok;
   } catch (error) {
