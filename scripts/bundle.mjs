@@ -24,6 +24,7 @@ export const ENTRIES = {
   start: "infra/migrator/main.ts",
   "stack-report": "bin/stack-report.ts",
   audit: "bin/audit.ts",
+  review: "bin/review.ts",
 };
 
 const INPUTS = "dist/inputs.json";

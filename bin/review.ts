@@ -1,0 +1,12 @@
+/** `npm run review -- --stack NAME`: the migration review of one stack as Markdown (infra/migrator/review-cli.ts). */
+import { exitWith } from "../infra/migrator/exit.js";
+import { runReview } from "../infra/migrator/review-cli.js";
+import { warnIfStale } from "../infra/migrator/stale-bundle.js";
+
+warnIfStale(import.meta.url);
+const code = await runReview(process.argv.slice(2), {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+});
+await exitWith(code);

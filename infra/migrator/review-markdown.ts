@@ -1,0 +1,195 @@
+import { displayTable, LOCK_MODES, type LockMode, type StatementLocks, type TableLock } from "./locks.js";
+import { redact } from "./redact.js";
+import type { PendingFile, Review } from "./review.js";
+
+/**
+ * The review as a pull-request comment. GitHub refuses a comment over 65,536 characters, so the
+ * whole text stays under `limit` (64,000 by default) whatever the set's size: rows are added
+ * whole while they fit, and what does not fit is counted in a line after the table, never cut
+ * mid-row or mid-table. Every line passes through `redact`, and then any postgres:// URL is replaced
+ * whole, so no password or connection string reaches the comment even if a message carried one.
+ */
+
+export const COMMENT_LIMIT = 64_000;
+
+const CONNECTION_URL = /\bpostgres(?:ql)?:\/\/[^\s`'"|<>)]+/gi;
+
+/** The hidden first line the workflow finds its own comment by, one per stack. */
+export function reviewMarker(stack: string): string {
+  return `<!-- pg-migrations-review:${stack} -->`;
+}
+
+/** A table cell: no pipe or line break may end the cell early. */
+function cell(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+function code(text: string): string {
+  return "`" + text.replace(/`/g, "'") + "`";
+}
+
+function lockText(l: TableLock): string {
+  const where = l.table ? code(displayTable(l.table)) : (l.note ?? "a table not named in the statement");
+  return `${l.mode} ${where}${l.newTable ? " (new)" : ""}`;
+}
+
+/** The SQL command of a parse node kind, for the statements whose locks are listed. */
+const COMMAND: Record<string, string> = {
+  CreateStmt: "CREATE TABLE",
+  IndexStmt: "CREATE INDEX",
+  CreateTrigStmt: "CREATE TRIGGER",
+  InsertStmt: "INSERT",
+  UpdateStmt: "UPDATE",
+  DeleteStmt: "DELETE",
+  MergeStmt: "MERGE",
+  SelectStmt: "SELECT",
+  TruncateStmt: "TRUNCATE",
+  LockStmt: "LOCK TABLE",
+  DropStmt: "DROP",
+  RenameStmt: "ALTER … RENAME",
+  VacuumStmt: "VACUUM/ANALYZE",
+  CommentStmt: "COMMENT ON",
+  CreateStatsStmt: "CREATE STATISTICS",
+  ReindexStmt: "REINDEX",
+  ClusterStmt: "CLUSTER",
+  RefreshMatViewStmt: "REFRESH MATERIALIZED VIEW",
+  ViewStmt: "CREATE VIEW",
+  CreateTableAsStmt: "CREATE TABLE AS",
+};
+
+/** One statement's locks, e.g. `L101 ALTER TABLE ADD COLUMN: ACCESS EXCLUSIVE "Member"`. */
+function statementText(s: { line: number; kind: string; locks: StatementLocks }): string | undefined {
+  const locks = s.locks.locks;
+  if (locks.length === 0 && !s.locks.unknown) return undefined;
+  const first = locks[0]?.why;
+  const what =
+    s.kind === "AlterTableStmt" ? `ALTER TABLE ${first ?? ""}`.trim()
+    : s.kind === "IndexStmt" || s.kind === "DropStmt" ? first ?? COMMAND[s.kind]!
+    : COMMAND[s.kind] ?? s.kind;
+  const text = locks.map((l, i) => lockText(l) + (i > 0 && /referenced/.test(l.why) ? " (referenced)" : "")).join(", ");
+  return `L${s.line} ${what}: ${text || "?"}${s.locks.unknown ? ` (${s.locks.unknown})` : ""}`;
+}
+
+/** The strongest mode per table over a whole file, for a file too large to list statement by statement. */
+function strongestPerTable(p: PendingFile): string {
+  const strongest = new Map<string, { mode: LockMode; text: string }>();
+  for (const s of p.statements) {
+    for (const l of s.locks.locks) {
+      if (!l.table) continue;
+      const key = displayTable(l.table);
+      const prior = strongest.get(key);
+      if (!prior || LOCK_MODES.indexOf(l.mode) > LOCK_MODES.indexOf(prior.mode)) strongest.set(key, { mode: l.mode, text: lockText(l) });
+    }
+  }
+  return `strongest per table over the file: ${[...strongest.values()].map((v) => v.text).join(", ") || "no table lock"}`;
+}
+
+const CELL_LIMIT = 4_000;
+
+function locksCell(p: PendingFile): string {
+  const lines = p.statements.map(statementText).filter((t): t is string => t !== undefined);
+  const quiet = p.statements.length - lines.length;
+  const full = [...lines, ...(quiet > 0 ? [`${quiet} statement${quiet === 1 ? "" : "s"} take${quiet === 1 ? "s" : ""} no table lock`] : [])].join("<br>");
+  return full.length <= CELL_LIMIT ? full : strongestPerTable(p);
+}
+
+function lintCell(p: PendingFile): string {
+  if (p.lint.length === 0) return "none";
+  const shown = p.lint.slice(0, 10).map((f) => `${f.level === "error" ? "**error**" : "warning"} ${code(`${f.file}:${f.line}`)} ${f.rule}: ${f.message}`);
+  return [...shown, ...(p.lint.length > shown.length ? [`…and ${p.lint.length - shown.length} more`] : [])].join("<br>");
+}
+
+function row(p: PendingFile): string {
+  const f = p.file;
+  return `| ${f.version} | ${cell(f.name)} | ${f.transactional ? "transaction" : "no-transaction"} | ${f.statements.length} | ${cell(locksCell(p))} | ${cell(lintCell(p))} |`;
+}
+
+export interface RenderOptions {
+  /** Secrets to scrub besides URL passwords (the database password, when known). */
+  secrets?: readonly string[];
+  limit?: number;
+}
+
+export function renderReview(review: Review, options: RenderOptions = {}): string {
+  const limit = options.limit ?? COMMENT_LIMIT;
+  // Passwords first (redact.ts), then whole connection URLs: a comment names no host, user or database either.
+  const scrub = (t: string) => redact(t, options.secrets ?? []).replace(CONNECTION_URL, "<connection string>");
+  const { pending, refused, preview } = review;
+  const errors = pending.reduce((n, p) => n + p.lint.filter((l) => l.level === "error").length, 0);
+
+  const head: string[] = [reviewMarker(review.stack), `## Migration review: stack \`${review.stack}\``, ""];
+  if (preview.dangerous.length > 0) {
+    head.push(`> [!CAUTION]`);
+    head.push(`> **Dangerous:** ${preview.dangerous.length} database resource${preview.dangerous.length === 1 ? "" : "s"} would be replaced or deleted by \`pulumi up\`:`);
+    for (const d of preview.dangerous.slice(0, 20)) head.push(`> - **${d.op}** ${code(d.type)} ${code(d.name)}`);
+    if (preview.dangerous.length > 20) head.push(`> - …and ${preview.dangerous.length - 20} more`);
+    head.push("");
+  }
+  if (preview.errors.length > 0) {
+    head.push(`> [!WARNING]`);
+    head.push(`> The preview reported ${preview.errors.length} error${preview.errors.length === 1 ? "" : "s"}:`);
+    for (const e of preview.errors.slice(0, 5)) head.push(`> ${cell(e.slice(0, 500))}`);
+    head.push("");
+  }
+  const changing = preview.changes.length;
+  head.push(
+    `**${pending.length} file${pending.length === 1 ? "" : "s"} pending, ${changing} stack resource${changing === 1 ? "" : "s"} changing**` +
+      (refused.length > 0 ? `, **${refused.length} file${refused.length === 1 ? "" : "s"} that \`up\` refuses**` : "") +
+      (errors > 0 ? `, ${errors} lint error${errors === 1 ? "" : "s"}` : "") +
+      ".",
+  );
+  head.push(
+    "",
+    review.appliedFrom === "database"
+      ? "Applied files read from the database's ledger."
+      : "Applied files read from the stack's state (the apply command's manifest at the last successful `up`), as `pulumi preview` shows it.",
+    "",
+  );
+
+  const tail: string[] = [];
+  if (refused.length > 0) {
+    tail.push("### Files `up` refuses", "");
+    const shown = refused.slice(0, 50);
+    for (const r of shown) tail.push(`- ${code(`${r.version}_${r.name}`)} **${r.kind}**: ${r.outcome}`);
+    if (refused.length > shown.length) tail.push(`- …and ${refused.length - shown.length} more`);
+    tail.push("");
+  }
+  tail.push(
+    "<details><summary>What each lock mode blocks</summary>",
+    "",
+    "ACCESS EXCLUSIVE blocks everything, reads included; SHARE and SHARE ROW EXCLUSIVE block INSERT, UPDATE and DELETE (reads go on); " +
+      "SHARE UPDATE EXCLUSIVE blocks only other schema changes and VACUUM; ROW EXCLUSIVE and ROW SHARE block only DDL. " +
+      "A table marked (new) was created earlier in the same transaction: no other session sees it yet. " +
+      "Levels from PostgreSQL 17's documentation, 13.3 Explicit Locking.",
+    "</details>",
+  );
+
+  const out = [...head];
+  if (pending.length > 0) {
+    const table = ["### Pending files, in the order `up` applies them", "", "| version | name | mode | statements | table locks, per statement | lint |", "|---|---|---|---|---|---|"];
+    const budget = limit - [...head, ...tail].join("\n").length - 600;
+    let used = table.join("\n").length;
+    let shown = 0;
+    for (const p of pending) {
+      const r = scrub(row(p));
+      if (used + r.length + 1 > budget) break;
+      table.push(r);
+      used += r.length + 1;
+      shown++;
+    }
+    if (shown > 0) out.push(...table, "");
+    if (shown < pending.length) {
+      const rest = pending.slice(shown);
+      const statements = rest.reduce((n, p) => n + p.file.statements.length, 0);
+      out.push(
+        `…and **${rest.length} more pending file${rest.length === 1 ? "" : "s"}** (${rest[0]!.file.version} to ${rest.at(-1)!.file.version}, ${statements} statements) ` +
+          `left out to keep this comment under ${limit.toLocaleString("en")} characters; \`npm run review -- --stack ${review.stack} --full\` prints them all.`,
+        "",
+      );
+    }
+  } else {
+    out.push("No migration file is pending.", "");
+  }
+  out.push(...tail);
+  return scrub(out.join("\n")) + "\n";
+}

@@ -1,0 +1,122 @@
+import type { MigrationFile, MigrationSet } from "./files.js";
+import { compareVersions, type LedgerRow } from "./ledger.js";
+import type { LintFinding } from "./lint.js";
+import { setLocks, type StatementLocks } from "./locks.js";
+import { MANIFEST_PREFIX } from "./manifest.js";
+import { plan } from "./plan.js";
+import type { PreviewSummary } from "./preview.js";
+
+/**
+ * A migration review: what `pulumi up` of one stack will do to its database, as data (pure).
+ * `review-markdown.ts` turns it into the pull-request comment.
+ *
+ * What is applied comes from the database's ledger when the reviewer can reach it, else from the
+ * preview: the apply command's manifest in the state is the set of the last successful `up`, so
+ * a key only in this preview is a pending file, a changed value an edited one, a key gone a
+ * removed one (the same rule the migrator applies with `--expect-manifest` and its ledger).
+ */
+
+export interface PendingFile {
+  file: MigrationFile;
+  statements: { line: number; kind: string; locks: StatementLocks }[];
+  lint: LintFinding[];
+}
+
+export interface RefusedFile {
+  version: string;
+  name: string;
+  kind: "edited" | "removed" | "out-of-order";
+  /** What `up` will do, in the migrator's terms. */
+  outcome: string;
+}
+
+export interface Review {
+  stack: string;
+  /** Where "applied" came from: the database's ledger, or the stack's state through the preview. */
+  appliedFrom: "database" | "preview";
+  pending: PendingFile[];
+  refused: RefusedFile[];
+  preview: PreviewSummary;
+}
+
+/**
+ * The manifest's values read back as ledger rows (`<name> <mode> sha256:<hex>`): what the last
+ * successful `up` applied. When and by whom is not in the manifest; nothing here prints it.
+ */
+export function ledgerFromManifest(manifest: Record<string, string>): LedgerRow[] {
+  const out: LedgerRow[] = [];
+  for (const [key, value] of Object.entries(manifest)) {
+    const m = /^(\S+) (transaction|no-transaction) sha256:([0-9a-f]{64})$/.exec(value);
+    if (!key.startsWith(MANIFEST_PREFIX) || !m) continue;
+    out.push({
+      version: key.slice(MANIFEST_PREFIX.length),
+      name: m[1]!,
+      checksum: m[3]!,
+      transactional: m[2] === "transaction",
+      status: "applied",
+      appliedAt: new Date(0),
+      durationMs: null,
+      appliedBy: "(from the stack's state)",
+      clientAddr: null,
+    });
+  }
+  return out.sort((a, b) => compareVersions(a.version, b.version));
+}
+
+export function buildReview(input: {
+  stack: string;
+  set: MigrationSet;
+  ledger: readonly LedgerRow[];
+  appliedFrom: Review["appliedFrom"];
+  lint: LintFinding[];
+  preview: PreviewSummary;
+}): Review {
+  const { set } = input;
+  const files = new Map(set.files.map((f) => [f.version, f]));
+  // A `started` row is an interrupted no-transaction file: still pending (the planner resumes it).
+  const done = input.ledger.filter((r) => r.status !== "started");
+  const refused: RefusedFile[] = [];
+  for (const row of done) {
+    const file = files.get(row.version);
+    if (!file) {
+      refused.push({
+        version: row.version,
+        name: row.name,
+        kind: "removed",
+        outcome: "applied, but its folder is gone: `up` refuses before anything runs, unless the stack sets `allowRemovedMigrations`; restore the folder",
+      });
+    } else if (row.checksum !== file.checksum) {
+      refused.push({
+        version: row.version,
+        name: file.name,
+        kind: "edited",
+        outcome: `edited after it was applied (sha256 ${row.checksum.slice(0, 12)}… applied, ${file.checksum.slice(0, 12)}… now): \`up\` refuses before anything runs; restore the file and write a new migration`,
+      });
+    }
+  }
+  // The migrator's own planner says what is pending and in which order, as `up` will once the
+  // refusals above are dealt with: an edited file counts as applied, a removed one is ignored, and
+  // out-of-order files are planned (and named below) instead of stopping the plan.
+  const restored = input.ledger.map((r) => {
+    const file = files.get(r.version);
+    return file && r.status !== "started" ? { ...r, checksum: file.checksum } : r;
+  });
+  const planned = plan(set, restored, { ignoreUnknown: true, allowOutOfOrder: true });
+  const lastApplied = done.map((r) => r.version).filter((v) => files.has(v)).sort(compareVersions).at(-1);
+  const locks = new Map(setLocks(set.files).map((f) => [f.version, f.statements]));
+  const pending: PendingFile[] = [];
+  for (const step of planned.steps) {
+    const file = step.file;
+    if (lastApplied !== undefined && compareVersions(file.version, lastApplied) < 0) {
+      refused.push({
+        version: file.version,
+        name: file.name,
+        kind: "out-of-order",
+        outcome: `new but orders before ${lastApplied}, which is applied: \`up\` refuses before anything runs; give it a later version`,
+      });
+    }
+    pending.push({ file, statements: locks.get(file.version) ?? [], lint: input.lint.filter((l) => l.file === file.relativePath) });
+  }
+  refused.sort((x, y) => compareVersions(x.version, y.version));
+  return { stack: input.stack, appliedFrom: input.appliedFrom, pending, refused, preview: input.preview };
+}
