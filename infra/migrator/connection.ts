@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type pg from "pg";
 import { UsageError } from "./errors.js";
+import { loadPg } from "./pg-driver.js";
 
 /** Where to connect, with everything secret kept out of `display`. */
 export interface ConnectionTarget {
@@ -143,8 +144,7 @@ export function resolveConnection(databaseUrl: string | undefined, env: NodeJS.P
 
 /** Connects, runs `fn`, and always closes the connection. */
 export async function withClient<T>(target: ConnectionTarget, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  // Loaded on first use: `--help` and usage errors never pay for the driver (startup time).
-  const { Client } = (await import("pg")).default;
+  const { Client } = await loadPg();
   const client = new Client(target.config);
   // A connection the server drops (restart, pg_terminate_backend) emits 'error'; the failing query reports it.
   client.on("error", () => {});
