@@ -3,9 +3,9 @@
  * process, no database), and the Pulumi program's construction time under mocks.
  */
 import path from "node:path";
-import { readMigrationSet } from "../infra/migrator/files.js";
-import { plan } from "../infra/migrator/plan.js";
-import { loadParser } from "../infra/migrator/statements.js";
+import { readMigrationSet } from "../migrator/files.js";
+import { plan } from "../migrator/plan.js";
+import { loadParser } from "../migrator/statements.js";
 import { runOk } from "./proc.js";
 import { ROOT, TMP } from "./server.js";
 import { describeSyntheticSet, writeSyntheticSet } from "./sets.js";

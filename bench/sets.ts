@@ -4,7 +4,7 @@
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { readMigrationSet, type MigrationFile } from "../infra/migrator/files.js";
+import { readMigrationSet, type MigrationFile } from "../migrator/files.js";
 
 export interface NaiveRewrite {
   /** Folders written, in order. */

@@ -2,9 +2,9 @@
  * The stacks' verification command as a process (infra/report.ts): prints the report's JSON on
  * stdout, or says why there is none and exits 1, so the command fails and runs again on the next up.
  */
-import { exitWith } from "../infra/migrator/exit.js";
-import { redact } from "../infra/migrator/redact.js";
-import { warnIfStale } from "../infra/migrator/stale-bundle.js";
+import { exitWith } from "../migrator/exit.js";
+import { redact } from "../migrator/redact.js";
+import { warnIfStale } from "../migrator/stale-bundle.js";
 import { produceReport } from "../infra/report.js";
 
 warnIfStale(import.meta.url);

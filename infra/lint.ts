@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FailOrWarn } from "../stacks/index.js";
-import { lintMigrations, type LintFinding } from "./migrator/lint.js";
+import { lintMigrations, type LintFinding } from "../migrator/lint.js";
 
 /** Where lint findings go; Pulumi's log in the program, a recorder in tests. */
 export interface LintLog {

@@ -2,9 +2,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "../stacks/index.js";
 import { shellCommand } from "./connection.js";
-import { MigrationSetError } from "./migrator/errors.js";
-import { readMigrationSet, type MigrationFile, type MigrationSet } from "./migrator/files.js";
-import { manifestOf, setDigest } from "./migrator/manifest.js";
+import { MigrationSetError } from "../migrator/errors.js";
+import { readMigrationSet, type MigrationFile, type MigrationSet } from "../migrator/files.js";
+import { manifestOf, setDigest } from "../migrator/manifest.js";
 
 /**
  * How the commands start the migrator: the bundle scripts/bundle.mjs builds (plain JavaScript,

@@ -13,8 +13,8 @@
  * Nothing secret is printed: the migrator redacts, and this file prints only its JSON.
  */
 import { parseArgs } from "node:util";
-import { runCli } from "./migrator/cli.js";
-import { resolveConnection, withClient } from "./migrator/connection.js";
+import { runCli } from "../migrator/cli.js";
+import { resolveConnection, withClient } from "../migrator/connection.js";
 
 export interface ServerFacts {
   version: string;

@@ -6,8 +6,8 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { StackSettings } from "../stacks/index.js";
 import { shellCommand } from "./connection.js";
-import type { MigrationSet } from "./migrator/files.js";
-import { setDigest } from "./migrator/manifest.js";
+import type { MigrationSet } from "../migrator/files.js";
+import { setDigest } from "../migrator/manifest.js";
 import type { TransactionMode } from "./migrations.js";
 
 /** How the verification command starts: the stack's report (status + verify + server facts), bundled like the migrator. */

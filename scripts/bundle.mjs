@@ -21,7 +21,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 /** dist/<name>.js ← source, relative to the project root. */
 export const ENTRIES = {
   migrate: "bin/migrate.ts",
-  start: "infra/migrator/main.ts",
+  start: "bin/start.ts",
   "stack-report": "bin/stack-report.ts",
   audit: "bin/audit.ts",
   review: "bin/review.ts",

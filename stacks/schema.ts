@@ -1,4 +1,4 @@
-import { parseDuration } from "../infra/migrator/durations.js";
+import { parseDuration } from "../migrator/durations.js";
 import { AURORA_DEFAULTS, COMMON_DEFAULTS, ENVIRONMENT_DEFAULTS, LOCAL_DEFAULTS, RDS_DEFAULTS } from "./defaults.js";
 import { StackConfigError, type ConfigProblem } from "./errors.js";
 import { SecretText } from "./secret.js";

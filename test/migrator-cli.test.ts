@@ -4,7 +4,7 @@
  * password anywhere in what is printed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { HELP, OPTIONS } from "../infra/migrator/cli.js";
+import { HELP, OPTIONS } from "../migrator/cli.js";
 import { migrate, migrateJson, migrateProcess, printed, type CliRun } from "./support/cli.js";
 import { freshDatabase } from "./support/database.js";
 import { ledgerRows, query, relationExists } from "./support/migrator-db.js";

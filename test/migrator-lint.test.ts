@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, test } from "vitest";
-import { characterColumn, EXCLUDED_RULES } from "../infra/migrator/lint.js";
+import { characterColumn, EXCLUDED_RULES } from "../migrator/lint.js";
 import { migrate, migrateJson } from "./support/cli.js";
 import { removeSets, writeSet, type SetFile } from "./support/sets.js";
 

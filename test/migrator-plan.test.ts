@@ -5,11 +5,11 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { LedgerConflictError, MigrationSetError, UsageError, type Problem } from "../infra/migrator/errors.js";
-import { readMigrationSet, type MigrationSet } from "../infra/migrator/files.js";
-import type { LedgerRow } from "../infra/migrator/ledger.js";
-import { plan } from "../infra/migrator/plan.js";
-import { loadParser, parseStatements } from "../infra/migrator/statements.js";
+import { LedgerConflictError, MigrationSetError, UsageError, type Problem } from "../migrator/errors.js";
+import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
+import type { LedgerRow } from "../migrator/ledger.js";
+import { plan } from "../migrator/plan.js";
+import { loadParser, parseStatements } from "../migrator/statements.js";
 import { migrate, migrateJson, printed } from "./support/cli.js";
 import { freshDatabase, withTestClient } from "./support/database.js";
 import { ledgerRows, relationExists } from "./support/migrator-db.js";

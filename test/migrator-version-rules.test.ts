@@ -4,11 +4,11 @@
  * files show the same on real PostgreSQL 13 to 17.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { readMigrationSet } from "../infra/migrator/files.js";
-import { plan } from "../infra/migrator/plan.js";
-import { assertServerCanRun, ServerTooOldError, tooNewForServer } from "../infra/migrator/server-version.js";
-import { loadParser, parseStatements } from "../infra/migrator/statements.js";
-import { displayVersion, majorOf } from "../infra/migrator/version-rules.js";
+import { readMigrationSet } from "../migrator/files.js";
+import { plan } from "../migrator/plan.js";
+import { assertServerCanRun, ServerTooOldError, tooNewForServer } from "../migrator/server-version.js";
+import { loadParser, parseStatements } from "../migrator/statements.js";
+import { displayVersion, majorOf } from "../migrator/version-rules.js";
 import { removeSets, writeSet } from "./support/sets.js";
 
 beforeAll(loadParser);

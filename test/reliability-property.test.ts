@@ -7,11 +7,11 @@ import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { exitCodeOf, MigrationSetError, type Problem } from "../infra/migrator/errors.js";
-import { checkFile, checksumOf, normaliseText, readMigrationSet, type MigrationFile } from "../infra/migrator/files.js";
-import type { LedgerRow } from "../infra/migrator/ledger.js";
-import { plan } from "../infra/migrator/plan.js";
-import { loadParser } from "../infra/migrator/statements.js";
+import { exitCodeOf, MigrationSetError, type Problem } from "../migrator/errors.js";
+import { checkFile, checksumOf, normaliseText, readMigrationSet, type MigrationFile } from "../migrator/files.js";
+import type { LedgerRow } from "../migrator/ledger.js";
+import { plan } from "../migrator/plan.js";
+import { loadParser } from "../migrator/statements.js";
 import { ROOT } from "./support/cli.js";
 import { removeSets, writeSet } from "./support/sets.js";
 

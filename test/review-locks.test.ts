@@ -4,8 +4,8 @@
  * test/review-pg-locks.test.ts checks the same claims against pg_locks on a real server.
  */
 import { beforeAll, describe, expect, test } from "vitest";
-import { covers, emptyKnowledge, statementLocks, type SetKnowledge } from "../infra/migrator/locks.js";
-import { loadParser } from "../infra/migrator/statements.js";
+import { covers, emptyKnowledge, statementLocks, type SetKnowledge } from "../migrator/locks.js";
+import { loadParser } from "../migrator/statements.js";
 
 beforeAll(() => loadParser());
 

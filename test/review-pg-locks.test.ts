@@ -13,9 +13,9 @@
  */
 import pg from "pg";
 import { beforeAll, describe, expect, test } from "vitest";
-import { readMigrationSet, type MigrationSet } from "../infra/migrator/files.js";
-import { covers, setLocks, statementLocks, type LockMode, type TableLock } from "../infra/migrator/locks.js";
-import { PROJECT_ROOT } from "../infra/migrator/root.js";
+import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
+import { covers, setLocks, statementLocks, type LockMode, type TableLock } from "../migrator/locks.js";
+import { PROJECT_ROOT } from "../migrator/root.js";
 import { freshDatabase } from "./support/database.js";
 import path from "node:path";
 

@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { runCli } from "../infra/migrator/cli.js";
-import { readMigrationSet } from "../infra/migrator/files.js";
-import { DEFAULT_LEDGER, qualifiedName } from "../infra/migrator/ledger.js";
+import { runCli } from "../migrator/cli.js";
+import { readMigrationSet } from "../migrator/files.js";
+import { DEFAULT_LEDGER, qualifiedName } from "../migrator/ledger.js";
 import { freshDatabase, withTestClient } from "./support/database.js";
 import { CHECKS, MIGRATIONS, VERIFY } from "./support/seed-set.js";
 

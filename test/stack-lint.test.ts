@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { formatFinding, reportFindings } from "../infra/lint.js";
-import type { LintFinding } from "../infra/migrator/lint.js";
+import type { LintFinding } from "../migrator/lint.js";
 import { readStackFile, runProgram } from "./support/pulumi.js";
 
 const finding = (level: "error" | "warning", line = 2): LintFinding => ({

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Evidence } from "../../audit/evidence.js";
-import { startEmbedded, type EmbeddedServer } from "../../infra/migrator/embedded.js";
+import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded.js";
 import { engineProject, missingTools, type EngineProject } from "./support.js";
 
 const DATABASE = "engine_audit";

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEmbedded, type EmbeddedServer } from "../../infra/migrator/embedded.js";
+import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded.js";
 import { changes, copyProject, engineProject, missingTools, REPO, urnName, urnType, type EngineProject } from "./support.js";
 
 const DATABASE = "engine_app";

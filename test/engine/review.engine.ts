@@ -10,10 +10,10 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEmbedded, type EmbeddedServer } from "../../infra/migrator/embedded.js";
-import { readMigrationSet } from "../../infra/migrator/files.js";
-import { runReview } from "../../infra/migrator/review-cli.js";
-import { COMMENT_LIMIT, reviewMarker } from "../../infra/migrator/review-markdown.js";
+import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded.js";
+import { readMigrationSet } from "../../migrator/files.js";
+import { runReview } from "../../migrator/review-cli.js";
+import { COMMENT_LIMIT, reviewMarker } from "../../migrator/review-markdown.js";
 import { engineProject, missingTools, REPO, type EngineProject } from "./support.js";
 
 const DATABASE = "review_app";

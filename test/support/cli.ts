@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { runCli } from "../../infra/migrator/cli.js";
+import { runCli } from "../../migrator/cli.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** The bundle users and the stacks run (built from the sources by the test run's global setup). */

@@ -1,7 +1,7 @@
 /** Checks every stack shares: the migration chain, the verification, and that no secret leaks. */
 import path from "node:path";
 import { expect } from "vitest";
-import { readMigrationSet } from "../../infra/migrator/files.js";
+import { readMigrationSet } from "../../migrator/files.js";
 import { allStrings, isSecretValue, reveal, ROOT, type ProgramRun, type Registered } from "./pulumi.js";
 
 export const COMMAND = "command:local:Command";

@@ -22,7 +22,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { freePort } from "../../infra/migrator/embedded.js";
+import { freePort } from "../../migrator/embedded.js";
 import { reveal, ROOT, type Registered } from "./pulumi.js";
 
 export interface TlsServer {

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { readMigrationSet } from "../../infra/migrator/files.js";
+import { readMigrationSet } from "../../migrator/files.js";
 import { isSecretValue, reveal, ROOT } from "./pulumi.js";
 import path from "node:path";
 

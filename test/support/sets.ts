@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { checksumOf, normaliseText } from "../../infra/migrator/files.js";
+import { checksumOf, normaliseText } from "../../migrator/files.js";
 
 /** One migration of a set written by a test: `<version>_<name>/migration.sql` holding `sql`. */
 export interface SetFile {

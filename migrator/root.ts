@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 /**
  * The project root: the nearest folder above this module that holds package.json. The same code
- * runs from its TypeScript source (infra/migrator/) and bundled into dist/, at different depths.
+ * runs from its TypeScript source (migrator/) and bundled into dist/, at different depths.
  */
 function findProjectRoot(from: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
