@@ -162,10 +162,6 @@ export function recordSql(
       applied_by = current_user, client_addr = inet_client_addr()`;
 }
 
-export async function record(client: pg.ClientBase, location: LedgerLocation, file: MigrationFile, status: LedgerStatus, durationMs: number | null): Promise<void> {
-  await client.query(recordSql(client, location, file, status, durationMs));
-}
-
 /** Forgets a no-transaction file that failed cleanly: nothing of it is applied. */
 export async function forgetStarted(client: pg.ClientBase, location: LedgerLocation, version: string): Promise<void> {
   await client.query(`DELETE FROM ${qualifiedName(location)} WHERE version = $1 AND status = 'started'`, [version]);

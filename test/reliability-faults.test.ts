@@ -3,7 +3,7 @@
  * killed, its backend terminated, the server restarted. Each case ends with the database
  * consistent with the ledger and a rerun that converges.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -178,6 +178,65 @@ describe("the server restarted mid-file (a dedicated embedded server)", () => {
       server = await startEmbedded({ rootDir, persistent: true, port });
       await expectConsistent(url, ["1"]);
       await rerunConverges(url, dir);
+    } finally {
+      await server.stop().catch(() => {});
+      await rm(rootDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
+/** Stops the server as a crash would: SIGQUIT to the postmaster is an immediate shutdown, with no final WAL flush. */
+async function crash(dataDir: string): Promise<void> {
+  const pid = Number((await readFile(path.join(dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+  process.kill(pid, "SIGQUIT");
+  await waitFor("the postmaster to exit", async () => {
+    try {
+      process.kill(pid, 0);
+      return undefined;
+    } catch {
+      return true;
+    }
+  });
+}
+
+describe("the server crashes right after a run (files commit without waiting for the disk; the run's last commit waits)", () => {
+  // Small files, a no-transaction one among them, and one that fails in the second run.
+  const files: SetFile[] = [
+    { version: "10", name: "a", sql: "CREATE TABLE a (id int PRIMARY KEY, label text);\nINSERT INTO a VALUES (1, 'x');\n" },
+    { version: "20", name: "b", sql: "CREATE TABLE b (id int PRIMARY KEY);\n" },
+    { version: "30", name: "a_label", sql: "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY a_label_idx ON a (label);\n" },
+    { version: "40", name: "c", sql: "CREATE TABLE c (id int PRIMARY KEY);\n" },
+  ];
+  const failing: SetFile = { version: "50", name: "broken", sql: "CREATE TABLE d (id int);\nSELECT 1 / 0;\n" };
+
+  test("everything a run reported is still there after the crash, and the ledger matches the schema", async () => {
+    const rootDir = await mkdtemp(path.join(os.tmpdir(), "fault-crash-"));
+    const port = await freePort();
+    // The WAL writer would flush asynchronous commits within 200 ms; 10 s keeps them in memory,
+    // so only the migrator's own synchronous commit can have put them on disk.
+    const settings = { wal_writer_delay: "10s", wal_writer_flush_after: "1GB" };
+    let server = await startEmbedded({ rootDir, persistent: true, port, settings });
+    try {
+      await withTestClient(server.url("postgres"), (c) => c.query("CREATE DATABASE app"));
+      const url = server.url("app");
+
+      const ok = await migrateProcess(["apply", "--dir", await writeSet(files)], { DATABASE_URL: url });
+      expect(ok.code, printed(ok)).toBe(0);
+      await crash(server.dataDir);
+      server = await startEmbedded({ rootDir, persistent: true, port, settings });
+      expect((await ledgerRows(url)).map((r) => `${r.version}:${r.status}`)).toEqual(["10:applied", "20:applied", "30:applied", "40:applied"]);
+      for (const relation of ["a", "b", "a_label_idx", "c"]) expect(await relationExists(url, relation), relation).toBe(true);
+
+      // A failed run: the files before the failure were reported applied, so they must survive too.
+      const more: SetFile[] = [...files, { version: "45", name: "e", sql: "CREATE TABLE e (id int);\n" }, failing];
+      const failed = await migrateProcess(["apply", "--dir", await writeSet(more)], { DATABASE_URL: url });
+      expect(failed.code, printed(failed)).toBe(1);
+      expect(failed.stderr).toMatch(/50_broken\/migration\.sql:2: division by zero/);
+      await crash(server.dataDir);
+      server = await startEmbedded({ rootDir, persistent: true, port, settings });
+      expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["10", "20", "30", "40", "45"]);
+      expect(await relationExists(url, "e")).toBe(true);
+      expect(await relationExists(url, "d")).toBe(false);
     } finally {
       await server.stop().catch(() => {});
       await rm(rootDir, { recursive: true, force: true });
