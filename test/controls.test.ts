@@ -1,6 +1,6 @@
 /**
  * infra/controls.ts on plain postures: each control's status follows the setting it reads, and
- * the controls and titles are the README's Security Hub table (instance and cluster columns).
+ * the controls and titles are docs/stacks.md's Security Hub table (instance and cluster columns).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -144,13 +144,18 @@ test("an existing server (the local stack): the controls do not apply", () => {
   expect(out.scope).toMatch(/creates none/);
 });
 
-describe("the README's Security Hub table says what the module computes", () => {
-  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const rows = readme
+describe("docs/stacks.md's Security Hub table says what the module computes", () => {
+  const HEADING = "## AWS Security Hub controls for RDS";
+  const docs = readFileSync(path.join(ROOT, "docs/stacks.md"), "utf8");
+  const start = docs.indexOf(`\n${HEADING}\n`);
+  if (start < 0) throw new Error(`docs/stacks.md has no "${HEADING}" section`);
+  const end = docs.indexOf("\n## ", start + HEADING.length + 1);
+  const rows = docs
+    .slice(start, end < 0 ? undefined : end)
     .split("\n")
     .filter((l) => /^\| RDS\.\d+ \|/.test(l))
     .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
-  /** A README cell as a status, or undefined where the control does not apply. */
+  /** A table cell as a status, or undefined where the control does not apply. */
   const cellStatus = (cell: string) => (cell === "—" || cell === "not applicable" ? undefined : cell.includes("not met") ? "not met" : cell.startsWith("depends") ? "depends" : "met");
 
   test("same controls per column, same titles, same status for a hardened prod database", () => {

@@ -1,7 +1,8 @@
 /**
- * docs/stacks.md and the README's stacks section must say what the code does: every
+ * docs/stacks.md and the README's outputs section must say what the code does: every
  * configuration key with its scope and defaults, the prod rules, every output with an example
- * whose fields are the real ones, and a Security Hub row for every control the prod rules cite.
+ * whose fields are the real ones (and named in the README), and a Security Hub row for every
+ * control the prod rules cite.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -123,8 +124,8 @@ describe("the outputs", () => {
     expect(exported.length).toBeGreaterThan(0);
     const documented = [...outputs.matchAll(/^### `(\w+)`$/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual([...exported].sort());
-    const stacks = section(readme, "## Pulumi stacks (RDS per environment)");
-    for (const name of exported) expect(stacks, name).toContain(`\`${name}\``);
+    const readmeOutputs = section(readme, "## Outputs");
+    for (const name of exported) expect(readmeOutputs, name).toContain(`\`${name}\``);
   });
 
   /** Every key path of a value; an array contributes `[]` and its first element's paths. */
@@ -208,9 +209,8 @@ describe("the outputs", () => {
   });
 });
 
-describe("README: the Security Hub control table", () => {
-  const stacks = section(readme, "## Pulumi stacks (RDS per environment)");
-  const controlTable = tables(stacks).find((t) => t[0]![0] === "control");
+describe("docs/stacks.md: the Security Hub control table", () => {
+  const controlTable = tables(section(docs, "## AWS Security Hub controls for RDS")).find((t) => t[0]![0] === "control");
 
   test("has a row for every control a prod rule cites, and that row names the rule's key", () => {
     expect(controlTable, "no table whose first column is 'control'").toBeDefined();
