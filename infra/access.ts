@@ -61,14 +61,15 @@ export class DatabaseAccess extends pulumi.ComponentResource {
         // The RDS master user is not a superuser; the provider then avoids what needs one.
         superuser: false,
         connectTimeout: 15,
-        // The provider decides some SQL from the version before it connects: the stack's major for
-        // RDS and Aurora; an existing server's is not known here, and 17 is what the tests run.
+        // The provider chooses its SQL by this version instead of asking the server for it: the
+        // stack's major for RDS and Aurora; an existing server's is not known here, and 17 is what
+        // the tests run.
         expectedVersion: settings.environment === "local" ? "17" : String(settings.rds.engineMajor),
       },
       { parent: this, dependsOn: target.resources, replacementTrigger: target.identity },
     );
     // A new database (a replaced instance, another server) must get every role and grant again,
-    // even when its endpoint reads the same, and the engine replaces a provider without replacing
+    // even when its endpoint reads the same, and the engine changes a provider without replacing
     // what it manages: so the provider and each resource are replaced when the identity changes.
     // The old ones go through the old provider, on the old database.
     const child = { parent: this, provider: this.provider, replacementTrigger: target.identity };

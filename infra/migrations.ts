@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "../stacks/index.js";
 import { shellCommand } from "./connection.js";
 import { MigrationSetError } from "../migrator/errors.js";
-import { readMigrationSet, type MigrationFile, type MigrationSet } from "../migrator/files.js";
+import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
 import { manifestOf, setDigest } from "../migrator/manifest.js";
 
 /**
@@ -14,10 +14,6 @@ import { manifestOf, setDigest } from "../migrator/manifest.js";
 export const MIGRATOR = ["node", "dist/migrate.js"] as const;
 
 export type TransactionMode = "transaction" | "no-transaction";
-
-export function transactionMode(file: MigrationFile): TransactionMode {
-  return file.transactional ? "transaction" : "no-transaction";
-}
 
 /** Flags every migrator run of this stack shares (ledger location, timeouts). */
 export function migratorFlags(settings: StackSettings): string[] {
@@ -96,8 +92,9 @@ export interface MigrationsArgs {
  *   command again and the migrator continues from the failed file.
  * - The database identity is a trigger: a replaced database replaces the command, so the whole
  *   set runs on the new database.
- * - Progress lines go to the `up` log (the migrator prints no secret; the engine also masks the
- *   secret's value); the previous output is not fed back into the environment.
+ * - Progress lines go to the `up` log (the migrator prints no secret; the engine also prints the
+ *   stack's secret config values, the password among them, as [secret]); the previous output is
+ *   not fed back into the environment.
  */
 export class Migrations extends pulumi.ComponentResource {
   readonly command: command.local.Command;

@@ -11,7 +11,7 @@ export function formatProblem(p: Problem): string {
   return `${where}: ${p.message}`;
 }
 
-/** Exit codes of the CLI, as design.md fixes them. */
+/** Exit codes of the CLI; the stacks' commands and CI scripts branch on them. */
 export const ExitCode = {
   ok: 0,
   /** A migration or check failed, or the database disagrees with the files. */

@@ -139,13 +139,8 @@ function checkLockFile(text: string, problems: Problem[]): void {
 }
 
 /**
- * Reads and checks the whole set before anything runs: layout, names, order,
- * encoding, directives, and every statement through PostgreSQL's own parser.
- * Every problem in the set is reported together, in one MigrationSetError.
- */
-/**
- * Reads many small files at once (a few at a time per worker: thousands of descriptors open
- * together could pass the process's limit); undefined for a file that does not exist.
+ * Reads many small files, at most `workers` at once (thousands of descriptors open together
+ * could pass the process's limit); undefined for a file that does not exist.
  */
 async function readAll(paths: string[], workers = 32): Promise<(Buffer | undefined)[]> {
   const out: (Buffer | undefined)[] = new Array(paths.length);
@@ -164,6 +159,11 @@ async function readAll(paths: string[], workers = 32): Promise<(Buffer | undefin
   return out;
 }
 
+/**
+ * Reads and checks the whole set before anything runs: layout, names, order,
+ * encoding, directives, and every statement through PostgreSQL's own parser.
+ * Every problem in the set is reported together, in one MigrationSetError.
+ */
 export async function readMigrationSet(dir: string): Promise<MigrationSet> {
   const root = path.resolve(dir);
   const problems: Problem[] = [];

@@ -167,7 +167,6 @@ export async function forgetStarted(client: pg.ClientBase, location: LedgerLocat
   await client.query(`DELETE FROM ${qualifiedName(location)} WHERE version = $1 AND status = 'started'`, [version]);
 }
 
-/** Completes the row of a no-transaction file once its statement has returned. */
 /** Turns a `started` row into `applied`, with literals inlined so it can share a round trip. */
 export function markAppliedSql(client: pg.ClientBase, location: LedgerLocation, version: string, durationMs: number): string {
   return `UPDATE ${qualifiedName(location)} SET status = 'applied', duration_ms = ${Math.round(durationMs)} WHERE version = ${client.escapeLiteral(version)}`;

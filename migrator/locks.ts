@@ -39,18 +39,6 @@ export const CONFLICTS: Record<LockMode, readonly LockMode[]> = {
   "ACCESS EXCLUSIVE": LOCK_MODES,
 };
 
-/** What an application's plain statements do while the lock is held, for the review's reader. */
-export const BLOCKS: Record<LockMode, string> = {
-  "ACCESS SHARE": "blocks only ACCESS EXCLUSIVE (DDL that rewrites or drops)",
-  "ROW SHARE": "blocks EXCLUSIVE and ACCESS EXCLUSIVE; reads and writes go on",
-  "ROW EXCLUSIVE": "blocks SHARE and stronger (CREATE INDEX, DDL); reads and writes go on",
-  "SHARE UPDATE EXCLUSIVE": "blocks other schema changes and VACUUM; reads and writes go on",
-  SHARE: "blocks INSERT, UPDATE, DELETE; reads go on",
-  "SHARE ROW EXCLUSIVE": "blocks INSERT, UPDATE, DELETE; reads go on",
-  EXCLUSIVE: "blocks writes and SELECT FOR UPDATE/SHARE; plain reads go on",
-  "ACCESS EXCLUSIVE": "blocks everything, reads included",
-};
-
 /** Does holding `strong` block at least everything `weak` blocks? */
 export function covers(strong: LockMode, weak: LockMode): boolean {
   return CONFLICTS[weak].every((m) => CONFLICTS[strong].includes(m));

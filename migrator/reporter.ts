@@ -20,13 +20,3 @@ export type MigratorEvent =
 export interface Reporter {
   event(e: MigratorEvent): void;
 }
-
-export const silentReporter: Reporter = { event: () => {} };
-
-/** Keeps every event, for tests and for the JSON report. */
-export class RecordingReporter implements Reporter {
-  readonly events: MigratorEvent[] = [];
-  event(e: MigratorEvent): void {
-    this.events.push(e);
-  }
-}

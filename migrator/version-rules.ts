@@ -5,9 +5,9 @@
  * error halfway through a set. Pure: a parse tree in, the newest requirement out.
  *
  * Only what the supported servers (13 and later) differ on is listed, and REINDEX CONCURRENTLY
- * (12), which the migrator relies on; a rule names the feature as
- * a user wrote it. Functions and settings that are new in a version (e.g. multiranges) are not
- * syntax, and stay the server's to refuse.
+ * (12, so every supported server has it); a rule names the feature as a user wrote it. Functions
+ * and settings that are new in a version (e.g. multiranges) are not syntax, and stay the
+ * server's to refuse.
  */
 
 export interface VersionRequirement {

@@ -15,11 +15,11 @@ fi
 # Go's own install location, for a shell whose PATH does not name it.
 if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then export PATH="$PATH:/usr/local/go/bin"; fi
 if ! command -v go >/dev/null; then
-  echo "build-actionlint: no go on PATH (Go 1.24+ is needed to build actionlint $VERSION)" >&2
+  echo "build-actionlint: no go on PATH (Go 1.25+ is needed to build actionlint $VERSION)" >&2
   exit 1
 fi
 mkdir -p "$BIN_DIR"
-# -ldflags stamps the version, which `go install` of a module version would otherwise leave as "(devel)"
-# on some Go versions; the version check above reads it.
+# -ldflags stamps the version the check above reads, rather than relying on the build info that
+# `go install` records.
 GOBIN="$BIN_DIR" go install -ldflags "-s -w -X github.com/rhysd/actionlint.version=$VERSION" "github.com/rhysd/actionlint/cmd/actionlint@$VERSION"
 echo "build-actionlint: built actionlint $VERSION into .tools/actionlint/bin"

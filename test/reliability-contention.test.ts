@@ -75,7 +75,7 @@ describe("lock contention from application traffic", () => {
     let run: MigratorProcess;
     let reads: { waitsMs: number[]; blockedByMigrator: number };
     try {
-      // Bound: 6 attempts of 300ms and pauses of 200+400+800+1600+3200ms (+-25%): about 10s.
+      // Bound: 6 attempts of 300ms and pauses of 200+400+800+1600+3200ms (+-25%): about 8s, under 10s.
       run = startMigrator(["apply", "--dir", dir, "--lock-timeout", "300ms", "--lock-retries", "5", "--retry-delay", "200ms"], { DATABASE_URL: url });
       reads = await measureAppReads(url, run);
     } finally {

@@ -125,7 +125,7 @@ afterAll(async () => {
   await Promise.all(tmpDirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-test("the set has the shape the issue fixes: 20 files, index files one CONCURRENTLY statement each outside a transaction", async () => {
+test("the set's shape: 20 files, index files one CONCURRENTLY statement each outside a transaction", async () => {
   const set = await readMigrationSet(MIGRATIONS);
   expect(set.files).toHaveLength(20);
   expect(set.files[0]!.folder).toBe("0_init");

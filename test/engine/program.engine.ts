@@ -1,7 +1,7 @@
 /**
  * The program under the real Pulumi CLI and Node.js language host, up to the providers: it needs
- * only the two binaries every machine with Go can build, so it runs even where the command and
- * postgresql providers could not be built (local-stack.engine.ts needs those and says so).
+ * only those two tools, so it runs even where the command and postgresql providers could not be
+ * built (local-stack.engine.ts needs those and says so).
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -54,7 +54,7 @@ describe("the program under the real Pulumi CLI and language host", () => {
       expect(r.code, out).toBe(0);
     } else {
       // Where a provider could not be built, the engine stops at the first resource that needs
-      // it, and it must be one of those recorded by scripts/build-pulumi.sh, nothing else.
+      // it, and the plugin it names must be one of the tools not built, nothing else.
       expect(r.code).not.toBe(0);
       const plugins = [...out.matchAll(/no resource plugin '([^']+)'/g)].map((m) => m[1]!);
       expect(plugins.length, out).toBeGreaterThan(0);

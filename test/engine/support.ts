@@ -32,7 +32,7 @@ export interface RunOptions {
 }
 
 export interface EngineProject {
-  /** The project copy: Pulumi.yaml, package.json, bin/, infra/, scripts/, stacks/, sql/ and a node_modules link. */
+  /** The project copy (PROJECT_ENTRIES) with a node_modules link. */
   dir: string;
   /** Where the file backend keeps the stacks' state. */
   stateDir: string;

@@ -154,7 +154,7 @@ export function compatSuite(major: Major): void {
         const blocked = await migrateProcess(["apply", "--dir", dir, "--lock-wait", "1s"], { DATABASE_URL: url });
         expect(blocked.code, printed(blocked)).toBe(1);
         expect(blocked.stderr).toMatch(/another migrator holds the migration lock/);
-        // What the README tells a PostgreSQL 13 user to do.
+        // What the note above (and the README) tells a PostgreSQL 13 user to do.
         await query(url, "SELECT pg_terminate_backend($1)", [backend.pid]);
       } else {
         expect(run.output()).not.toMatch(/client_connection_check_interval/);
