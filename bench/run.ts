@@ -19,6 +19,7 @@ import { describeSyntheticSet, writeNaiveSet, writeSyntheticSet } from "./sets.j
 import { DBMATE, measureSpeed, PSQL, TOOLS, type Tool } from "./speed.js";
 import { round } from "./stats.js";
 import { latencySvg } from "./svg.js";
+import { measureStartup } from "./startup.js";
 import { runVariant } from "./zero-downtime.js";
 
 const HELP = `Usage: npm run bench [-- options]
@@ -31,7 +32,8 @@ bench/results/latest.json and bench/results/latency.svg:
                  copy with the same load, a naive variant generated from it (plain CREATE INDEX
                  in transactions, foreign keys validated when added)
   speed          a synthetic set of small files applied by the migrator, by psql (one process per
-                 file, -1 for transactional files) and by dbmate
+                 file, -1 for transactional files) and by dbmate; then the start-up of
+                 npm run migrate -- --help beside node alone and npm starting node
   scaling        per-file cost at 10, 100 and 1000 files; parse-and-plan time up to 10,000 files;
                  Pulumi program construction under mocks with 20, 200 and 1000 files
   pulumi-up      the local stack under the real Pulumi engine (bash scripts/build-pulumi.sh):
@@ -203,6 +205,8 @@ async function main(): Promise<number> {
       log(`speed: ${s.files} files, ${s.rounds} round(s) of migrator, psql and dbmate`);
       const set = await writeSyntheticSet(describeSyntheticSet(s.files), path.join(TMP, `speed-${s.files}`));
       report.overhead = overheadOf(await measureSpeed(server, set, s.rounds));
+      log("speed: start-up of npm run migrate -- --help");
+      report.startup = await measureStartup(s.mode === "full" ? 21 : 11);
     }
     if (s.sections.has("scaling")) {
       const perFile = [];

@@ -4,13 +4,13 @@
  * secrets provider, and embedded PostgreSQL 17 servers as the "existing server".
  * The steps build on each other, so they run in order in one file.
  */
-import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded.js";
-import { changes, copyProject, engineProject, missingTools, REPO, urnName, urnType, type EngineProject } from "./support.js";
+import type { EmbeddedServer } from "../../migrator/embedded.js";
+import { localStack, type LocalStack } from "./local-stack-fixture.js";
+import { changes, copyProject, REPO, urnName, urnType, type EngineProject } from "./support.js";
 
 const DATABASE = "engine_app";
 const MIGRATOR_PASSWORD = "engine-migrator-password-7f3a9c";
@@ -20,10 +20,10 @@ const AFTER_FAILING_VERSION = "20990101000200";
 /** Where the steps leave what a reviewer sees (git-ignored); docs/stacks.md quotes it. */
 const EXAMPLES = path.join(REPO, ".tools", "pulumi", "examples");
 
-let servers: EmbeddedServer[] = [];
+let stack: LocalStack;
+/** The server the stack points at now. */
 let server: EmbeddedServer;
 let project: EngineProject;
-let scratch: string;
 
 async function query<T extends pg.QueryResultRow>(sql: string, on: EmbeddedServer = server): Promise<T[]> {
   const client = new pg.Client({ connectionString: on.url(DATABASE) });
@@ -61,25 +61,6 @@ async function migrationVersions(): Promise<string[]> {
   return entries.filter((e) => e.isDirectory()).map((e) => e.name.split("_")[0]!).sort();
 }
 
-async function startServer(name: string): Promise<EmbeddedServer> {
-  const started = await startEmbedded({ rootDir: path.join(scratch, name), persistent: false });
-  servers.push(started);
-  const admin = new pg.Client({ connectionString: started.url("postgres") });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${DATABASE}`);
-  await admin.end();
-  return started;
-}
-
-/** `--` ends the flags: a generated password may start with "-". */
-const configSet = (key: string, value: string, secret = false) =>
-  project.pulumiOk(["config", "set", ...(secret ? ["--secret"] : []), "--stack", "local", `pg-migrations:${key}`, "--", value]);
-
-async function pointAt(target: EmbeddedServer): Promise<void> {
-  await configSet("localPort", String(target.port));
-  await configSet("localPassword", decodeURIComponent(new URL(target.url()).password), true);
-}
-
 const preview = async () => changes(await project.pulumiOk(["preview", "--json", "--stack", "local"]));
 const previewDiff = () => project.pulumiOk(["preview", "--diff", "--stack", "local"]);
 const up = () => project.pulumi(["up", "--yes", "--skip-preview", "--stack", "local"], { timeoutMs: 600_000 });
@@ -88,7 +69,7 @@ const printedBy = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.s
 const opsOf = (steps: ReturnType<typeof changes>) => steps.map((s) => `${s.op} ${urnName(s.urn)}`).sort();
 
 /** Every password this test handed out: none may appear where it is not asked for. */
-const secrets = () => [MIGRATOR_PASSWORD, ...servers.map((s) => decodeURIComponent(new URL(s.url()).password))];
+const secrets = () => stack.secrets();
 
 async function writeMigration(version: string, name: string, sql: string): Promise<string> {
   const dir = path.join(project.dir, "sql/migrations", `${version}_${name}`);
@@ -98,27 +79,12 @@ async function writeMigration(version: string, name: string, sql: string): Promi
 }
 
 beforeAll(async () => {
-  const missing = missingTools();
-  if (missing.length > 0) {
-    throw new Error(`the Pulumi tools are not all built, so the engine cannot run the local stack:\n  ${missing.join("\n  ")}`);
-  }
-  scratch = await mkdtemp(path.join(os.tmpdir(), "pulumi-engine-pg-"));
-  // As root the servers run as the postgres user, which must be able to reach their folders.
-  await chmod(scratch, 0o755);
-  server = await startServer("first");
-  project = await engineProject();
-  await project.pulumiOk(["stack", "init", "local", "--secrets-provider", "passphrase"]);
-  await configSet("localDatabase", DATABASE);
-  await configSet("migratorPassword", MIGRATOR_PASSWORD, true);
-  await pointAt(server);
+  stack = await localStack({ database: DATABASE, migratorPassword: MIGRATOR_PASSWORD });
+  ({ project, first: server } = stack);
   await mkdir(EXAMPLES, { recursive: true });
 }, 300_000);
 
-afterAll(async () => {
-  await project?.remove();
-  for (const s of servers) await s.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => stack?.remove());
 
 describe("the local stack under the real Pulumi engine", () => {
   test("1. preview: one command for the whole set, each file visible in its environment; nothing applied", async () => {
@@ -178,7 +144,7 @@ describe("the local stack under the real Pulumi engine", () => {
       const r = await project.pulumi(["preview", "--expect-no-changes", "--stack", "local"], { cwd });
       expect(r.code, `${cwd}\n${printedBy(r)}`).toBe(0);
     }
-    const clone = path.join(scratch, "another-checkout", "pg-migrations");
+    const clone = path.join(stack.scratch, "another-checkout", "pg-migrations");
     await mkdir(path.dirname(clone), { recursive: true });
     await copyProject(clone);
     await writeFile(path.join(clone, "Pulumi.local.yaml"), await readFile(path.join(project.dir, "Pulumi.local.yaml")));
@@ -288,8 +254,8 @@ describe("the local stack under the real Pulumi engine", () => {
 
   test("8. a replaced database: every file runs again on the new one", async () => {
     const old = await snapshot();
-    const replacement = await startServer("replacement");
-    await pointAt(replacement);
+    const replacement = await stack.startServer("replacement");
+    await stack.pointAt(replacement);
     const steps = await preview();
     expect(steps.filter((s) => urnName(s.urn) === "migration-apply").map((s) => s.op)).toEqual(["replace"]);
 
@@ -300,7 +266,7 @@ describe("the local stack under the real Pulumi engine", () => {
     expect(fresh.ledger.map((r) => r.version)).toEqual(await migrationVersions());
     expect(fresh.roles).toEqual(["app", "auditor", "migrator"]);
     // The old database is left as it was (its roles and data were released, not dropped).
-    expect(await snapshot(servers[0]!)).toEqual(old);
+    expect(await snapshot(stack.first)).toEqual(old);
   });
 
   test("9. destroy empties the state and leaves schema, data, ledger and roles", async () => {

@@ -5,51 +5,26 @@
  * replaced database, whose roles the review flags. The steps build on each other.
  */
 import { execFile } from "node:child_process";
-import { appendFile, chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded.js";
 import { readMigrationSet } from "../../migrator/files.js";
 import { runReview } from "../../migrator/review-cli.js";
 import { COMMENT_LIMIT, reviewMarker } from "../../migrator/review-markdown.js";
-import { engineProject, missingTools, REPO, type EngineProject } from "./support.js";
+import { localStack, type LocalStack } from "./local-stack-fixture.js";
+import { REPO, type EngineProject } from "./support.js";
 
-const DATABASE = "review_app";
-const MIGRATOR_PASSWORD = "review-migrator-password-41c9e2";
 const NEW_VERSION = "20990101000000";
 /** Where the reviews are left for docs/ci.md (git-ignored). */
 const EXAMPLES = path.join(REPO, ".tools", "pulumi", "examples");
 
-const servers: EmbeddedServer[] = [];
+let stack: LocalStack;
 let project: EngineProject;
-let scratch: string;
-
-async function startServer(name: string): Promise<EmbeddedServer> {
-  const server = await startEmbedded({ rootDir: path.join(scratch, name), persistent: false });
-  servers.push(server);
-  const admin = new pg.Client({ connectionString: server.url("postgres") });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${DATABASE}`);
-  await admin.end();
-  return server;
-}
-
-const configSet = (key: string, value: string, secret = false) =>
-  project.pulumiOk(["config", "set", ...(secret ? ["--secret"] : []), "--stack", "local", `pg-migrations:${key}`, "--", value]);
-
-async function pointAt(server: EmbeddedServer): Promise<void> {
-  await configSet("localPort", String(server.port));
-  await configSet("localPassword", decodeURIComponent(new URL(server.url()).password), true);
-}
-
-const secrets = () => [MIGRATOR_PASSWORD, ...servers.map((s) => decodeURIComponent(new URL(s.url()).password))];
 
 /** `pulumi preview --json` of the local stack, saved, then `npm run review -- --stack local --preview-json` over it. */
 async function reviewOfPreview(name: string): Promise<string> {
   const json = await project.pulumiOk(["preview", "--json", "--stack", "local"]);
-  const file = path.join(scratch, `${name}.json`);
+  const file = path.join(stack.scratch, `${name}.json`);
   await writeFile(file, json);
   let stdout = "";
   let stderr = "";
@@ -61,49 +36,22 @@ async function reviewOfPreview(name: string): Promise<string> {
   expect(code, stderr).toBe(0);
   await writeFile(path.join(EXAMPLES, `review-${name}.md`), stdout);
   expect(stdout.length).toBeLessThanOrEqual(COMMENT_LIMIT);
-  for (const s of secrets()) {
+  for (const s of stack.secrets()) {
     expect(stdout).not.toContain(s);
     expect(json).not.toContain(s);
   }
   return stdout;
 }
 
-/** The environment engineProject() gives the CLI (support.ts), for a process that runs `pulumi` itself. */
-function pulumiEnv(): NodeJS.ProcessEnv {
-  return {
-    PATH: `${path.join(REPO, ".tools/pulumi/bin")}${path.delimiter}${process.env.PATH ?? ""}`,
-    HOME: process.env.HOME ?? os.homedir(),
-    PULUMI_HOME: path.join(path.dirname(project.dir), "home"),
-    PULUMI_BACKEND_URL: `file://${project.stateDir}`,
-    PULUMI_CONFIG_PASSPHRASE: project.passphrase,
-    PULUMI_SKIP_UPDATE_CHECK: "1",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    NO_COLOR: "1",
-  };
-}
-
 const pendingRows = (md: string) => md.split("\n").filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split(" | ")[0]!.slice(2));
 
 beforeAll(async () => {
-  const missing = missingTools();
-  if (missing.length > 0) throw new Error(`the Pulumi tools are not all built, so the engine cannot preview the local stack:\n  ${missing.join("\n  ")}`);
-  scratch = await mkdtemp(path.join(os.tmpdir(), "pulumi-review-"));
-  // As root the servers run as the postgres user, which must reach their folders.
-  await chmod(scratch, 0o755);
-  const server = await startServer("first");
-  project = await engineProject();
-  await project.pulumiOk(["stack", "init", "local", "--secrets-provider", "passphrase"]);
-  await configSet("localDatabase", DATABASE);
-  await configSet("migratorPassword", MIGRATOR_PASSWORD, true);
-  await pointAt(server);
+  stack = await localStack({ database: "review_app", migratorPassword: "review-migrator-password-41c9e2" });
+  project = stack.project;
   await mkdir(EXAMPLES, { recursive: true });
 }, 300_000);
 
-afterAll(async () => {
-  await project?.remove();
-  for (const s of servers) await s.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => stack?.remove());
 
 describe("the migration review from the real engine's preview", () => {
   test("1. the seed set on an empty stack: every file pending, in order, with its locks; nothing refused or dangerous", async () => {
@@ -140,7 +88,7 @@ describe("the migration review from the real engine's preview", () => {
       execFile(
         process.execPath,
         [path.join(project.dir, "dist", "review.js"), "--stack", "local"],
-        { cwd: project.dir, env: pulumiEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
+        { cwd: project.dir, env: project.env, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
         (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
       );
     });
@@ -149,7 +97,7 @@ describe("the migration review from the real engine's preview", () => {
   });
 
   test("3. a replaced database: the review flags the roles the preview replaces, at the top", async () => {
-    await pointAt(await startServer("replacement"));
+    await stack.pointAt(await stack.startServer("replacement"));
     const md = await reviewOfPreview("replaced");
     const [head] = md.split("### Pending files");
     expect(head).toMatch(/> \*\*Dangerous:\*\* \d+ database resources? would be replaced or deleted/);
