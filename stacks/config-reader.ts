@@ -12,7 +12,8 @@ export type ValueCheck = (v: string) => string | undefined;
  * Reads typed values out of the raw configuration, collecting every problem instead of stopping
  * at the first. It knows no key of this project: which keys exist, what they allow and what
  * they default to is decided by the caller (stacks/rules.ts). An unset key and a key set to ""
- * are the same: not set. Every read goes through `value`, so a test can see which keys are read.
+ * are the same: not set. Every key is looked up once per read, through `value`, which is what
+ * lets test/stack-config-keys.test.ts record the keys read and hold CONFIG_KEYS to them.
  */
 export class ConfigReader {
   readonly problems: ConfigProblem[] = [];
