@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_APPLY_SETTINGS } from "./apply.js";
 import type { MigratorContext } from "./commands.js";
 import { resolveConnection } from "./connection.js";
-import { distance } from "./directives.js";
+import { didYouMean } from "./did-you-mean.js";
 import { parseDuration } from "./durations.js";
 import { ExitCode, exitCodeOf, MigrationFailedError, UsageError } from "./errors.js";
 import { formatApply, formatEvent, formatLint, formatPlan, formatStatus, formatVerify } from "./format.js";
@@ -156,10 +156,8 @@ function parseCommandLine(argv: string[]): ReturnType<typeof parseArgs<{ options
     if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
       const given = /'([^']+)'/.exec(e.message)?.[1] ?? "";
       const name = given.replace(/^-+/, "").replace(/=.*$/, "");
-      const close = Object.keys(OPTIONS)
-        .map((o) => ({ o, d: distance(name, o) }))
-        .sort((a, b) => a.d - b.d)
-        .find((c) => c.d <= 3 && c.d < name.length / 2)?.o;
+      // At most 3 edits, and fewer than half the name's length: a short name is no clue.
+      const close = didYouMean(name, Object.keys(OPTIONS), Math.min(3, Math.ceil(name.length / 2) - 1));
       throw new UsageError(`unknown option ${given}${close ? `; did you mean --${close}?` : ""} (see --help)`);
     }
     if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {

@@ -1,3 +1,4 @@
+import { didYouMean } from "./did-you-mean.js";
 import { parseDuration } from "./durations.js";
 
 /** What a file's leading `-- migrate:` comments say about how to run it. */
@@ -18,21 +19,6 @@ const DIRECTIVE = /^\s*--\s*migrate\s*:\s*([A-Za-z_-]*)\s*(?:[=\s]\s*(\S*))?\s*$
 const PREFIX = /^\s*--\s*migrate\s*:/i;
 /** A comment after the directive, "-- migrate:no-transaction -- why", is the author's, not a value. */
 const TRAILING_COMMENT = /^(\s*--\s*migrate\s*:.*?)\s+--.*$/i;
-
-/** Levenshtein distance, to suggest the directive (or option) a typo meant. */
-export function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
 
 /**
  * Reads `-- migrate:<name> [value]` lines from the file's leading comments.
@@ -57,8 +43,8 @@ export function readDirectives(text: string): { directives: Directives; problems
     const name = match?.[1] ?? "";
     const value = match?.[2];
     if (!(KNOWN as readonly string[]).includes(name)) {
-      const guess = KNOWN.map((k) => ({ k, d: distance(name.toLowerCase(), k) })).sort((a, b) => a.d - b.d)[0]!;
-      const hint = guess.d <= 3 ? `did you mean "-- migrate:${guess.k}"?` : `known directives: ${KNOWN.map((k) => `migrate:${k}`).join(", ")}`;
+      const guess = didYouMean(name, KNOWN, 3);
+      const hint = guess ? `did you mean "-- migrate:${guess}"?` : `known directives: ${KNOWN.map((k) => `migrate:${k}`).join(", ")}`;
       problems.push({ line, message: `unknown directive "${trimmed}"; ${hint}` });
       return;
     }

@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfigError } from "./errors.js";
-import { parseStackSettings } from "./schema.js";
+import { parseStackSettings } from "./parse.js";
 import type { StackSettings } from "./types.js";
 
 export { StackConfigError, type ConfigProblem } from "./errors.js";
-export { CONFIG_KEYS, PROD_RULES, SECRET_KEYS, parseStackSettings, type RawConfig } from "./schema.js";
+export { type RawConfig } from "./config-reader.js";
+export { parseStackSettings } from "./parse.js";
+export { CONFIG_KEYS, PROD_RULES, SECRET_KEYS } from "./rules.js";
 export { SecretText } from "./secret.js";
 export * from "./types.js";
 

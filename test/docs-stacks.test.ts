@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test, vi } from "vitest";
 import { AURORA_DEFAULTS, COMMON_DEFAULTS, ENVIRONMENT_DEFAULTS, LOCAL_DEFAULTS, RDS_DEFAULTS } from "../stacks/defaults.js";
-import { CONFIG_KEYS, PROD_RULES, SECRET_KEYS } from "../stacks/schema.js";
+import { CONFIG_KEYS, PROD_RULES, SECRET_KEYS } from "../stacks/rules.js";
 import { cannedReport, reportingCommands } from "./support/pulumi-report.js";
 import { readStackFile, ROOT, runProgram } from "./support/pulumi.js";
 

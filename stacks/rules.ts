@@ -1,15 +1,32 @@
+/**
+ * The rules of this project's configuration: every key, the stacks it applies to, its type,
+ * allowed values and default per environment (defaults in stacks/defaults.ts), and what prod
+ * must hold. Reading goes through the generic ConfigReader; whenever a value is only wrong
+ * together with another key's, the reader here calls the check for it (stacks/checks.ts).
+ */
 import { parseDuration } from "../migrator/durations.js";
+import {
+  checkAuroraMultiAz,
+  checkCleartextOnlyToLoopback,
+  checkEngineOnlyKeys,
+  checkRolesDistinct,
+  checkRootCert,
+  checkServerlessCapacity,
+  checkSomeoneMayConnect,
+  checkStorageAutoscaling,
+  checkSubnetsHaveVpc,
+  checkTunnelTls,
+} from "./checks.js";
+import type { ConfigReader } from "./config-reader.js";
 import { AURORA_DEFAULTS, COMMON_DEFAULTS, ENVIRONMENT_DEFAULTS, LOCAL_DEFAULTS, RDS_DEFAULTS } from "./defaults.js";
-import { StackConfigError, type ConfigProblem } from "./errors.js";
-import { SecretText } from "./secret.js";
 import {
   ENGINES,
   ENVIRONMENTS,
   SSL_MODES,
-  type Engine,
   type AccessSettings,
   type AwsStackSettings,
   type ConnectionSettings,
+  type Engine,
   type Environment,
   type LocalStackSettings,
   type MigrationSettings,
@@ -17,16 +34,7 @@ import {
   type RdsSettings,
   type ServerlessCapacity,
   type SslMode,
-  type StackSettings,
 } from "./types.js";
-
-/** Raw configuration as Pulumi hands it to a program: "<namespace>:<key>" -> string (lists and maps as JSON). */
-export type RawConfig = Readonly<Record<string, string>>;
-
-export interface ParseContext {
-  project: string;
-  stack: string;
-}
 
 type Scope = "all" | "aws" | "local";
 
@@ -93,16 +101,6 @@ export const CONFIG_KEYS: Record<string, Scope> = {
   localDatabase: "local",
   localUser: "local",
   localPassword: "local",
-};
-
-/** Keys that only one engine takes: set with the other, they would silently do nothing. */
-const ENGINE_KEYS: Record<string, Engine> = {
-  allocatedStorageGb: "postgres",
-  maxAllocatedStorageGb: "postgres",
-  readReplicas: "postgres",
-  clusterReaders: "aurora-postgresql",
-  serverlessMinAcu: "aurora-postgresql",
-  serverlessMaxAcu: "aurora-postgresql",
 };
 
 /** The PostgreSQL majors RDS and Aurora PostgreSQL offer and this project supports. */
@@ -176,177 +174,6 @@ const AURORA_CLASS = /^db\.(r\d+[a-z]*|x2g)\.[a-z0-9]+$|^db\.t(3|4g)\.(medium|la
 const CA_CERTS = ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"];
 const DAY = "(mon|tue|wed|thu|fri|sat|sun)";
 
-/** Reads typed values out of the raw configuration, collecting every problem instead of stopping at the first. */
-class ConfigReader {
-  readonly problems: ConfigProblem[] = [];
-
-  constructor(
-    private readonly raw: RawConfig,
-    private readonly namespace: string,
-  ) {}
-
-  fullKey(key: string): string {
-    return key.includes(":") ? key : `${this.namespace}:${key}`;
-  }
-
-  value(key: string): string | undefined {
-    const v = this.raw[this.fullKey(key)];
-    return v === undefined || v === "" ? undefined : v;
-  }
-
-  problem(key: string, message: string): void {
-    this.problems.push({ key: this.fullKey(key), message });
-  }
-
-  string(key: string, fallback: string, check?: (v: string) => string | undefined): string {
-    return this.optionalString(key, check) ?? fallback;
-  }
-
-  optionalString(key: string, check?: (v: string) => string | undefined): string | undefined {
-    const v = this.value(key);
-    if (v === undefined) return undefined;
-    const complaint = check?.(v);
-    if (complaint) {
-      this.problem(key, complaint);
-      return undefined;
-    }
-    return v;
-  }
-
-  required(key: string, how: string, check?: (v: string) => string | undefined): string {
-    const v = this.optionalString(key, check);
-    if (v === undefined && this.value(key) === undefined) this.problem(key, `required: ${how}`);
-    return v ?? "";
-  }
-
-  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
-    const v = this.value(key);
-    if (v === undefined) return fallback;
-    if ((allowed as readonly string[]).includes(v)) return v as T;
-    this.problem(key, `"${v}" is not allowed; allowed: ${allowed.join(", ")}`);
-    return fallback;
-  }
-
-  bool(key: string, fallback: boolean): boolean {
-    const v = this.value(key);
-    if (v === undefined) return fallback;
-    if (v === "true") return true;
-    if (v === "false") return false;
-    this.problem(key, `"${v}" is not a boolean; allowed: true, false`);
-    return fallback;
-  }
-
-  int(key: string, fallback: number, range: { min: number; max: number; allowed?: readonly number[]; describe?: string }): number {
-    const v = this.value(key);
-    if (v === undefined) return fallback;
-    const n = /^-?\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
-    const allowedText = range.describe ?? (range.allowed ? range.allowed.join(", ") : `a whole number from ${range.min} to ${range.max}`);
-    if (!Number.isSafeInteger(n) || n < range.min || n > range.max || (range.allowed && !range.allowed.includes(n))) {
-      this.problem(key, `"${v}" is not allowed; allowed: ${allowedText}`);
-      return fallback;
-    }
-    return n;
-  }
-
-  /** Aurora capacity units: 0.5 to 256 in steps of 0.5; undefined (and a problem) when invalid. */
-  acu(key: string, min: number): number | undefined {
-    const v = this.value(key);
-    if (v === undefined) return undefined;
-    const n = /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : Number.NaN;
-    if (!(n >= min && n <= 256 && Number.isInteger(n * 2))) {
-      this.problem(key, `"${v}" is not allowed; allowed: ${min} to 256 ACUs in steps of 0.5`);
-      return undefined;
-    }
-    return n;
-  }
-
-  /** A YAML list (Pulumi passes it as JSON) of strings, each checked. */
-  list(key: string, fallback: readonly string[], itemCheck: (item: string) => string | undefined, describe: string): string[] {
-    const v = this.value(key);
-    if (v === undefined) return [...fallback];
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(v);
-    } catch {
-      parsed = undefined;
-    }
-    if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
-      this.problem(key, `must be a list of ${describe} (in YAML: one "- item" per line, or [a, b])`);
-      return [...fallback];
-    }
-    const items = parsed as string[];
-    const complaints = items.flatMap((item) => {
-      const complaint = itemCheck(item);
-      return complaint ? [`"${item}" ${complaint}`] : [];
-    });
-    if (complaints.length > 0) {
-      this.problem(key, `${complaints.join("; ")}; allowed: a list of ${describe}`);
-      return [...fallback];
-    }
-    return items;
-  }
-
-  /** A YAML map of strings to strings. */
-  stringMap(key: string, check: (k: string, v: string) => string | undefined): Record<string, string> {
-    const v = this.value(key);
-    if (v === undefined) return {};
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(v);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-      this.problem(key, "must be a map of names to text values (in YAML: one `name: value` per line)");
-      return {};
-    }
-    const out: Record<string, string> = {};
-    for (const [k, item] of Object.entries(parsed)) {
-      if (typeof item !== "string" && typeof item !== "number" && typeof item !== "boolean") {
-        this.problem(key, `"${k}" must have a text value`);
-        continue;
-      }
-      const complaint = check(k, String(item));
-      if (complaint) this.problem(key, complaint);
-      else out[k] = String(item);
-    }
-    return out;
-  }
-
-  secret(key: string, minLength: number, how: string): SecretText {
-    const v = this.value(key);
-    if (v === undefined) {
-      this.problem(key, `required: ${how}`);
-      return new SecretText("");
-    }
-    if (v.length < minLength) this.problem(key, `is ${v.length} characters long; allowed: a secret of at least ${minLength} characters`);
-    return new SecretText(v);
-  }
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
-}
-
-function closestKey(key: string): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  for (const known of Object.keys(CONFIG_KEYS)) {
-    const distance = levenshtein(key, known);
-    if (!best || distance < best.distance) best = { key: known, distance };
-  }
-  return best && best.distance <= Math.max(2, Math.floor(key.length / 4)) ? best.key : undefined;
-}
-
 const identifier = (what: string) => (v: string) =>
   IDENTIFIER.test(v) ? undefined : `"${v}" is not a plain ${what} name; allowed: lower-case letters, digits and _ (at most 63, not starting with a digit)`;
 
@@ -378,6 +205,24 @@ function cidrProblem(v: string): string | undefined {
   return "is not a CIDR such as 10.0.0.0/16";
 }
 
+/** Aurora capacity units: `min` to 256 in steps of 0.5. */
+const acus = (min: number) => ({ min, max: 256, step: 0.5, describe: `${min} to 256 ACUs in steps of 0.5` });
+
+/** `serverless`: whether the ACU keys are set at all (a missing or invalid one is reported on its own key, not again on instanceClass). */
+function instanceClassProblem(engine: Engine, serverless: boolean, v: string): string | undefined {
+  if (engine === "postgres") {
+    if (v === "db.serverless") return `"db.serverless" is an Aurora Serverless v2 class; allowed for an RDS PostgreSQL instance: a class such as db.t4g.micro or db.m7g.large`;
+    return INSTANCE_CLASS.test(v) ? undefined : `"${v}" is not an RDS instance class; allowed: a class such as db.t4g.micro or db.m7g.large`;
+  }
+  if (serverless) {
+    return v === "db.serverless" ? undefined : `"${v}" is a provisioned class, and serverlessMinAcu/serverlessMaxAcu make the members Serverless v2; allowed: db.serverless (or remove the ACU keys)`;
+  }
+  if (v === "db.serverless") return `"db.serverless" needs serverlessMinAcu and serverlessMaxAcu; set them, or choose a provisioned class such as db.r7g.large`;
+  return AURORA_CLASS.test(v)
+    ? undefined
+    : `"${v}" is not a class Aurora PostgreSQL runs on; allowed: db.r* (such as db.r7g.large), db.x2g.*, db.t3 or db.t4g medium or large, or db.serverless with serverlessMinAcu and serverlessMaxAcu`;
+}
+
 function defaultNamePrefix(project: string, stack: string): string {
   return `${project}-${stack}`
     .toLowerCase()
@@ -388,7 +233,27 @@ function defaultNamePrefix(project: string, stack: string): string {
     .replace(/-+$/, "");
 }
 
-function readEnvironment(r: ConfigReader, stack: string): Environment | undefined {
+/**
+ * Every key of the project's namespace that the configuration names must be in CONFIG_KEYS and
+ * apply to this environment. `environment`: undefined when it could not be read (then only
+ * unknown keys are reported).
+ */
+export function checkKeysInScope(r: ConfigReader, environment: Environment | undefined): void {
+  for (const key of r.namespaceKeys()) {
+    const scope = CONFIG_KEYS[key];
+    if (scope === undefined) {
+      const suggestion = r.suggestKey(key, Object.keys(CONFIG_KEYS));
+      r.problem(key, `unknown key${suggestion ? `; did you mean ${suggestion}?` : ""} (docs/stacks.md lists every key)`);
+    } else if (environment && scope === "aws" && environment === "local") {
+      r.problem(key, "applies to the dev and prod stacks only (local creates nothing in AWS); remove it");
+    } else if (environment && scope === "local" && environment !== "local") {
+      r.problem(key, "applies to the local stack only; remove it");
+    }
+  }
+}
+
+/** From the stack's name when it is dev, prod or local; otherwise `environment` must say. Undefined when it cannot be told. */
+export function readEnvironment(r: ConfigReader, stack: string): Environment | undefined {
   const fromStack = (ENVIRONMENTS as readonly string[]).includes(stack) ? (stack as Environment) : undefined;
   const v = r.value("environment");
   if (v === undefined) {
@@ -400,7 +265,27 @@ function readEnvironment(r: ConfigReader, stack: string): Environment | undefine
   return undefined;
 }
 
-function readMigrations(r: ConfigReader, environment: Environment): MigrationSettings {
+export function readNamePrefix(r: ConfigReader, project: string, stack: string): string {
+  return r.string("namePrefix", defaultNamePrefix(project, stack), (v) =>
+    /^[a-z](?!.*--)[a-z0-9-]{0,38}[a-z0-9]$/.test(v)
+      ? undefined
+      : `"${v}" is not allowed; allowed: 2 to 40 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen`,
+  );
+}
+
+export function readTags(r: ConfigReader): Record<string, string> {
+  const tags = r.stringMap("tags", (k, v) =>
+    k.toLowerCase().startsWith("aws:")
+      ? `tag "${k}": the aws: prefix is reserved by AWS`
+      : k.length > 128 || v.length > 256
+        ? `tag "${k}": keys are at most 128 characters and values at most 256`
+        : undefined,
+  );
+  if (Object.keys(tags).length > 40) r.problem("tags", `has ${Object.keys(tags).length} tags; allowed: at most 40 (AWS allows 50 and the stack adds its own)`);
+  return tags;
+}
+
+export function readMigrations(r: ConfigReader, environment: Environment): MigrationSettings {
   const defaults = ENVIRONMENT_DEFAULTS[environment];
   return {
     dir: r.string("migrationsDir", COMMON_DEFAULTS.migrationsDir),
@@ -415,29 +300,19 @@ function readMigrations(r: ConfigReader, environment: Environment): MigrationSet
   };
 }
 
-function readConnection(r: ConfigReader, environment: Environment): ConnectionSettings {
+export function readConnection(r: ConfigReader, environment: Environment): ConnectionSettings {
   const allowed: readonly SslMode[] = environment === "local" ? SSL_MODES : SSL_MODES.filter((m) => m !== "disable");
   const sslMode = r.oneOf("sslMode", allowed, ENVIRONMENT_DEFAULTS[environment].sslMode);
   const sslRootCert = r.optionalString("sslRootCert");
-  if ((sslMode === "verify-ca" || sslMode === "verify-full") && sslRootCert === undefined) {
-    r.problem(
-      "sslRootCert",
-      `required when sslMode is ${sslMode}: the path of the CA bundle that signs the server's certificate ` +
-        "(for RDS, https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem saved in the project)",
-    );
-  }
+  checkRootCert(r, sslMode, sslRootCert);
   const hostOverride = environment === "local" ? undefined : r.optionalString("migrationHost", host);
-  const portOverride = environment === "local" || r.value("migrationPort") === undefined ? undefined : r.int("migrationPort", 0, { min: 1, max: 65535 });
-  if (hostOverride !== undefined && sslMode === "verify-full") {
-    r.problem(
-      "sslMode",
-      `verify-full checks the certificate against the host connected to, and the certificate names the database's endpoint, not migrationHost "${hostOverride}"; allowed with migrationHost: require, verify-ca`,
-    );
-  }
+  const portOverride = environment === "local" || !r.isSet("migrationPort") ? undefined : r.int("migrationPort", 0, { min: 1, max: 65535 });
+  checkTunnelTls(r, sslMode, hostOverride);
   return { sslMode, sslRootCert, hostOverride, portOverride };
 }
 
-function readAccess(r: ConfigReader, environment: Environment, adminUser: string): AccessSettings {
+/** `adminUser`: the role the stack itself connects as, which the three roles must not be. */
+export function readAccess(r: ConfigReader, environment: Environment, adminUser: string): AccessSettings {
   const access: AccessSettings = {
     schema: r.string("appSchema", COMMON_DEFAULTS.appSchema, identifier("schema")),
     migratorRole: r.string("migratorRole", COMMON_DEFAULTS.migratorRole, roleName),
@@ -456,34 +331,23 @@ function readAccess(r: ConfigReader, environment: Environment, adminUser: string
     ),
     pgStatStatements: r.bool("pgStatStatements", ENVIRONMENT_DEFAULTS[environment].pgStatStatements),
   };
-  const roles = [
-    ["migratorRole", access.migratorRole],
-    ["appRole", access.appRole],
-    ["auditorRole", access.auditorRole],
-  ] as const;
-  for (const [i, [key, name]] of roles.entries()) {
-    const clash = roles.slice(0, i).find(([, other]) => other === name);
-    if (clash) r.problem(key, `"${name}" is also ${clash[0]}; allowed: a role name of its own`);
-    else if (name === adminUser) r.problem(key, `"${name}" is the administrator the stack connects as; allowed: a role name of its own`);
-  }
+  checkRolesDistinct(r, access, adminUser);
   return access;
 }
 
-function readNetwork(r: ConfigReader, environment: "dev" | "prod"): NetworkSettings {
+export function readNetwork(r: ConfigReader, environment: "dev" | "prod"): NetworkSettings {
   const vpcId = r.optionalString("vpcId", (v) => (/^vpc-[0-9a-f]{8,17}$/.test(v) ? undefined : `"${v}" is not a VPC id such as vpc-0123456789abcdef0`));
-  const subnetIds = r.value("subnetIds") === undefined
+  const subnetIds = !r.isSet("subnetIds")
     ? undefined
     : r.list("subnetIds", [], (v) => (/^subnet-[0-9a-f]{8,17}$/.test(v) ? undefined : "is not a subnet id"), "subnet ids such as subnet-0123456789abcdef0");
   if (environment === "prod") {
-    if (r.value("vpcId") === undefined) r.problem("vpcId", "required in prod: the VPC of the database (prod never uses the default VPC)");
-    if (r.value("subnetIds") === undefined) r.problem("subnetIds", "required in prod: at least two private subnets of vpcId in different availability zones");
+    if (!r.isSet("vpcId")) r.problem("vpcId", "required in prod: the VPC of the database (prod never uses the default VPC)");
+    if (!r.isSet("subnetIds")) r.problem("subnetIds", "required in prod: at least two private subnets of vpcId in different availability zones");
   }
   if (subnetIds !== undefined && subnetIds.length < 2) {
     r.problem("subnetIds", `has ${subnetIds.length} subnet${subnetIds.length === 1 ? "" : "s"}; allowed: at least two subnets in different availability zones (RDS needs two for a subnet group)`);
   }
-  if (subnetIds !== undefined && vpcId === undefined && r.value("vpcId") === undefined) {
-    r.problem("vpcId", "required when subnetIds is set: the VPC those subnets belong to");
-  }
+  checkSubnetsHaveVpc(r, subnetIds, vpcId);
   const allowedCidrs = r.list("allowedCidrs", [], cidrProblem, "CIDRs such as 10.0.0.0/16 (never 0.0.0.0/0)");
   const allowedSecurityGroupIds = r.list(
     "allowedSecurityGroupIds",
@@ -491,12 +355,7 @@ function readNetwork(r: ConfigReader, environment: "dev" | "prod"): NetworkSetti
     (v) => (/^sg-[0-9a-f]{8,17}$/.test(v) ? undefined : "is not a security group id"),
     "security group ids such as sg-0123456789abcdef0",
   );
-  if (allowedCidrs.length === 0 && allowedSecurityGroupIds.length === 0 && r.value("allowedCidrs") === undefined && r.value("allowedSecurityGroupIds") === undefined) {
-    r.problem(
-      "allowedCidrs",
-      `required (or ${r.fullKey("allowedSecurityGroupIds")}): name who may reach the database on its port; with neither, nothing could connect, not even the migrations`,
-    );
-  }
+  checkSomeoneMayConnect(r, allowedCidrs, allowedSecurityGroupIds);
   return { vpcId, subnetIds, allowedCidrs, allowedSecurityGroupIds };
 }
 
@@ -511,63 +370,33 @@ function readEngineVersion(r: ConfigReader, fallback: string): { engineVersion: 
   return { engineVersion, engineMajor: Number(engineVersion.split(".")[0]) };
 }
 
-/** Serverless v2 capacity: both keys or neither. */
+/** Serverless v2 capacity, for aurora-postgresql with the ACU keys set; undefined otherwise or when invalid. */
 function readServerless(r: ConfigReader, engine: Engine): ServerlessCapacity | undefined {
-  const minSet = r.value("serverlessMinAcu") !== undefined;
-  const maxSet = r.value("serverlessMaxAcu") !== undefined;
-  if (engine !== "aurora-postgresql" || (!minSet && !maxSet)) return undefined;
-  const minAcu = r.acu("serverlessMinAcu", 0.5);
-  const maxAcu = r.acu("serverlessMaxAcu", 1);
-  if (minSet !== maxSet) {
-    const missing = minSet ? "serverlessMaxAcu" : "serverlessMinAcu";
-    r.problem(missing, `required with ${minSet ? "serverlessMinAcu" : "serverlessMaxAcu"}: Aurora Serverless v2 needs both a minimum and a maximum capacity`);
-    return undefined;
-  }
-  if (minAcu !== undefined && maxAcu !== undefined && minAcu > maxAcu) {
-    r.problem("serverlessMaxAcu", `${maxAcu} is below serverlessMinAcu (${minAcu}); allowed: ${minAcu} to 256`);
-  }
+  if (engine !== "aurora-postgresql" || (!r.isSet("serverlessMinAcu") && !r.isSet("serverlessMaxAcu"))) return undefined;
+  const minAcu = r.decimal("serverlessMinAcu", acus(0.5));
+  const maxAcu = r.decimal("serverlessMaxAcu", acus(1));
+  checkServerlessCapacity(r, minAcu, maxAcu);
   return minAcu !== undefined && maxAcu !== undefined ? { minAcu, maxAcu } : undefined;
 }
 
-/** `serverless`: whether the ACU keys are set at all (a missing or invalid one is reported on its own key, not again on instanceClass). */
-function instanceClassProblem(engine: Engine, serverless: boolean, v: string): string | undefined {
-  if (engine === "postgres") {
-    if (v === "db.serverless") return `"db.serverless" is an Aurora Serverless v2 class; allowed for an RDS PostgreSQL instance: a class such as db.t4g.micro or db.m7g.large`;
-    return INSTANCE_CLASS.test(v) ? undefined : `"${v}" is not an RDS instance class; allowed: a class such as db.t4g.micro or db.m7g.large`;
-  }
-  if (serverless) {
-    return v === "db.serverless" ? undefined : `"${v}" is a provisioned class, and serverlessMinAcu/serverlessMaxAcu make the members Serverless v2; allowed: db.serverless (or remove the ACU keys)`;
-  }
-  if (v === "db.serverless") return `"db.serverless" needs serverlessMinAcu and serverlessMaxAcu; set them, or choose a provisioned class such as db.r7g.large`;
-  return AURORA_CLASS.test(v)
-    ? undefined
-    : `"${v}" is not a class Aurora PostgreSQL runs on; allowed: db.r* (such as db.r7g.large), db.x2g.*, db.t3 or db.t4g medium or large, or db.serverless with serverlessMinAcu and serverlessMaxAcu`;
-}
-
-function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: string): RdsSettings {
+export function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: string): RdsSettings {
   const d = RDS_DEFAULTS[environment];
   const aurora = AURORA_DEFAULTS[environment];
   const region = r.value("aws:region");
   if (region === undefined) r.problem("aws:region", "required: the AWS region of the database, e.g. eu-west-1");
   const engine = r.oneOf("engine", ENGINES, d.engine);
   const isAurora = engine === "aurora-postgresql";
-  for (const [key, only] of Object.entries(ENGINE_KEYS)) {
-    if (only !== engine && r.value(key) !== undefined) {
-      r.problem(key, `applies to engine ${only} only, and this stack's engine is ${engine}; remove it (or set engine to ${only})`);
-    }
-  }
+  checkEngineOnlyKeys(r, engine);
   const { engineVersion, engineMajor } = readEngineVersion(r, d.engineVersion);
   const serverless = readServerless(r, engine);
-  const serverlessAsked = isAurora && (r.value("serverlessMinAcu") !== undefined || r.value("serverlessMaxAcu") !== undefined);
+  const serverlessAsked = isAurora && (r.isSet("serverlessMinAcu") || r.isSet("serverlessMaxAcu"));
   const allocatedStorageGb = r.int("allocatedStorageGb", d.allocatedStorageGb, { min: 20, max: 65536 });
   const maxAllocatedStorageGb = r.int("maxAllocatedStorageGb", d.maxAllocatedStorageGb, {
     min: 0,
     max: 65536,
     describe: "0 (no storage autoscaling) or a size in GB above allocatedStorageGb, up to 65536",
   });
-  if (maxAllocatedStorageGb !== 0 && maxAllocatedStorageGb <= allocatedStorageGb) {
-    r.problem("maxAllocatedStorageGb", `${maxAllocatedStorageGb} is not above allocatedStorageGb (${allocatedStorageGb}); allowed: 0 (no autoscaling) or more than ${allocatedStorageGb}`);
-  }
+  checkStorageAutoscaling(r, allocatedStorageGb, maxAllocatedStorageGb);
   const readReplicas = r.int("readReplicas", d.readReplicas, { min: 0, max: MAX_READERS, describe: `0 to ${MAX_READERS} (RDS's limit of read replicas per instance)` });
   const clusterReaders = r.int("clusterReaders", aurora.clusterReaders, {
     min: 0,
@@ -575,10 +404,7 @@ function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: strin
     describe: `0 to ${MAX_READERS} (Aurora's limit of replicas per cluster)`,
   });
   const multiAz = r.bool("multiAz", d.multiAz);
-  // prod says the same through PROD_RULES (RDS.15); dev would otherwise get a single-AZ cluster it asked to be multi-AZ.
-  if (environment === "dev" && isAurora && multiAz && clusterReaders === 0) {
-    r.problem("clusterReaders", "is 0, and multiAz is true: an Aurora cluster is in a second AZ only through a reader there; allowed: 1 to 15 (or multiAz false)");
-  }
+  checkAuroraMultiAz(r, environment, engine, multiAz, clusterReaders);
   const logTypes = isAurora ? AURORA_LOG_TYPES : LOG_TYPES;
   const eventTopicArn = r.optionalString("eventTopicArn", (v) =>
     /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$/.test(v) ? undefined : `"${v}" is not an SNS topic ARN`,
@@ -644,7 +470,8 @@ function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix: strin
   };
 }
 
-function readLocal(r: ConfigReader, sslMode: SslMode): LocalStackSettings["local"] {
+/** The existing PostgreSQL a local stack deploys into. */
+export function readLocal(r: ConfigReader, sslMode: SslMode): LocalStackSettings["local"] {
   const local = {
     host: r.required("localHost", "the host of the existing PostgreSQL, e.g. 127.0.0.1", host),
     port: r.int("localPort", LOCAL_DEFAULTS.port, { min: 1, max: 65535 }),
@@ -656,77 +483,6 @@ function readLocal(r: ConfigReader, sslMode: SslMode): LocalStackSettings["local
     ),
     password: r.secret("localPassword", 1, `the password of localUser; set it with \`pulumi config set --secret ${r.fullKey("localPassword")} <password>\``),
   };
-  // The migrator refuses to send a password in clear anywhere but to this machine.
-  if (sslMode === "disable" && local.host !== "" && !isLoopback(local.host)) {
-    r.problem("sslMode", `disable sends the passwords in clear to ${local.host}; allowed for a host other than localhost/127.x/::1: require, verify-ca, verify-full`);
-  }
+  checkCleartextOnlyToLoopback(r, sslMode, local.host);
   return local;
-}
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || /^127\./.test(host) || host === "::1" || host === "[::1]";
-}
-
-/**
- * Validates the whole stack configuration at once: every problem (unknown key, wrong type,
- * value outside what the environment allows) is collected and thrown together as a
- * StackConfigError whose lines name the key and the allowed values.
- */
-export function parseStackSettings(raw: RawConfig, context: ParseContext): StackSettings {
-  const { project, stack } = context;
-  const r = new ConfigReader(raw, project);
-  const environment = readEnvironment(r, stack);
-
-  const prefix = `${project}:`;
-  for (const fullKey of Object.keys(raw).sort()) {
-    if (!fullKey.startsWith(prefix)) continue;
-    const key = fullKey.slice(prefix.length);
-    const scope = CONFIG_KEYS[key];
-    if (scope === undefined) {
-      const suggestion = closestKey(key);
-      r.problem(key, `unknown key${suggestion ? `; did you mean ${r.fullKey(suggestion)}?` : ""} (docs/stacks.md lists every key)`);
-    } else if (environment && scope === "aws" && environment === "local") {
-      r.problem(key, "applies to the dev and prod stacks only (local creates nothing in AWS); remove it");
-    } else if (environment && scope === "local" && environment !== "local") {
-      r.problem(key, "applies to the local stack only; remove it");
-    }
-  }
-
-  const namePrefix = r.string("namePrefix", defaultNamePrefix(project, stack), (v) =>
-    /^[a-z](?!.*--)[a-z0-9-]{0,38}[a-z0-9]$/.test(v)
-      ? undefined
-      : `"${v}" is not allowed; allowed: 2 to 40 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen`,
-  );
-  const tags = r.stringMap("tags", (k, v) =>
-    k.toLowerCase().startsWith("aws:")
-      ? `tag "${k}": the aws: prefix is reserved by AWS`
-      : k.length > 128 || v.length > 256
-        ? `tag "${k}": keys are at most 128 characters and values at most 256`
-        : undefined,
-  );
-  if (Object.keys(tags).length > 40) r.problem("tags", `has ${Object.keys(tags).length} tags; allowed: at most 40 (AWS allows 50 and the stack adds its own)`);
-
-  const env = environment ?? "dev";
-  const migrations = readMigrations(r, env);
-  const connection = readConnection(r, env);
-
-  if (env === "local") {
-    const local = readLocal(r, connection.sslMode);
-    const access = readAccess(r, env, local.user);
-    if (r.problems.length > 0) throw new StackConfigError(stack, r.problems);
-    return { project, stack, environment: "local", namePrefix, tags, migrations, connection, access, local };
-  }
-
-  const network = readNetwork(r, env);
-  const rds = readRds(r, env, namePrefix);
-  const access = readAccess(r, env, rds.masterUsername);
-  const settings: AwsStackSettings = { project, stack, environment: env, namePrefix, tags, migrations, connection, access, network, rds };
-  if (env === "prod") {
-    for (const rule of PROD_RULES) {
-      if (!rule.holds(settings)) r.problem(rule.key, `not allowed in prod (${rule.why}); allowed: ${rule.allowed}`);
-    }
-  }
-  // An environment that could not be read was parsed as dev only to find the other problems.
-  if (r.problems.length > 0 || environment === undefined) throw new StackConfigError(stack, r.problems);
-  return settings;
 }
