@@ -1,11 +1,11 @@
 /**
- * The stacks' verification command as a process (infra/report.ts): prints the report's JSON on
+ * The stacks' verification command as a process (migrator/stack-report.ts): prints the report's JSON on
  * stdout, or says why there is none and exits 1, so the command fails and runs again on the next up.
  */
 import { exitWith } from "../migrator/exit.js";
 import { redact } from "../migrator/redact.js";
 import { warnIfStale } from "../migrator/stale-bundle.js";
-import { produceReport } from "../infra/report.js";
+import { produceReport } from "../migrator/stack-report.js";
 
 warnIfStale(import.meta.url);
 const stderr = (t: string) => process.stderr.write(redact(t));

@@ -1,10 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsStackSettings } from "../stacks/index.js";
-import type { DatabaseNetwork } from "./network.js";
-import { accountContext, controlEvidence, eventTopic, forcesTls, logGroups, masterPassword, masterSecretArn, monitoringRole, stackKey, subscribe } from "./rds-common.js";
-import type { DatabaseTarget } from "./target.js";
 import type { ControlEvidence } from "./controls.js";
+import type { DatabaseNetwork } from "./network.js";
+import { controlEvidence, eventSubscriptions, forcesTls, logGroups, masterCredentials, parameterGroupArgs, postureSupport, type PostureSupport } from "./rds-common.js";
+import { reportedInstance } from "./reported-posture.js";
+import { instancePosture, managedMasterSecret, primaryRetention, replicaRetention, securityPosture, type SecurityPosture } from "./security-posture.js";
+import type { DatabaseTarget } from "./target.js";
 
 export interface DatabaseArgs {
   settings: AwsStackSettings;
@@ -12,19 +14,7 @@ export interface DatabaseArgs {
   tags: Record<string, string>;
 }
 
-/** The parameter group's settings, as PostgreSQL names them. `applyMethod` matters for static ones. */
-export function parameterList(settings: AwsStackSettings): { name: string; value: string; applyMethod: "immediate" | "pending-reboot" }[] {
-  return [
-    // TLS for every connection (Security Hub RDS.38: RDS for PostgreSQL encrypted in transit).
-    { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
-    // Statements slower than this go to the log (and, in prod, to CloudWatch).
-    { name: "log_min_duration_statement", value: String(settings.rds.slowStatementMs), applyMethod: "immediate" },
-    // A migration waiting on a lock shows up in the log while it waits.
-    { name: "log_lock_waits", value: "1", applyMethod: "immediate" },
-    { name: "shared_preload_libraries", value: "pg_stat_statements", applyMethod: "pending-reboot" },
-    { name: "pg_stat_statements.track", value: "top", applyMethod: "immediate" },
-  ];
-}
+const logGroupPrefix = (identifier: string) => `/aws/rds/instance/${identifier}`;
 
 /**
  * An RDS PostgreSQL instance with every default that matters set explicitly (the
@@ -54,65 +44,75 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
     super("pgmigrations:infra:Database", name, {}, opts);
     const { settings, network, tags } = args;
     const rds = settings.rds;
-    const prod = settings.environment === "prod";
-
-    const account = accountContext(this, rds.region);
+    const posture = securityPosture(settings);
     const replicaIds = Array.from({ length: rds.readReplicas }, (_, i) => `${rds.identifier}-replica-${i + 1}`);
-    const logGroupPrefix = (identifier: string) => `/aws/rds/instance/${identifier}`;
+    const support = postureSupport(name, this, { identifier: rds.identifier, region: rds.region, posture, logGroupPrefixes: [rds.identifier, ...replicaIds].map(logGroupPrefix), tags });
+    this.kmsKey = support.kmsKey;
+    this.parameterGroup = new aws.rds.ParameterGroup(`${name}-params`, parameterGroupArgs(settings, `postgres${rds.engineMajor}`, tags), { parent: this });
 
-    this.kmsKey = rds.ownKmsKey
-      ? stackKey(name, this, { identifier: rds.identifier, account, logGroupPrefixes: [rds.identifier, ...replicaIds].map(logGroupPrefix), tags, protect: prod })
-      : undefined;
-    const keyArn = this.kmsKey?.arn;
+    const shared = this.sharedInputs(args, posture, support);
+    this.instance = this.primary(name, args, posture, support, shared);
+    // Replicas of the primary in its region: engine, version, storage, user and subnet group come
+    // from it. They take no final snapshot and keep no backups of their own (the primary's are the
+    // backups); everything else is the primary's posture, Multi-AZ included (RDS.5 checks every instance).
+    this.replicas = replicaIds.map((identifier, i) => {
+      const resourceName = `${name}-replica-${i + 1}`;
+      return new aws.rds.Instance(
+        resourceName,
+        { ...shared, identifier, replicateSourceDb: this.instance.identifier, ...replicaRetention(posture) },
+        { parent: this, dependsOn: this.logs(resourceName, identifier, posture, support, tags), protect: posture.protectFromDeletion },
+      );
+    });
+    const subscriptions = eventSubscriptions(name, this, {
+      posture,
+      support,
+      tags,
+      // Security Hub RDS.20, 21, 22: instance (primary and replicas), parameter group and security group events.
+      sources: [
+        { suffix: "instance", sourceType: "db-instance", sourceIds: [this.instance.identifier, ...this.replicas.map((r) => r.identifier)] },
+        { suffix: "parameter-group", sourceType: "db-parameter-group", sourceIds: [this.parameterGroup.name] },
+        { suffix: "security-group", sourceType: "db-security-group", sourceIds: undefined },
+      ],
+    });
 
-    this.parameterGroup = new aws.rds.ParameterGroup(
-      `${name}-params`,
-      {
-        family: `postgres${rds.engineMajor}`,
-        description: `${rds.identifier}: TLS forced, slow statements logged, pg_stat_statements`,
-        parameters: parameterList(settings),
-        tags,
-      },
-      { parent: this },
-    );
+    const master = masterCredentials(this, this.instance.masterUserSecrets, rds.identifier);
+    this.masterSecretArn = master.secretArn;
+    this.adminPassword = master.password;
+    this.host = this.instance.address;
+    this.port = this.instance.port;
+    this.database = rds.databaseName;
+    this.adminUser = this.instance.username;
+    // DbiResourceId is new for every instance, even one re-created under the same identifier.
+    this.identity = this.instance.resourceId;
+    this.resources = [this.instance];
+    const tlsEnforced = forcesTls(this.parameterGroup.parameters);
+    this.posture = reportedInstance(this.instance, this.replicas, { database: rds.databaseName, masterSecretArn: this.masterSecretArn, tlsEnforced });
+    this.controlEvidence = controlEvidence(this.instance.tags, network, subscriptions);
+    this.registerOutputs({ identity: this.identity, posture: this.posture });
+  }
 
-    const monitoringRoleArn = rds.monitoringIntervalSeconds > 0 ? monitoringRole(name, this, { identifier: rds.identifier, account, tags }) : undefined;
-    const logs = (resourceName: string, identifier: string) =>
-      logGroups(resourceName, this, { prefix: logGroupPrefix(identifier), types: rds.logExports, retentionDays: rds.logRetentionDays, keyArn, tags });
-
-    /** What the primary and its replicas share: the posture Security Hub checks on every DB instance. */
-    const posture = {
+  /** What the primary and its replicas share: placement, storage and the instance posture. */
+  private sharedInputs({ settings, network, tags }: DatabaseArgs, posture: SecurityPosture, support: PostureSupport) {
+    const rds = settings.rds;
+    return {
+      ...instancePosture(posture, support),
       instanceClass: rds.instanceClass,
-      autoMinorVersionUpgrade: rds.autoMinorVersionUpgrade,
       storageType: "gp3",
       maxAllocatedStorage: rds.maxAllocatedStorageGb,
-      storageEncrypted: true,
-      ...(keyArn ? { kmsKeyId: keyArn } : {}),
       port: rds.port,
       vpcSecurityGroupIds: [network.securityGroupId],
-      publiclyAccessible: false,
       networkType: "IPV4",
       parameterGroupName: this.parameterGroup.name,
-      caCertIdentifier: rds.caCertIdentifier,
-      iamDatabaseAuthenticationEnabled: rds.iamAuthentication,
-      multiAz: rds.multiAz,
-      deletionProtection: rds.deletionProtection,
-      copyTagsToSnapshot: true,
-      performanceInsightsEnabled: rds.performanceInsights,
-      ...(rds.performanceInsights
-        ? { performanceInsightsRetentionPeriod: rds.performanceInsightsRetentionDays, ...(keyArn ? { performanceInsightsKmsKeyId: keyArn } : {}) }
-        : {}),
-      monitoringInterval: rds.monitoringIntervalSeconds,
-      ...(monitoringRoleArn ? { monitoringRoleArn } : {}),
-      enabledCloudwatchLogsExports: rds.logExports,
-      applyImmediately: rds.applyImmediately,
       tags,
     };
+  }
 
-    this.instance = new aws.rds.Instance(
+  private primary(name: string, { settings, network, tags }: DatabaseArgs, posture: SecurityPosture, support: PostureSupport, shared: ReturnType<Database["sharedInputs"]>) {
+    const rds = settings.rds;
+    return new aws.rds.Instance(
       `${name}-instance`,
       {
-        ...posture,
+        ...shared,
         identifier: rds.identifier,
         engine: "postgres",
         engineVersion: rds.engineVersion,
@@ -120,182 +120,16 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
         allocatedStorage: rds.allocatedStorageGb,
         dbName: rds.databaseName,
         username: rds.masterUsername,
-        manageMasterUserPassword: true,
-        ...(keyArn ? { masterUserSecretKmsKeyId: keyArn } : {}),
+        ...managedMasterSecret(support.keyArn),
         dbSubnetGroupName: network.subnetGroupName,
-        skipFinalSnapshot: !rds.finalSnapshot,
-        ...(rds.finalSnapshot ? { finalSnapshotIdentifier: `${rds.identifier}-final` } : {}),
-        deleteAutomatedBackups: !prod,
-        backupRetentionPeriod: rds.backupRetentionDays,
-        ...(rds.backupWindow ? { backupWindow: rds.backupWindow } : {}),
-        ...(rds.maintenanceWindow ? { maintenanceWindow: rds.maintenanceWindow } : {}),
+        ...primaryRetention(posture),
       },
-      { parent: this, dependsOn: logs(name, rds.identifier), protect: prod },
+      { parent: this, dependsOn: this.logs(name, rds.identifier, posture, support, tags), protect: posture.protectFromDeletion },
     );
-
-    // Replicas of the primary in its region: engine, version, storage, user and subnet group come
-    // from it. They take no final snapshot and keep no backups of their own (the primary's are the
-    // backups); everything else is the primary's posture, Multi-AZ included (RDS.5 checks every instance).
-    this.replicas = replicaIds.map(
-      (identifier, i) =>
-        new aws.rds.Instance(
-          `${name}-replica-${i + 1}`,
-          {
-            ...posture,
-            identifier,
-            replicateSourceDb: this.instance.identifier,
-            skipFinalSnapshot: true,
-            ...(rds.maintenanceWindow ? { maintenanceWindow: rds.maintenanceWindow } : {}),
-          },
-          { parent: this, dependsOn: logs(`${name}-replica-${i + 1}`, identifier), protect: prod },
-        ),
-    );
-
-    let subscriptions: aws.rds.EventSubscription[] = [];
-    if (rds.eventSubscriptions) {
-      const topicArn = eventTopic(name, this, { existingTopicArn: rds.eventTopicArn, keyArn, account, tags });
-      // Security Hub RDS.20, 21, 22: instance (primary and replicas), parameter group and security group events.
-      subscriptions = subscribe(
-        name,
-        this,
-        topicArn,
-        [
-          {
-            suffix: "instance",
-            sourceType: "db-instance",
-            eventCategories: ["availability", "configuration change", "deletion", "failover", "failure", "low storage", "maintenance", "notification", "recovery"],
-            sourceIds: [this.instance.identifier, ...this.replicas.map((r) => r.identifier)],
-          },
-          { suffix: "parameter-group", sourceType: "db-parameter-group", eventCategories: ["configuration change", "maintenance"], sourceIds: [this.parameterGroup.name] },
-          { suffix: "security-group", sourceType: "db-security-group", eventCategories: ["configuration change", "failure"], sourceIds: undefined },
-        ],
-        tags,
-      );
-    }
-
-    this.masterSecretArn = masterSecretArn(this.instance.masterUserSecrets, rds.identifier);
-
-    this.host = this.instance.address;
-    this.port = this.instance.port;
-    this.database = rds.databaseName;
-    this.adminUser = this.instance.username;
-    this.adminPassword = masterPassword(this, this.masterSecretArn);
-    // DbiResourceId is new for every instance, even one re-created under the same identifier.
-    this.identity = this.instance.resourceId;
-    this.resources = [this.instance];
-
-    const i = this.instance;
-    const tlsEnforced = forcesTls(this.parameterGroup.parameters);
-    const replicaPostures = pulumi.output(this.replicas.map(replicaPosture));
-    this.posture = pulumi
-      .output({
-        identifier: i.identifier,
-        arn: i.arn,
-        address: i.address,
-        port: i.port,
-        engine: i.engine,
-        engineVersion: i.engineVersionActual,
-        instanceClass: i.instanceClass,
-        storageType: i.storageType,
-        allocatedStorage: i.allocatedStorage,
-        maxAllocatedStorage: i.maxAllocatedStorage,
-        storageEncrypted: i.storageEncrypted,
-        kmsKeyId: i.kmsKeyId,
-        backupRetentionPeriod: i.backupRetentionPeriod,
-        backupWindow: i.backupWindow,
-        skipFinalSnapshot: i.skipFinalSnapshot,
-        copyTagsToSnapshot: i.copyTagsToSnapshot,
-        deletionProtection: i.deletionProtection,
-        multiAz: i.multiAz,
-        publiclyAccessible: i.publiclyAccessible,
-        iamAuth: i.iamDatabaseAuthenticationEnabled,
-        performanceInsights: i.performanceInsightsEnabled,
-        monitoringInterval: i.monitoringInterval,
-        logExports: i.enabledCloudwatchLogsExports,
-        autoMinorVersionUpgrade: i.autoMinorVersionUpgrade,
-        caCertIdentifier: i.caCertIdentifier,
-        username: i.username,
-        masterSecretArn: this.masterSecretArn,
-        tlsEnforced,
-        replicas: replicaPostures,
-      })
-      .apply((p): Record<string, unknown> => ({
-        kind: "rds",
-        identifier: p.identifier,
-        arn: p.arn,
-        endpoint: { address: p.address, port: p.port },
-        database: rds.databaseName,
-        engine: p.engine,
-        engineVersion: p.engineVersion,
-        instanceClass: p.instanceClass,
-        storage: {
-          type: p.storageType,
-          allocatedGb: p.allocatedStorage,
-          autoscalingMaxGb: p.maxAllocatedStorage ?? 0,
-          encrypted: p.storageEncrypted,
-          kmsKeyArn: p.kmsKeyId ?? null,
-        },
-        backups: {
-          retentionDays: p.backupRetentionPeriod,
-          window: p.backupWindow ?? null,
-          finalSnapshot: !p.skipFinalSnapshot,
-          copyTagsToSnapshot: p.copyTagsToSnapshot,
-        },
-        deletionProtection: p.deletionProtection,
-        multiAz: p.multiAz,
-        publiclyAccessible: p.publiclyAccessible,
-        tlsEnforced: p.tlsEnforced,
-        caCertificate: p.caCertIdentifier,
-        iamAuthentication: p.iamAuth,
-        performanceInsights: p.performanceInsights,
-        enhancedMonitoringSeconds: p.monitoringInterval,
-        logExports: p.logExports ?? [],
-        autoMinorVersionUpgrade: p.autoMinorVersionUpgrade,
-        masterUser: { username: p.username, password: "managed by RDS in Secrets Manager", secretArn: p.masterSecretArn },
-        readReplicas: p.replicas,
-      }));
-
-    this.controlEvidence = controlEvidence(this.instance.tags, network, subscriptions);
-    this.registerOutputs({ identity: this.identity, posture: this.posture });
   }
-}
 
-/** A read replica as RDS reports it: its own endpoint (read-only) and the posture Security Hub checks on it. */
-function replicaPosture(r: aws.rds.Instance): pulumi.Output<Record<string, unknown>> {
-  return pulumi
-    .output({
-      identifier: r.identifier,
-      address: r.address,
-      port: r.port,
-      instanceClass: r.instanceClass,
-      storageEncrypted: r.storageEncrypted,
-      kmsKeyId: r.kmsKeyId,
-      multiAz: r.multiAz,
-      publiclyAccessible: r.publiclyAccessible,
-      deletionProtection: r.deletionProtection,
-      iamAuth: r.iamDatabaseAuthenticationEnabled,
-      performanceInsights: r.performanceInsightsEnabled,
-      monitoringInterval: r.monitoringInterval,
-      logExports: r.enabledCloudwatchLogsExports,
-      autoMinorVersionUpgrade: r.autoMinorVersionUpgrade,
-      copyTagsToSnapshot: r.copyTagsToSnapshot,
-      caCertIdentifier: r.caCertIdentifier,
-    })
-    .apply((p): Record<string, unknown> => ({
-      identifier: p.identifier,
-      role: "read replica",
-      endpoint: { address: p.address, port: p.port },
-      instanceClass: p.instanceClass,
-      storage: { encrypted: p.storageEncrypted, kmsKeyArn: p.kmsKeyId ?? null },
-      multiAz: p.multiAz,
-      publiclyAccessible: p.publiclyAccessible,
-      deletionProtection: p.deletionProtection,
-      iamAuthentication: p.iamAuth,
-      performanceInsights: p.performanceInsights,
-      enhancedMonitoringSeconds: p.monitoringInterval,
-      logExports: p.logExports ?? [],
-      autoMinorVersionUpgrade: p.autoMinorVersionUpgrade,
-      copyTagsToSnapshot: p.copyTagsToSnapshot,
-      caCertificate: p.caCertIdentifier,
-    }));
+  /** The log groups of one instance, which it must wait for. */
+  private logs(resourceName: string, identifier: string, posture: SecurityPosture, support: PostureSupport, tags: Record<string, string>) {
+    return logGroups(resourceName, this, { prefix: logGroupPrefix(identifier), posture, keyArn: support.keyArn, tags });
+  }
 }

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "../stacks/index.js";
-import { shellCommand } from "./connection.js";
+import { shellCommand } from "./shell-command.js";
 import { MigrationSetError } from "../migrator/errors.js";
 import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
 import { manifestOf, setDigest } from "../migrator/manifest.js";

@@ -1,14 +1,19 @@
 /**
- * What an RDS instance (database.ts) and an Aurora cluster (cluster.ts) share: the stack's KMS key,
- * the enhanced-monitoring role, log groups made before RDS would make its own, the event topic and
- * subscriptions, and the RDS-managed master secret. Each function creates its resources as
- * children of the component that calls it, under that component's name, so the resources of an
- * existing instance stack keep their URNs.
+ * The resources an RDS instance (database.ts) and an Aurora cluster (cluster.ts) both make: the
+ * stack's KMS key, the enhanced-monitoring role, the parameter group's arguments, log groups made
+ * before RDS would make its own, the event topic and subscriptions, and the RDS-managed master
+ * secret; and what both read back for the Security Hub controls. The documents and lists these
+ * resources carry are in rds-policies.ts, the settings in security-posture.ts. Each function
+ * creates its resources as children of the component that calls it, under that component's name,
+ * so the resources of an existing stack keep their URNs.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { AwsStackSettings } from "../stacks/index.js";
 import type { ControlEvidence } from "./controls.js";
 import type { DatabaseNetwork } from "./network.js";
+import { EVENT_CATEGORIES, eventTopicPolicy, monitoringPolicyArn, monitoringTrustPolicy, parameterGroupDescription, parameterList, stackKeyPolicy, type EventSourceType } from "./rds-policies.js";
+import type { PostureArns, SecurityPosture } from "./security-posture.js";
 
 export interface AccountContext {
   partition: pulumi.Output<string>;
@@ -16,7 +21,7 @@ export interface AccountContext {
   region: string;
 }
 
-export function accountContext(parent: pulumi.Resource, region: string): AccountContext {
+function accountContext(parent: pulumi.Resource, region: string): AccountContext {
   return {
     partition: aws.getPartitionOutput({}, { parent }).partition,
     accountId: aws.getCallerIdentityOutput({}, { parent }).accountId,
@@ -29,48 +34,22 @@ export function accountContext(parent: pulumi.Resource, region: string): Account
  * the log groups and the event topic. `logGroupPrefixes` are the log group names (without the
  * trailing `/<type>`) CloudWatch Logs may encrypt with it.
  */
-export function stackKey(
+function stackKey(
   name: string,
   parent: pulumi.Resource,
   args: { identifier: string; account: AccountContext; logGroupPrefixes: string[]; tags: Record<string, string>; protect: boolean },
 ): aws.kms.Key {
   const { identifier, account, logGroupPrefixes, tags, protect } = args;
-  const { partition, accountId, region } = account;
-  const logGroupArns = logGroupPrefixes.map((prefix) => pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:log-group:${prefix}/*`);
+  const policy = pulumi
+    .all([account.partition, account.accountId])
+    .apply(([partition, accountId]) => JSON.stringify(stackKeyPolicy({ partition, accountId, region: account.region }, logGroupPrefixes)));
   const key = new aws.kms.Key(
     `${name}-key`,
     {
       description: `${identifier}: RDS storage, master secret, Performance Insights, logs and event topic`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
-      policy: pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "AccountAdministersTheKey",
-            Effect: "Allow",
-            Principal: { AWS: pulumi.interpolate`arn:${partition}:iam::${accountId}:root` },
-            Action: "kms:*",
-            Resource: "*",
-          },
-          {
-            Sid: "CloudWatchLogsEncryptsThisDatabasesLogs",
-            Effect: "Allow",
-            Principal: { Service: `logs.${region}.amazonaws.com` },
-            Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            Resource: "*",
-            // One prefix stays a plain string, as the policy of an instance without replicas always was.
-            Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": logGroupArns.length === 1 ? logGroupArns[0]! : logGroupArns } },
-          },
-          {
-            Sid: "RdsEventsPublishToTheEncryptedTopic",
-            Effect: "Allow",
-            Principal: { Service: "events.rds.amazonaws.com" },
-            Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
-            Resource: "*",
-          },
-        ],
-      }),
+      policy,
       tags,
     },
     { parent, protect },
@@ -80,26 +59,45 @@ export function stackKey(
 }
 
 /** The role RDS's enhanced monitoring publishes with; its ARN resolves only once the policy is attached. */
-export function monitoringRole(name: string, parent: pulumi.Resource, args: { identifier: string; account: AccountContext; tags: Record<string, string> }): pulumi.Output<string> {
+function monitoringRole(name: string, parent: pulumi.Resource, args: { identifier: string; account: AccountContext; tags: Record<string, string> }): pulumi.Output<string> {
   const role = new aws.iam.Role(
     `${name}-monitoring`,
-    {
-      description: `Enhanced monitoring of ${args.identifier}`,
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
-      tags: args.tags,
-    },
+    { description: `Enhanced monitoring of ${args.identifier}`, assumeRolePolicy: JSON.stringify(monitoringTrustPolicy()), tags: args.tags },
     { parent },
   );
   const attachment = new aws.iam.RolePolicyAttachment(
     `${name}-monitoring-policy`,
-    { role: role.name, policyArn: pulumi.interpolate`arn:${args.account.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole` },
+    { role: role.name, policyArn: args.account.partition.apply(monitoringPolicyArn) },
     { parent },
   );
   // A database must not start before the role can publish.
   return pulumi.all([role.arn, attachment.id]).apply(([arn]) => arn);
+}
+
+/** What the posture's inputs point at, and the account they live in: created before the database. */
+export interface PostureSupport extends PostureArns {
+  account: AccountContext;
+  kmsKey: aws.kms.Key | undefined;
+  keyArn: pulumi.Output<string> | undefined;
+  monitoringRoleArn: pulumi.Output<string> | undefined;
+}
+
+/** The stack key (when the posture wants one of its own) and the monitoring role (when monitoring is on). */
+export function postureSupport(
+  name: string,
+  parent: pulumi.Resource,
+  args: { identifier: string; region: string; posture: SecurityPosture; logGroupPrefixes: string[]; tags: Record<string, string> },
+): PostureSupport {
+  const { identifier, posture, logGroupPrefixes, tags } = args;
+  const account = accountContext(parent, args.region);
+  const kmsKey = posture.ownKmsKey ? stackKey(name, parent, { identifier, account, logGroupPrefixes, tags, protect: posture.protectFromDeletion }) : undefined;
+  const monitoringRoleArn = posture.monitoringIntervalSeconds > 0 ? monitoringRole(name, parent, { identifier, account, tags }) : undefined;
+  return { account, kmsKey, keyArn: kmsKey?.arn, monitoringRoleArn };
+}
+
+/** The parameter group's arguments, for a DB or a cluster parameter group of the given family. */
+export function parameterGroupArgs(settings: AwsStackSettings, family: string, tags: Record<string, string>) {
+  return { family, description: parameterGroupDescription(settings.rds.identifier), parameters: parameterList(settings), tags };
 }
 
 /**
@@ -109,9 +107,10 @@ export function monitoringRole(name: string, parent: pulumi.Resource, args: { id
 export function logGroups(
   name: string,
   parent: pulumi.Resource,
-  args: { prefix: string; types: string[]; retentionDays: number; keyArn: pulumi.Output<string> | undefined; tags: Record<string, string> },
+  args: { prefix: string; posture: SecurityPosture; keyArn: pulumi.Output<string> | undefined; tags: Record<string, string> },
 ): aws.cloudwatch.LogGroup[] {
-  const { prefix, types, retentionDays, keyArn, tags } = args;
+  const { prefix, keyArn, tags } = args;
+  const { types, retentionDays } = args.posture.logExports;
   return types.map(
     (type) =>
       new aws.cloudwatch.LogGroup(
@@ -123,7 +122,7 @@ export function logGroups(
 }
 
 /** The SNS topic RDS events go to: the configured one, or one of the stack's own, encrypted with its key. */
-export function eventTopic(
+function eventTopic(
   name: string,
   parent: pulumi.Resource,
   args: { existingTopicArn: string | undefined; keyArn: pulumi.Output<string> | undefined; account: AccountContext; tags: Record<string, string> },
@@ -134,19 +133,7 @@ export function eventTopic(
     `${name}-events-policy`,
     {
       arn: topic.arn,
-      policy: pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "RdsEventsOfThisAccount",
-            Effect: "Allow",
-            Principal: { Service: "events.rds.amazonaws.com" },
-            Action: "sns:Publish",
-            Resource: topic.arn,
-            Condition: { StringEquals: { "aws:SourceAccount": args.account.accountId } },
-          },
-        ],
-      }),
+      policy: pulumi.all([topic.arn, args.account.accountId]).apply(([topicArn, accountId]) => JSON.stringify(eventTopicPolicy(topicArn, accountId))),
     },
     { parent },
   );
@@ -156,18 +143,26 @@ export function eventTopic(
 export interface EventSource {
   /** Name part of the subscription resource: `${name}-${suffix}-events`. */
   suffix: string;
-  sourceType: string;
-  eventCategories: string[];
+  /** Also picks the event categories (EVENT_CATEGORIES). */
+  sourceType: EventSourceType;
   /** Undefined: every source of that type in the account and region. */
   sourceIds: pulumi.Input<string>[] | undefined;
 }
 
-export function subscribe(name: string, parent: pulumi.Resource, topicArn: pulumi.Input<string>, sources: EventSource[], tags: Record<string, string>): aws.rds.EventSubscription[] {
+/** The event subscriptions the posture asks for (none when it asks for none), and the topic they publish to. */
+export function eventSubscriptions(
+  name: string,
+  parent: pulumi.Resource,
+  args: { posture: SecurityPosture; support: PostureSupport; sources: EventSource[]; tags: Record<string, string> },
+): aws.rds.EventSubscription[] {
+  const { posture, support, sources, tags } = args;
+  if (!posture.events) return [];
+  const topicArn = eventTopic(name, parent, { existingTopicArn: posture.events.existingTopicArn, keyArn: support.keyArn, account: support.account, tags });
   return sources.map(
-    ({ suffix, sourceType, eventCategories, sourceIds }) =>
+    ({ suffix, sourceType, sourceIds }) =>
       new aws.rds.EventSubscription(
         `${name}-${suffix}-events`,
-        { snsTopic: topicArn, sourceType, eventCategories, ...(sourceIds ? { sourceIds } : {}), enabled: true, tags },
+        { snsTopic: topicArn, sourceType, eventCategories: [...EVENT_CATEGORIES[sourceType]], ...(sourceIds ? { sourceIds } : {}), enabled: true, tags },
         { parent },
       ),
   );
@@ -188,19 +183,22 @@ function parseMasterSecret(text: string): { username: string; password: string }
   return { username: p.username, password: p.password };
 }
 
-/** The ARN of the master secret RDS manages (manageMasterUserPassword), from the resource's masterUserSecrets. */
-export function masterSecretArn(secrets: pulumi.Output<{ secretArn: string }[]>, identifier: string): pulumi.Output<string> {
-  return secrets.apply((list) => {
+/**
+ * The master secret RDS manages (manageMasterUserPassword), from the resource's masterUserSecrets:
+ * its ARN, and the password read from Secrets Manager as a Pulumi secret.
+ */
+export function masterCredentials(
+  parent: pulumi.Resource,
+  secrets: pulumi.Output<{ secretArn: string }[]>,
+  identifier: string,
+): { secretArn: pulumi.Output<string>; password: pulumi.Output<string> } {
+  const secretArn = secrets.apply((list) => {
     const arn = list[0]?.secretArn;
     if (!arn) throw new Error(`RDS reports no managed master secret for ${identifier}; manageMasterUserPassword must be true`);
     return arn;
   });
-}
-
-/** The master password, read from Secrets Manager, as a Pulumi secret. */
-export function masterPassword(parent: pulumi.Resource, secretArn: pulumi.Output<string>): pulumi.Output<string> {
   const secret = aws.secretsmanager.getSecretVersionOutput({ secretId: secretArn }, { parent });
-  return pulumi.secret(secret.secretString.apply((text) => parseMasterSecret(text).password));
+  return { secretArn, password: pulumi.secret(secret.secretString.apply((text) => parseMasterSecret(text).password)) };
 }
 
 /** Whether a parameter group's parameters force TLS (Security Hub RDS.38). */

@@ -22,7 +22,7 @@ export interface DatabaseTarget {
   identity: pulumi.Output<string>;
   /** What anything connecting must wait for. */
   resources: pulumi.Resource[];
-  /** The security posture, for the `database` output: no secrets. */
+  /** The security posture as the resources report it (reported-posture.ts), for the `database` output: no secrets. */
   posture: pulumi.Input<Record<string, unknown>>;
   /** Tags, subnet group and event subscriptions for the Security Hub controls; none for a server the stack did not create. */
   controlEvidence: pulumi.Output<ControlEvidence> | undefined;

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { StackSettings } from "../stacks/index.js";
-import { shellCommand } from "./connection.js";
+import { shellCommand } from "./shell-command.js";
 import type { MigrationSet } from "../migrator/files.js";
 import { setDigest } from "../migrator/manifest.js";
 import type { TransactionMode } from "./migrations.js";

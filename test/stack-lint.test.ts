@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatFinding, reportFindings } from "../infra/lint.js";
+import { formatFinding, reportFindings } from "../infra/lint-gate.js";
 import type { LintFinding } from "../migrator/lint.js";
 import { readStackFile, runProgram } from "./support/pulumi.js";
 

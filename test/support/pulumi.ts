@@ -50,6 +50,10 @@ export interface Registered {
   protect: boolean;
   custom: boolean;
   provider?: string | undefined;
+  /** The URN the engine gave it (type chain through its parents, and name); set once the program has run. */
+  urn: string;
+  /** The parent's URN ("" for the stack's direct children). */
+  parent: string;
 }
 
 export const SECRET_SIG_KEY = pulumi.runtime.specialSigKey;
@@ -203,6 +207,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   const calls: pulumi.runtime.MockCallArgs[] = [];
   const dependencies = new Map<string, string[]>();
   const protectedResources = new Set<string>();
+  const parents = new Map<string, string>();
+  const urns = new Map<string, string>();
 
   // A resource that fails to register (a command that exits 1) rejects promises that only the
   // Pulumi language host would handle; here they are collected while the program runs, and the
@@ -234,6 +240,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
           protect: protectedResources.has(`${args.type}::${args.name}`),
           custom: args.custom ?? true,
           provider: args.provider,
+          urn: "",
+          parent: parents.get(`${args.type}::${args.name}`) ?? "",
         };
         resources.push(registered);
         let extra: Record<string, unknown>;
@@ -258,13 +266,19 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   );
 
   // The mocks see no dependencies; the registration request has them.
-  type Request = { getType(): string; getName(): string; getDependenciesList(): string[]; getProtect(): boolean | undefined };
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Request, cb: unknown): unknown };
+  type Request = { getType(): string; getName(): string; getParent(): string; getDependenciesList(): string[]; getProtect(): boolean | undefined };
+  type Callback = (error: unknown, response: { getUrn(): string } | undefined) => void;
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Request, cb: Callback): unknown };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
-    dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map(typeAndName));
-    if (req.getProtect()) protectedResources.add(`${req.getType()}::${req.getName()}`);
-    return register(req, cb);
+    const key = `${req.getType()}::${req.getName()}`;
+    dependencies.set(key, req.getDependenciesList().map(typeAndName));
+    parents.set(key, req.getParent());
+    if (req.getProtect()) protectedResources.add(key);
+    return register(req, (error, response) => {
+      if (response) urns.set(key, response.getUrn());
+      cb(error, response);
+    });
   };
 
   const exports: Record<string, unknown> = {};
@@ -286,6 +300,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   }
   // With no registration error, any unhandled rejection is a real problem.
   if (unhandled.length > 0) throw unhandled[0];
+  for (const r of resources) r.urn = urns.get(`${r.type}::${r.name}`) ?? "";
 
   return {
     exports,

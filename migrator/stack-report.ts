@@ -1,20 +1,21 @@
 /**
- * The verification command of the stacks (bin/stack-report.ts, run by a command.local.Command
- * after the migrations, from the project root): runs the migrator's `status --json` and `verify --json`
- * against DATABASE_URL, looks at the server itself (version, TLS of this very connection),
- * and prints the three as one JSON document on stdout, which the Pulumi program turns into
- * the `migrations` and `verification` outputs.
+ * The report of the stacks' verification command (bin/stack-report.ts, run by a
+ * command.local.Command after the migrations, from the project root): runs the migrator's
+ * `status --json` and `verify --json` against DATABASE_URL, looks at the server itself (version,
+ * TLS of this very connection), and returns the three as one document, which bin/stack-report.ts
+ * prints as JSON and the Pulumi program (infra/verification.ts) turns into the `migrations` and
+ * `verification` outputs. No Pulumi here: it runs in the command's process.
  *
- * Exit 0 when the report was produced, even if checks failed: the outputs must show a failed
- * check, and the program decides what a failure does to `pulumi up`. Exit 1 when no report
- * could be produced (no connection, a bad set): the command then fails and is retried on
- * the next `up` instead of leaving a broken report in the state.
+ * The process exits 0 when the report was produced, even if checks failed: the outputs must show
+ * a failed check, and the program decides what a failure does to `pulumi up`. It exits 1 when no
+ * report could be produced (produceReport throws: no connection, a bad set): the command then
+ * fails and is retried on the next `up` instead of leaving a broken report in the state.
  *
- * Nothing secret is printed: the migrator redacts, and this file prints only its JSON.
+ * Nothing secret is printed: the migrator redacts, and only the report's JSON goes to stdout.
  */
 import { parseArgs } from "node:util";
-import { runCli } from "../migrator/cli.js";
-import { resolveConnection, withClient } from "../migrator/connection.js";
+import { runCli } from "./cli.js";
+import { resolveConnection, withClient } from "./connection.js";
 
 export interface ServerFacts {
   version: string;
@@ -67,7 +68,7 @@ export async function produceReport(argv: string[], env: NodeJS.ProcessEnv, stde
     },
     strict: true,
   });
-  if (!values.dir || !values["verify-dir"]) throw new Error("usage: report.ts --dir DIR --verify-dir DIR [--ledger-schema NAME] [--ignore-unknown]");
+  if (!values.dir || !values["verify-dir"]) throw new Error("usage: stack-report.js --dir DIR --verify-dir DIR [--ledger-schema NAME] [--ignore-unknown]");
   if (!env.DATABASE_URL) throw new Error("DATABASE_URL is not set; the report never falls back to the embedded PostgreSQL");
   const common = ["--dir", values.dir, ...(values["ledger-schema"] ? ["--ledger-schema", values["ledger-schema"]] : [])];
   const status = await runJson(["status", ...common, "--json", ...(values["ignore-unknown"] ? ["--ignore-unknown"] : [])], env, stderr);

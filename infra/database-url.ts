@@ -1,3 +1,7 @@
+/**
+ * The DATABASE_URL the migration and verification commands connect with: a libpq-style URL,
+ * kept a Pulumi secret. (migrator/connection.ts is the migrator's side: it reads such a URL.)
+ */
 import * as pulumi from "@pulumi/pulumi";
 import type { SslMode } from "../stacks/index.js";
 
@@ -47,14 +51,4 @@ export function connectionUrl(parts: ConnectionParts): pulumi.Output<string> {
         formatConnectionUrl({ host, port, database, user, password, sslMode: parts.sslMode, sslRootCert: parts.sslRootCert }),
       ),
   );
-}
-
-/** Quotes one word for /bin/sh: everything inside single quotes is literal. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/** A command line from words, each quoted for /bin/sh. */
-export function shellCommand(words: readonly string[]): string {
-  return words.map(shellQuote).join(" ");
 }

@@ -1,3 +1,7 @@
+/**
+ * The program's lint gate: the migrator's lint findings (migrator/lint.ts) go to the Pulumi log,
+ * and error-level ones stop the program before anything is created when the stack says so.
+ */
 import * as pulumi from "@pulumi/pulumi";
 import type { FailOrWarn } from "../stacks/index.js";
 import { lintMigrations, type LintFinding } from "../migrator/lint.js";
