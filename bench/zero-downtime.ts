@@ -103,7 +103,7 @@ export async function runVariant(o: VariantOptions): Promise<VariantResult> {
   await sleep(o.settleMs);
   const ops = await load.stop();
 
-  let report: ApplyJson = {};
+  let report: ApplyJson;
   try {
     report = JSON.parse(applied.stdout) as ApplyJson;
   } catch {

@@ -87,7 +87,7 @@ async function squawk(setDir: string, files: MigrationFile[], inTransaction: boo
   } catch (error) {
     // squawk exits 1 when it finds something; its JSON is still on stdout.
     const e = error as { stdout?: string; stderr?: string; message: string };
-    if (!e.stdout?.trim().startsWith("[")) throw new Error(`running squawk failed: ${e.stderr || e.message}`);
+    if (!e.stdout?.trim().startsWith("[")) throw new Error(`running squawk failed: ${e.stderr || e.message}`, { cause: error });
     stdout = e.stdout;
   }
   return stdout.trim() ? (JSON.parse(stdout) as SquawkFinding[]) : [];

@@ -67,7 +67,7 @@ export function summarisePreview(json: string, applyName = "migration-apply"): P
   try {
     parsed = JSON.parse(json) as typeof parsed;
   } catch (error) {
-    throw new Error(`the preview is not JSON (pulumi preview --json prints one document): ${(error as Error).message}`);
+    throw new Error(`the preview is not JSON (pulumi preview --json prints one document): ${(error as Error).message}`, { cause: error });
   }
   const seen = new Map<string, ResourceChange>();
   const dangerous = new Map<string, ResourceChange>();

@@ -20,7 +20,7 @@ const AFTER_FAILING_VERSION = "20990101000200";
 /** Where the steps leave what a reviewer sees (git-ignored); docs/stacks.md quotes it. */
 const EXAMPLES = path.join(REPO, ".tools", "pulumi", "examples");
 
-let servers: EmbeddedServer[] = [];
+const servers: EmbeddedServer[] = [];
 let server: EmbeddedServer;
 let project: EngineProject;
 let scratch: string;
@@ -83,7 +83,6 @@ async function pointAt(target: EmbeddedServer): Promise<void> {
 const preview = async () => changes(await project.pulumiOk(["preview", "--json", "--stack", "local"]));
 const previewDiff = () => project.pulumiOk(["preview", "--diff", "--stack", "local"]);
 const up = () => project.pulumi(["up", "--yes", "--skip-preview", "--stack", "local"], { timeoutMs: 600_000 });
-const upOk = () => project.pulumiOk(["up", "--yes", "--skip-preview", "--stack", "local"], { timeoutMs: 600_000 });
 const printedBy = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
 const opsOf = (steps: ReturnType<typeof changes>) => steps.map((s) => `${s.op} ${urnName(s.urn)}`).sort();
 
