@@ -178,7 +178,12 @@ export class AuroraCluster extends pulumi.ComponentResource implements DatabaseT
         topicArn,
         [
           // Security Hub RDS.19: cluster failure and maintenance (and failover) events.
-          { suffix: "cluster", sourceType: "db-cluster", eventCategories: ["deletion", "failover", "failure", "maintenance", "notification"], sourceIds: [this.cluster.clusterIdentifier] },
+          {
+            suffix: "cluster",
+            sourceType: "db-cluster",
+            eventCategories: ["deletion", "failover", "failure", "maintenance", "notification"],
+            sourceIds: [this.cluster.clusterIdentifier],
+          },
           // RDS.20: the members are DB instances.
           {
             suffix: "instance",
@@ -306,20 +311,18 @@ function memberPosture(m: aws.rds.ClusterInstance): pulumi.Output<MemberPosture>
       copyTagsToSnapshot: m.copyTagsToSnapshot,
       caCertIdentifier: m.caCertIdentifier,
     })
-    .apply(
-      (p): MemberPosture => ({
-        identifier: p.identifier,
-        role: p.writer ? "writer" : "reader",
-        endpoint: { address: p.address, port: p.port },
-        instanceClass: p.instanceClass,
-        availabilityZone: p.availabilityZone,
-        publiclyAccessible: p.publiclyAccessible ?? false,
-        storageEncrypted: p.storageEncrypted,
-        performanceInsights: p.performanceInsights,
-        enhancedMonitoringSeconds: p.monitoringInterval,
-        autoMinorVersionUpgrade: p.autoMinorVersionUpgrade,
-        copyTagsToSnapshot: p.copyTagsToSnapshot ?? false,
-        caCertificate: p.caCertIdentifier,
-      }),
-    );
+    .apply((p): MemberPosture => ({
+      identifier: p.identifier,
+      role: p.writer ? "writer" : "reader",
+      endpoint: { address: p.address, port: p.port },
+      instanceClass: p.instanceClass,
+      availabilityZone: p.availabilityZone,
+      publiclyAccessible: p.publiclyAccessible ?? false,
+      storageEncrypted: p.storageEncrypted,
+      performanceInsights: p.performanceInsights,
+      enhancedMonitoringSeconds: p.monitoringInterval,
+      autoMinorVersionUpgrade: p.autoMinorVersionUpgrade,
+      copyTagsToSnapshot: p.copyTagsToSnapshot ?? false,
+      caCertificate: p.caCertIdentifier,
+    }));
 }

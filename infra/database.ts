@@ -166,7 +166,12 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
             eventCategories: ["availability", "configuration change", "deletion", "failover", "failure", "low storage", "maintenance", "notification", "recovery"],
             sourceIds: [this.instance.identifier, ...this.replicas.map((r) => r.identifier)],
           },
-          { suffix: "parameter-group", sourceType: "db-parameter-group", eventCategories: ["configuration change", "maintenance"], sourceIds: [this.parameterGroup.name] },
+          {
+            suffix: "parameter-group",
+            sourceType: "db-parameter-group",
+            eventCategories: ["configuration change", "maintenance"],
+            sourceIds: [this.parameterGroup.name],
+          },
           { suffix: "security-group", sourceType: "db-security-group", eventCategories: ["configuration change", "failure"], sourceIds: undefined },
         ],
         tags,

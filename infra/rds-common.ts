@@ -80,7 +80,11 @@ export function stackKey(
 }
 
 /** The role RDS's enhanced monitoring publishes with; its ARN resolves only once the policy is attached. */
-export function monitoringRole(name: string, parent: pulumi.Resource, args: { identifier: string; account: AccountContext; tags: Record<string, string> }): pulumi.Output<string> {
+export function monitoringRole(
+  name: string,
+  parent: pulumi.Resource,
+  args: { identifier: string; account: AccountContext; tags: Record<string, string> },
+): pulumi.Output<string> {
   const role = new aws.iam.Role(
     `${name}-monitoring`,
     {
@@ -162,7 +166,13 @@ export interface EventSource {
   sourceIds: pulumi.Input<string>[] | undefined;
 }
 
-export function subscribe(name: string, parent: pulumi.Resource, topicArn: pulumi.Input<string>, sources: EventSource[], tags: Record<string, string>): aws.rds.EventSubscription[] {
+export function subscribe(
+  name: string,
+  parent: pulumi.Resource,
+  topicArn: pulumi.Input<string>,
+  sources: EventSource[],
+  tags: Record<string, string>,
+): aws.rds.EventSubscription[] {
   return sources.map(
     ({ suffix, sourceType, eventCategories, sourceIds }) =>
       new aws.rds.EventSubscription(
@@ -224,11 +234,9 @@ export function controlEvidence(
       subnetGroupTags: network.subnetGroupTags,
       subscriptions: subscriptions.map((s) => pulumi.output({ sourceType: s.sourceType, eventCategories: s.eventCategories, enabled: s.enabled })),
     })
-    .apply(
-      (e): ControlEvidence => ({
-        tags: e.tags ?? {},
-        subnetGroup: { name: e.subnetGroupName, tags: e.subnetGroupTags ?? {} },
-        eventSubscriptions: e.subscriptions.map((s) => ({ sourceType: s.sourceType ?? "", eventCategories: s.eventCategories ?? [], enabled: s.enabled ?? true })),
-      }),
-    );
+    .apply((e): ControlEvidence => ({
+      tags: e.tags ?? {},
+      subnetGroup: { name: e.subnetGroupName, tags: e.subnetGroupTags ?? {} },
+      eventSubscriptions: e.subscriptions.map((s) => ({ sourceType: s.sourceType ?? "", eventCategories: s.eventCategories ?? [], enabled: s.enabled ?? true })),
+    }));
 }

@@ -116,8 +116,16 @@ export function characterColumn(bytes: Buffer, line0: number, byteColumn: number
 export async function lintMigrations(dir: string): Promise<LintFinding[]> {
   const set = await readMigrationSet(dir);
   const [inTx, outside] = await Promise.all([
-    squawk(set.dir, set.files.filter((f) => f.transactional), true),
-    squawk(set.dir, set.files.filter((f) => !f.transactional), false),
+    squawk(
+      set.dir,
+      set.files.filter((f) => f.transactional),
+      true,
+    ),
+    squawk(
+      set.dir,
+      set.files.filter((f) => !f.transactional),
+      false,
+    ),
   ]);
   const bytes = new Map(await Promise.all(set.files.map(async (f) => [f.relativePath, await readFile(f.path)] as const)));
   return [...inTx, ...outside]

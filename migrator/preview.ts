@@ -80,13 +80,17 @@ export function summarisePreview(json: string, applyName = "migration-apply"): P
       const after = manifestOf(step.newState?.inputs) ?? manifestOf(step.oldState?.inputs) ?? {};
       // Created or replaced (a new database): nothing of this manifest is applied there yet.
       const fresh = step.op === "create" || step.op === "replace" || step.op === "create-replacement" || step.op === "delete-replaced";
-      if (fresh) manifest = { before: {}, after: step.op === "delete-replaced" ? manifest?.after ?? after : after };
+      if (fresh) manifest = { before: {}, after: step.op === "delete-replaced" ? (manifest?.after ?? after) : after };
       else if (!manifest) manifest = { before: manifestOf(step.oldState?.inputs) ?? after, after };
     }
     if (step.op === "same" || step.op === "read" || step.op === "refresh") continue;
     const prior = seen.get(step.urn);
     // A replacement is several steps; say "replace" once.
-    if (!prior || DESTRUCTIVE_OPS.has(change.op)) seen.set(step.urn, prior && prior.op === "replace" ? prior : { ...change, op: change.op === "create-replacement" || change.op === "delete-replaced" ? "replace" : change.op });
+    if (!prior || DESTRUCTIVE_OPS.has(change.op))
+      seen.set(
+        step.urn,
+        prior && prior.op === "replace" ? prior : { ...change, op: change.op === "create-replacement" || change.op === "delete-replaced" ? "replace" : change.op },
+      );
     if (DESTRUCTIVE_OPS.has(change.op) && isDatabaseResource(type)) {
       dangerous.set(step.urn, { ...change, op: change.op === "delete" ? "delete" : "replace" });
     }

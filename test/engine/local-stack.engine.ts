@@ -58,7 +58,10 @@ async function snapshot(on: EmbeddedServer = server): Promise<Snapshot> {
 
 async function migrationVersions(): Promise<string[]> {
   const entries = await readdir(path.join(project.dir, "sql/migrations"), { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name.split("_")[0]!).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name.split("_")[0]!)
+    .sort();
 }
 
 async function startServer(name: string): Promise<EmbeddedServer> {
@@ -153,7 +156,11 @@ describe("the local stack under the real Pulumi engine", () => {
     expect(outputs.verification.failed).toBe(0);
     expect(outputs.verification.checks.length).toBeGreaterThan(0);
     expect(outputs.migrations.applied.map((a) => a.version)).toEqual(versions);
-    expect(outputs.migrationSet).toEqual({ files: versions.length, last: expect.stringMatching(new RegExp(`^${versions.at(-1)}_`)), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(outputs.migrationSet).toEqual({
+      files: versions.length,
+      last: expect.stringMatching(new RegExp(`^${versions.at(-1)}_`)),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
 
     const plain = [
       printedBy(run),

@@ -82,7 +82,11 @@ function pulumiEnv(): NodeJS.ProcessEnv {
   };
 }
 
-const pendingRows = (md: string) => md.split("\n").filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split(" | ")[0]!.slice(2));
+const pendingRows = (md: string) =>
+  md
+    .split("\n")
+    .filter((l) => /^\| \d+ \|/.test(l))
+    .map((l) => l.split(" | ")[0]!.slice(2));
 
 beforeAll(async () => {
   const missing = missingTools();
