@@ -50,7 +50,10 @@ export async function readLastUpdate(stack: string, cwd: string, env: NodeJS.Pro
     result: text(first.result),
     startTime: text(first.startTime),
     endTime: text(first.endTime),
-    gitHead: typeof (first.environment as Record<string, unknown> | undefined)?.["git.head"] === "string" ? String((first.environment as Record<string, unknown>)["git.head"]) : null,
+    gitHead:
+      typeof (first.environment as Record<string, unknown> | undefined)?.["git.head"] === "string"
+        ? String((first.environment as Record<string, unknown>)["git.head"])
+        : null,
   };
 }
 

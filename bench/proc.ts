@@ -44,7 +44,12 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
 export async function runOk(command: string, args: string[], options: RunOptions = {}): Promise<ProcResult> {
   const result = await run(command, args, options);
   if (result.code !== 0) {
-    throw new Error(`${command} ${args.filter((a) => !a.includes("://")).slice(0, 4).join(" ")} exited ${result.code}:\n${result.stderr.slice(-2000)}${result.stdout.slice(-1000)}`);
+    throw new Error(
+      `${command} ${args
+        .filter((a) => !a.includes("://"))
+        .slice(0, 4)
+        .join(" ")} exited ${result.code}:\n${result.stderr.slice(-2000)}${result.stdout.slice(-1000)}`,
+    );
   }
   return result;
 }

@@ -75,7 +75,10 @@ export async function measurePulumiUp(server: BenchServer, sizes: number[], log:
     const verifyDir = path.join(project.dir, "sql", "verify");
     await rm(verifyDir, { recursive: true, force: true });
     await mkdir(verifyDir);
-    await writeFile(path.join(verifyDir, "01_ledger_present.sql"), "SELECT 'ledger_present' AS check, to_regclass('migrator.applied_migrations') IS NOT NULL AS ok, 'bench' AS detail;\n");
+    await writeFile(
+      path.join(verifyDir, "01_ledger_present.sql"),
+      "SELECT 'ledger_present' AS check, to_regclass('migrator.applied_migrations') IS NOT NULL AS ok, 'bench' AS detail;\n",
+    );
     for (const files of sizes) {
       const set = await writeSyntheticSet(describeSyntheticSet(files), path.join(TMP, `pulumi-up-${files}`), { dbmate: false });
       const migrations = path.join(project.dir, "sql", "migrations");

@@ -84,7 +84,11 @@ export function targetsOf(report: BenchReport): Target[] {
   const targets: Target[] = [];
   const zd = report.zeroDowntime;
   if (zd) {
-    targets.push({ name: "safe: migrator succeeded and every verification check passed", met: zd.safe.migratorExitCode === 0 && zd.safe.verified === true, detail: `exit ${zd.safe.migratorExitCode}, verified ${zd.safe.verified}` });
+    targets.push({
+      name: "safe: migrator succeeded and every verification check passed",
+      met: zd.safe.migratorExitCode === 0 && zd.safe.verified === true,
+      detail: `exit ${zd.safe.migratorExitCode}, verified ${zd.safe.verified}`,
+    });
     targets.push({ name: "safe: zero failed writes", met: zd.safe.failedWrites === 0, detail: `${zd.safe.failedWrites} of ${zd.safe.writes}` });
     targets.push({
       name: "safe: max write latency within lock_timeout",
@@ -114,7 +118,11 @@ export function targetsOf(report: BenchReport): Target[] {
   }
   const sc = report.scaling;
   if (sc) {
-    targets.push({ name: "plan cost linear in the set's size", met: sc.plan.linearity <= 1.5, detail: `per-file cost at ${sc.plan.points.at(-1)!.files} files is ${sc.plan.linearity}x that at ${sc.plan.points[0]!.files}` });
+    targets.push({
+      name: "plan cost linear in the set's size",
+      met: sc.plan.linearity <= 1.5,
+      detail: `per-file cost at ${sc.plan.points.at(-1)!.files} files is ${sc.plan.linearity}x that at ${sc.plan.points[0]!.files}`,
+    });
   }
   const up = report.pulumiUp;
   if (up && "points" in up) {
@@ -126,7 +134,11 @@ export function targetsOf(report: BenchReport): Target[] {
           detail: `${p.upAll} s; an up with nothing to change ${p.upNothing} s; migrate apply of the same files ${p.applyAll} s`,
         });
       }
-      targets.push({ name: `a one-file pulumi up under 10 s (on ${p.files} applied files)`, met: p.upOne < 10, detail: `${p.upOne} s; migrate apply of it ${p.applyOne} s` });
+      targets.push({
+        name: `a one-file pulumi up under 10 s (on ${p.files} applied files)`,
+        met: p.upOne < 10,
+        detail: `${p.upOne} s; migrate apply of it ${p.applyOne} s`,
+      });
     }
   }
   return targets;
@@ -140,7 +152,10 @@ export function formatSummary(report: BenchReport): string {
   if (zd) {
     lines.push("", `Zero downtime: ${zd.data.members} members, ${zd.opsPerSecond} ops/s from ${zd.connections} connections, lock_timeout ${zd.lockTimeoutMs} ms`);
     lines.push(`           max write ms  p99 write ms  writes >100 ms  failed writes  apply s   worst step`);
-    for (const [name, s] of [["safe", zd.safe], ["naive", zd.naive]] as const) {
+    for (const [name, s] of [
+      ["safe", zd.safe],
+      ["naive", zd.naive],
+    ] as const) {
       lines.push(
         `  ${name.padEnd(7)} ${pad(s.maxWriteLatencyMs, 12)} ${pad(s.p99WriteLatencyMs, 13)} ${pad(s.writesOver100Ms, 15)} ${pad(`${s.failedWrites}/${s.writes}`, 14)} ${pad(s.applySeconds, 8)}   ${s.worstStep ?? "-"}`,
       );
@@ -160,7 +175,8 @@ export function formatSummary(report: BenchReport): string {
   const sc = report.scaling;
   if (sc) {
     lines.push("", "Per-file cost (ms):   files   migrator   psql   dbmate");
-    for (const p of sc.perFile) lines.push(`  ${pad(p.files, 24)} ${pad(p.migratorMsPerFile ?? "-", 10)} ${pad(p.psqlMsPerFile ?? "-", 6)} ${pad(p.dbmateMsPerFile ?? "-", 8)}`);
+    for (const p of sc.perFile)
+      lines.push(`  ${pad(p.files, 24)} ${pad(p.migratorMsPerFile ?? "-", 10)} ${pad(p.psqlMsPerFile ?? "-", 6)} ${pad(p.dbmateMsPerFile ?? "-", 8)}`);
     lines.push(`Plan (parse only): ${sc.plan.points.map((p) => `${p.files} files ${p.ms} ms`).join(", ")}; linearity ${sc.plan.linearity}`);
     lines.push(`Pulumi construction under mocks: ${sc.pulumi.map((p) => `${p.files} files ${p.ms} ms`).join(", ")}`);
   }
@@ -168,7 +184,8 @@ export function formatSummary(report: BenchReport): string {
   if (up && "notRun" in up) lines.push("", `pulumi up: not run: ${up.notRun}`);
   if (up && "points" in up) {
     lines.push("", "pulumi up under the real engine (s):  files   up, fresh   migrate apply   up, no change   up, one new file   migrate apply, one");
-    for (const p of up.points) lines.push(`  ${pad(p.files, 36)} ${pad(p.upAll, 11)} ${pad(p.applyAll, 15)} ${pad(p.upNothing, 15)} ${pad(p.upOne, 18)} ${pad(p.applyOne, 18)}`);
+    for (const p of up.points)
+      lines.push(`  ${pad(p.files, 36)} ${pad(p.upAll, 11)} ${pad(p.applyAll, 15)} ${pad(p.upNothing, 15)} ${pad(p.upOne, 18)} ${pad(p.applyOne, 18)}`);
   }
   lines.push("", "Targets:");
   for (const t of report.targets) lines.push(`  ${t.met ? "met   " : "MISSED"} ${t.name} (${t.detail})`);

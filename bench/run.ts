@@ -142,7 +142,15 @@ async function zeroDowntime(server: BenchServer, s: Settings): Promise<NonNullab
   log(`loading the v1.0 database: ${s.members} members and related rows`);
   const loadMs = await loadV1Database(server, "v1_template", safeDir, shape);
   log(`loaded in ${(loadMs / 1000).toFixed(1)} s`);
-  const common = { server, template: "v1_template", members: s.members, opsPerSecond: s.rate, connections: s.connections, lockTimeoutMs: s.lockTimeoutMs, settleMs: s.settleMs };
+  const common = {
+    server,
+    template: "v1_template",
+    members: s.members,
+    opsPerSecond: s.rate,
+    connections: s.connections,
+    lockTimeoutMs: s.lockTimeoutMs,
+    settleMs: s.settleMs,
+  };
   log("safe: applying sql/migrations under load");
   const safe = await runVariant({ ...common, variant: "safe", setDir: safeDir, verify: true });
   log(`safe: max write ${safe.summary.maxWriteLatencyMs} ms, ${safe.summary.failedWrites} failed`);
@@ -241,7 +249,9 @@ async function main(): Promise<number> {
   report.targets = targetsOf(report);
   await writeFile(path.join(s.out, "latest.json"), JSON.stringify(report, null, 2) + "\n");
   await rm(path.join(TMP, `speed-${s.files}`), { recursive: true, force: true });
-  process.stdout.write(formatSummary(report) + `\n\nWrote ${path.relative(process.cwd(), path.join(s.out, "latest.json"))} in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(
+    formatSummary(report) + `\n\nWrote ${path.relative(process.cwd(), path.join(s.out, "latest.json"))} in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s\n`,
+  );
   // Correctness failures fail the run; speed and latency targets are reported, because this machine is shared and noisy.
   const broken = report.targets.filter((t) => !t.met && /succeeded|failed writes/.test(t.name));
   return broken.length > 0 ? 1 : 0;

@@ -53,7 +53,9 @@ export function latencySvg(input: ChartInput): string {
   const y = (ms: number) => M.top + plotH - ((Math.log10(Math.max(ms, yBottom)) - Math.log10(yBottom)) / (Math.log10(yTop) - Math.log10(yBottom))) * plotH;
   const out: string[] = [];
   const height = 40 + PANEL_H * input.panels.length + 30;
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="100%" height="100%" fill="#fff"/>`);
   out.push(`<text x="${M.left}" y="26" font-size="16" font-weight="bold" fill="${COLORS.text}">${esc(input.heading)}</text>`);
 
@@ -64,7 +66,13 @@ export function latencySvg(input: ChartInput): string {
     out.push(`<text x="${M.left}" y="${M.top - 30}" font-size="14" font-weight="bold" fill="${COLORS.text}">${esc(panel.title)}</text>`);
     // Migration files as bands; labels for the ones wide enough to matter.
     const applyW = Math.max(1e-6, panel.apply.end - panel.apply.start);
-    const labelled = new Set([...panel.steps].sort((a, b) => b.end - b.start - (a.end - a.start)).slice(0, 8).filter((s) => (s.end - s.start) / applyW > 0.03).map((s) => s.folder));
+    const labelled = new Set(
+      [...panel.steps]
+        .sort((a, b) => b.end - b.start - (a.end - a.start))
+        .slice(0, 8)
+        .filter((s) => (s.end - s.start) / applyW > 0.03)
+        .map((s) => s.folder),
+    );
     let lastLabelX = -Infinity;
     panel.steps.forEach((s, k) => {
       const x0 = x(s.start);
@@ -90,10 +98,15 @@ export function latencySvg(input: ChartInput): string {
       out.push(`<text x="${tx}" y="${M.top + plotH + 18}" text-anchor="middle" fill="${COLORS.text}">${Number(t.toFixed(3))}</text>`);
     }
     out.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
-    out.push(`<text x="${M.left + plotW / 2}" y="${M.top + plotH + 36}" text-anchor="middle" fill="${COLORS.text}">seconds since the migrator started (the load runs throughout)</text>`);
+    out.push(
+      `<text x="${M.left + plotW / 2}" y="${M.top + plotH + 36}" text-anchor="middle" fill="${COLORS.text}">seconds since the migrator started (the load runs throughout)</text>`,
+    );
     out.push(`<text transform="translate(16, ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="${COLORS.text}">slowest write per 100 ms (log)</text>`);
     // The migrator process: start and exit.
-    for (const [t, label, anchor] of [[panel.apply.start, "migrator starts", "end"], [panel.apply.end, "migrator exits", "start"]] as const) {
+    for (const [t, label, anchor] of [
+      [panel.apply.start, "migrator starts", "end"],
+      [panel.apply.end, "migrator exits", "start"],
+    ] as const) {
       out.push(`<line x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${M.top - 4}" y2="${M.top + plotH}" stroke="#555" stroke-dasharray="2,3"/>`);
       out.push(`<text x="${(x(t) + (anchor === "end" ? -4 : 4)).toFixed(1)}" y="${M.top - 8}" text-anchor="${anchor}" font-size="10" fill="#555">${label}</text>`);
     }
@@ -108,16 +121,24 @@ export function latencySvg(input: ChartInput): string {
     for (const b of shown.filter((b) => b[3] > 0)) {
       const cx = x(b[0] + 0.05);
       const cy = y(b[1]);
-      out.push(`<path d="M${cx - 4},${cy - 4}L${cx + 4},${cy + 4}M${cx - 4},${cy + 4}L${cx + 4},${cy - 4}" stroke="${COLORS.fail}" stroke-width="2"><title>${b[3]} failed writes</title></path>`);
+      out.push(
+        `<path d="M${cx - 4},${cy - 4}L${cx + 4},${cy + 4}M${cx - 4},${cy + 4}L${cx + 4},${cy - 4}" stroke="${COLORS.fail}" stroke-width="2"><title>${b[3]} failed writes</title></path>`,
+      );
     }
     out.push(`</g>`);
   });
   // Legend.
   const ly = 40 + PANEL_H * input.panels.length + 8;
-  const legend: [string, string][] = [[COLORS.tx, "file in one transaction"], [COLORS.noTx, "no-transaction file (CREATE INDEX CONCURRENTLY)"], [COLORS.fail, "failed writes"]];
+  const legend: [string, string][] = [
+    [COLORS.tx, "file in one transaction"],
+    [COLORS.noTx, "no-transaction file (CREATE INDEX CONCURRENTLY)"],
+    [COLORS.fail, "failed writes"],
+  ];
   let lx = M.left;
   for (const [color, label] of legend) {
-    out.push(`<rect x="${lx}" y="${ly}" width="14" height="12" fill="${color}" fill-opacity="0.6"/><text x="${lx + 20}" y="${ly + 10}" fill="${COLORS.text}">${esc(label)}</text>`);
+    out.push(
+      `<rect x="${lx}" y="${ly}" width="14" height="12" fill="${color}" fill-opacity="0.6"/><text x="${lx + 20}" y="${ly + 10}" fill="${COLORS.text}">${esc(label)}</text>`,
+    );
     lx += 30 + label.length * 6.5;
   }
   out.push(`</svg>`);

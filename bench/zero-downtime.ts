@@ -94,16 +94,15 @@ export async function runVariant(o: VariantOptions): Promise<VariantResult> {
 
   const lines: { line: string; at: number }[] = [];
   const applyStart = performance.now();
-  const applied = await run(
-    NODE,
-    [CLI, "apply", "--dir", o.setDir, "--baseline", "0", "--json", "--lock-timeout", `${o.lockTimeoutMs}ms`],
-    { env: { ...process.env, DATABASE_URL: url }, onStderrLine: (line, at) => lines.push({ line, at }) },
-  );
+  const applied = await run(NODE, [CLI, "apply", "--dir", o.setDir, "--baseline", "0", "--json", "--lock-timeout", `${o.lockTimeoutMs}ms`], {
+    env: { ...process.env, DATABASE_URL: url },
+    onStderrLine: (line, at) => lines.push({ line, at }),
+  });
   const applyEnd = performance.now();
   await sleep(o.settleMs);
   const ops = await load.stop();
 
-  let report: ApplyJson = {};
+  let report: ApplyJson;
   try {
     report = JSON.parse(applied.stdout) as ApplyJson;
   } catch {
@@ -132,7 +131,9 @@ export async function runVariant(o: VariantOptions): Promise<VariantResult> {
 
   await writeFile(
     path.join(TMP, `ops-${o.variant}.csv`),
-    "due_s,kind,latency_ms,error\n" + ops.map((op) => `${sec(op.dueAt).toFixed(4)},${op.kind},${op.latencyMs.toFixed(2)},${JSON.stringify(op.error ?? "")}`).join("\n") + "\n",
+    "due_s,kind,latency_ms,error\n" +
+      ops.map((op) => `${sec(op.dueAt).toFixed(4)},${op.kind},${op.latencyMs.toFixed(2)},${JSON.stringify(op.error ?? "")}`).join("\n") +
+      "\n",
   );
   return {
     summary: summarise(ops, steps, sec, sec(applyStart), applied.code, (applyEnd - applyStart) / 1000, verified),
@@ -140,7 +141,10 @@ export async function runVariant(o: VariantOptions): Promise<VariantResult> {
     buckets: bucketsOf(ops, t0),
     apply: { start: round(sec(applyStart), 3), end: round(sec(applyEnd), 3) },
     durationSeconds: round(Math.max(...ops.map((op) => sec(op.dueAt + op.latencyMs)), sec(applyEnd)), 3),
-    failures: ops.filter((op) => op.error).slice(0, 200).map((op) => ({ t: round(sec(op.dueAt), 3), kind: op.kind, error: op.error! })),
+    failures: ops
+      .filter((op) => op.error)
+      .slice(0, 200)
+      .map((op) => ({ t: round(sec(op.dueAt), 3), kind: op.kind, error: op.error! })),
   };
 }
 

@@ -19,7 +19,9 @@ async function main(): Promise<number> {
   try {
     const { values } = parseArgs({ args: process.argv.slice(2), options: { help: { type: "boolean", short: "h" }, "embedded-dir": { type: "string" } }, strict: true });
     if (values.help) {
-      print("Usage: npm start [-- --embedded-dir DIR]\nApplies sql/migrations and runs sql/verify on the embedded PostgreSQL 17 (data in .data/embedded),\nor on the database DATABASE_URL / PG* name. See `npm run migrate -- --help` for the full CLI.");
+      print(
+        "Usage: npm start [-- --embedded-dir DIR]\nApplies sql/migrations and runs sql/verify on the embedded PostgreSQL 17 (data in .data/embedded),\nor on the database DATABASE_URL / PG* name. See `npm run migrate -- --help` for the full CLI.",
+      );
       return 0;
     }
     const ctx = buildContext({ "embedded-dir": values["embedded-dir"] }, process.env, {
@@ -29,7 +31,9 @@ async function main(): Promise<number> {
       },
     });
     secrets = ctx.target?.secrets ?? [];
-    print(`Migrations: ${path.relative(PROJECT_ROOT, ctx.dir)}  →  ${ctx.target?.display ?? `embedded PostgreSQL 17 (data in ${path.relative(PROJECT_ROOT, ctx.embeddedDir)})`}`);
+    print(
+      `Migrations: ${path.relative(PROJECT_ROOT, ctx.dir)}  →  ${ctx.target?.display ?? `embedded PostgreSQL 17 (data in ${path.relative(PROJECT_ROOT, ctx.embeddedDir)})`}`,
+    );
     const started = performance.now();
     const result = await applyAndVerify(ctx);
     print(formatApply(result.apply));

@@ -141,11 +141,7 @@ export class DatabaseAccess extends pulumi.ComponentResource {
 
     // The ledger's schema exists before the first migration, owned by the migrator (which
     // creates the ledger table in it), so the auditor can be granted reading it.
-    const ledgerSchema = new postgresql.Schema(
-      `${name}-ledger-schema`,
-      { name: migrations.ledgerSchema, database, owner: migrator.name, ifNotExists: true },
-      holdsData,
-    );
+    const ledgerSchema = new postgresql.Schema(`${name}-ledger-schema`, { name: migrations.ledgerSchema, database, owner: migrator.name, ifNotExists: true }, holdsData);
     ready.push(ledgerSchema);
     grant("auditor-ledger-schema", { role: auditor.name, database, schema: migrations.ledgerSchema, objectType: "schema", privileges: ["USAGE"] }, [ledgerSchema]);
 

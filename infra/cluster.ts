@@ -80,7 +80,9 @@ export class AuroraCluster extends pulumi.ComponentResource implements DatabaseT
     const logGroupPrefix = `/aws/rds/cluster/${rds.identifier}`;
     const support = postureSupport(name, this, { identifier: rds.identifier, region: rds.region, posture, logGroupPrefixes: [logGroupPrefix], tags });
     this.kmsKey = support.kmsKey;
-    this.parameterGroup = new aws.rds.ClusterParameterGroup(`${name}-cluster-params`, parameterGroupArgs(settings, `aurora-postgresql${rds.engineMajor}`, tags), { parent: this });
+    this.parameterGroup = new aws.rds.ClusterParameterGroup(`${name}-cluster-params`, parameterGroupArgs(settings, `aurora-postgresql${rds.engineMajor}`, tags), {
+      parent: this,
+    });
     const logs = logGroups(name, this, { prefix: logGroupPrefix, posture, keyArn: support.keyArn, tags });
     this.cluster = this.clusterResource(name, args, posture, support, logs);
 
@@ -150,7 +152,14 @@ export class AuroraCluster extends pulumi.ComponentResource implements DatabaseT
   }
 
   /** Member n, in the next AZ of the subnets after member n - 1's. */
-  private member(name: string, n: number, { settings, network, zones, tags }: AuroraClusterArgs, posture: SecurityPosture, support: PostureSupport, dependsOn: pulumi.Resource[]) {
+  private member(
+    name: string,
+    n: number,
+    { settings, network, zones, tags }: AuroraClusterArgs,
+    posture: SecurityPosture,
+    support: PostureSupport,
+    dependsOn: pulumi.Resource[],
+  ) {
     const rds = settings.rds;
     return new aws.rds.ClusterInstance(
       `${name}-member-${n}`,

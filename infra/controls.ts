@@ -82,7 +82,9 @@ export const CONTROL_TITLES: Record<string, string> = {
 
 /** The controls that apply to each kind of database, in Security Hub's order. */
 export const INSTANCE_CONTROLS = [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 13, 17, 18, 20, 21, 22, 23, 25, 26, 30, 32, 33, 36, 38, 46].map((n) => `RDS.${n}`);
-export const CLUSTER_CONTROLS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 33, 35, 36, 38, 46].map((n) => `RDS.${n}`);
+export const CLUSTER_CONTROLS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 33, 35, 36, 38, 46].map(
+  (n) => `RDS.${n}`,
+);
 
 /** Security Hub's RDS.24/25 list of default administrator names. */
 const DEFAULT_ADMIN_NAMES = ["postgres", "admin", "root", "administrator", "master", "rdsadmin"];
@@ -162,7 +164,8 @@ const RULES: Record<string, Rule> = {
   },
   "RDS.3": (p) => {
     const storage = rec(p.storage);
-    const members = p.kind === "aurora" ? eachInstance(p, "storageEncrypted", (m) => m.storageEncrypted) : eachInstance(p, "storageEncrypted", (m) => rec(m.storage).encrypted);
+    const members =
+      p.kind === "aurora" ? eachInstance(p, "storageEncrypted", (m) => m.storageEncrypted) : eachInstance(p, "storageEncrypted", (m) => rec(m.storage).encrypted);
     const settings = { ...storageSettings(p), ...Object.fromEntries(Object.entries(members.settings).filter(([k]) => k !== "storageEncrypted")) };
     return { status: metIf(storage.encrypted === true && members.values.every((v) => v === true)), settings, note: "Storage encrypted with the KMS key named." };
   },
@@ -189,7 +192,11 @@ const RULES: Record<string, Rule> = {
   "RDS.7": (p) => ({ status: metIf(p.deletionProtection === true), settings: { deletionProtection: setting(p.deletionProtection) }, note: "On the cluster." }),
   "RDS.8": (p) => {
     if (p.kind === "aurora") {
-      return { status: metIf(p.deletionProtection === true), settings: { deletionProtection: setting(p.deletionProtection) }, note: "Aurora members take deletion protection from their cluster (RDS.7)." };
+      return {
+        status: metIf(p.deletionProtection === true),
+        settings: { deletionProtection: setting(p.deletionProtection) },
+        note: "Aurora members take deletion protection from their cluster (RDS.7).",
+      };
     }
     const { settings, values } = eachInstance(p, "deletionProtection", (m) => m.deletionProtection);
     return { status: metIf(values.every((v) => v === true)), settings, note: "On the instance and every replica." };
@@ -197,7 +204,10 @@ const RULES: Record<string, Rule> = {
   "RDS.9": (p) => {
     // Aurora PostgreSQL has no upgrade log; an RDS PostgreSQL instance must export both.
     const required = p.kind === "aurora" ? ["postgresql"] : ["postgresql", "upgrade"];
-    const exports = p.kind === "aurora" ? { settings: { enabledCloudwatchLogsExports: setting(p.logExports) }, values: [p.logExports] } : eachInstance(p, "enabledCloudwatchLogsExports", (m) => m.logExports);
+    const exports =
+      p.kind === "aurora"
+        ? { settings: { enabledCloudwatchLogsExports: setting(p.logExports) }, values: [p.logExports] }
+        : eachInstance(p, "enabledCloudwatchLogsExports", (m) => m.logExports);
     return {
       status: metIf(exports.values.every((v) => required.every((r) => strings(v).includes(r)))),
       settings: exports.settings,
@@ -205,8 +215,15 @@ const RULES: Record<string, Rule> = {
     };
   },
   "RDS.10": (p) => {
-    const iam = p.kind === "aurora" ? { settings: { iamDatabaseAuthenticationEnabled: setting(p.iamAuthentication) }, values: [p.iamAuthentication] } : eachInstance(p, "iamDatabaseAuthenticationEnabled", (m) => m.iamAuthentication);
-    return { status: metIf(iam.values.every((v) => v === true)), settings: iam.settings, note: p.kind === "aurora" ? "Set on the cluster, for all its members." : "On the instance and every replica." };
+    const iam =
+      p.kind === "aurora"
+        ? { settings: { iamDatabaseAuthenticationEnabled: setting(p.iamAuthentication) }, values: [p.iamAuthentication] }
+        : eachInstance(p, "iamDatabaseAuthenticationEnabled", (m) => m.iamAuthentication);
+    return {
+      status: metIf(iam.values.every((v) => v === true)),
+      settings: iam.settings,
+      note: p.kind === "aurora" ? "Set on the cluster, for all its members." : "On the instance and every replica.",
+    };
   },
   "RDS.11": (p) => {
     const backups = rec(p.backups);
@@ -216,19 +233,31 @@ const RULES: Record<string, Rule> = {
       note: `Automated backups kept at least ${MIN_BACKUP_DAYS} days. Read replicas keep none of their own.`,
     };
   },
-  "RDS.12": (p) => ({ status: metIf(p.iamAuthentication === true), settings: { iamDatabaseAuthenticationEnabled: setting(p.iamAuthentication) }, note: "On the cluster." }),
+  "RDS.12": (p) => ({
+    status: metIf(p.iamAuthentication === true),
+    settings: { iamDatabaseAuthenticationEnabled: setting(p.iamAuthentication) },
+    note: "On the cluster.",
+  }),
   "RDS.13": (p) => {
     const { settings, values } = eachInstance(p, "autoMinorVersionUpgrade", (m) => m.autoMinorVersionUpgrade);
     const all = p.kind === "aurora" ? { autoMinorVersionUpgrade: setting(p.autoMinorVersionUpgrade), ...settings } : settings;
     const ok = values.every((v) => v === true) && (p.kind !== "aurora" || p.autoMinorVersionUpgrade === true);
-    return { status: metIf(ok), settings: all, note: p.kind === "aurora" ? "Aurora upgrades minors only when the cluster and every member allow it." : "On the instance and every replica." };
+    return {
+      status: metIf(ok),
+      settings: all,
+      note: p.kind === "aurora" ? "Aurora upgrades minors only when the cluster and every member allow it." : "On the instance and every replica.",
+    };
   },
   "RDS.15": (p) => ({
     status: metIf(p.multiAz === true),
     settings: { availabilityZones: setting(p.availabilityZones) },
     note: "The members are in more than one AZ.",
   }),
-  "RDS.16": (p) => ({ status: metIf(rec(p.backups).copyTagsToSnapshot === true), settings: { copyTagsToSnapshot: setting(rec(p.backups).copyTagsToSnapshot) }, note: "On the cluster." }),
+  "RDS.16": (p) => ({
+    status: metIf(rec(p.backups).copyTagsToSnapshot === true),
+    settings: { copyTagsToSnapshot: setting(rec(p.backups).copyTagsToSnapshot) },
+    note: "On the cluster.",
+  }),
   "RDS.17": (p) => {
     const { settings, values } = eachInstance(p, "copyTagsToSnapshot", (m) => (m === p ? rec(p.backups).copyTagsToSnapshot : m.copyTagsToSnapshot));
     return { status: metIf(values.every((v) => v === true)), settings, note: "On every DB instance of the database." };
@@ -255,14 +284,33 @@ const RULES: Record<string, Rule> = {
   }),
   "RDS.27": (p) => ({ status: metIf(rec(p.storage).encrypted === true), settings: storageSettings(p), note: "The cluster's storage." }),
   "RDS.28": (_p, e) => tagged(e.tags, "On the cluster."),
-  "RDS.29": (p) => ({ status: metIf(rec(p.backups).copyTagsToSnapshot === true), settings: { copyTagsToSnapshot: setting(rec(p.backups).copyTagsToSnapshot) }, note: "Cluster snapshots get the cluster's tags (RDS.16)." }),
+  "RDS.29": (p) => ({
+    status: metIf(rec(p.backups).copyTagsToSnapshot === true),
+    settings: { copyTagsToSnapshot: setting(rec(p.backups).copyTagsToSnapshot) },
+    note: "Cluster snapshots get the cluster's tags (RDS.16).",
+  }),
   "RDS.30": (_p, e) => tagged(e.tags, "On the DB instance or cluster."),
-  "RDS.32": (p) => ({ status: metIf(rec(p.backups).copyTagsToSnapshot === true), settings: { copyTagsToSnapshot: setting(rec(p.backups).copyTagsToSnapshot) }, note: "Snapshots get the instance's tags (RDS.17)." }),
+  "RDS.32": (p) => ({
+    status: metIf(rec(p.backups).copyTagsToSnapshot === true),
+    settings: { copyTagsToSnapshot: setting(rec(p.backups).copyTagsToSnapshot) },
+    note: "Snapshots get the instance's tags (RDS.17).",
+  }),
   "RDS.33": (_p, e) => tagged(e.subnetGroup?.tags ?? {}, "On the DB subnet group."),
-  "RDS.35": (p) => ({ status: metIf(p.autoMinorVersionUpgrade === true), settings: { autoMinorVersionUpgrade: setting(p.autoMinorVersionUpgrade) }, note: "On the cluster." }),
+  "RDS.35": (p) => ({
+    status: metIf(p.autoMinorVersionUpgrade === true),
+    settings: { autoMinorVersionUpgrade: setting(p.autoMinorVersionUpgrade) },
+    note: "On the cluster.",
+  }),
   "RDS.36": (p) => {
-    const exports = p.kind === "aurora" ? { settings: { enabledCloudwatchLogsExports: setting(p.logExports) }, values: [p.logExports] } : eachInstance(p, "enabledCloudwatchLogsExports", (m) => m.logExports);
-    return { status: metIf(exports.values.every((v) => strings(v).includes("postgresql"))), settings: exports.settings, note: "The postgresql log goes to CloudWatch Logs." };
+    const exports =
+      p.kind === "aurora"
+        ? { settings: { enabledCloudwatchLogsExports: setting(p.logExports) }, values: [p.logExports] }
+        : eachInstance(p, "enabledCloudwatchLogsExports", (m) => m.logExports);
+    return {
+      status: metIf(exports.values.every((v) => strings(v).includes("postgresql"))),
+      settings: exports.settings,
+      note: "The postgresql log goes to CloudWatch Logs.",
+    };
   },
   "RDS.38": (p) => ({
     status: metIf(p.tlsEnforced === true),

@@ -46,7 +46,13 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
     const rds = settings.rds;
     const posture = securityPosture(settings);
     const replicaIds = Array.from({ length: rds.readReplicas }, (_, i) => `${rds.identifier}-replica-${i + 1}`);
-    const support = postureSupport(name, this, { identifier: rds.identifier, region: rds.region, posture, logGroupPrefixes: [rds.identifier, ...replicaIds].map(logGroupPrefix), tags });
+    const support = postureSupport(name, this, {
+      identifier: rds.identifier,
+      region: rds.region,
+      posture,
+      logGroupPrefixes: [rds.identifier, ...replicaIds].map(logGroupPrefix),
+      tags,
+    });
     this.kmsKey = support.kmsKey;
     this.parameterGroup = new aws.rds.ParameterGroup(`${name}-params`, parameterGroupArgs(settings, `postgres${rds.engineMajor}`, tags), { parent: this });
 
@@ -107,7 +113,13 @@ export class Database extends pulumi.ComponentResource implements DatabaseTarget
     };
   }
 
-  private primary(name: string, { settings, network, tags }: DatabaseArgs, posture: SecurityPosture, support: PostureSupport, shared: ReturnType<Database["sharedInputs"]>) {
+  private primary(
+    name: string,
+    { settings, network, tags }: DatabaseArgs,
+    posture: SecurityPosture,
+    support: PostureSupport,
+    shared: ReturnType<Database["sharedInputs"]>,
+  ) {
     const rds = settings.rds;
     return new aws.rds.Instance(
       `${name}-instance`,

@@ -12,7 +12,16 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AwsStackSettings } from "../stacks/index.js";
 import type { ControlEvidence } from "./controls.js";
 import type { DatabaseNetwork } from "./network.js";
-import { EVENT_CATEGORIES, eventTopicPolicy, monitoringPolicyArn, monitoringTrustPolicy, parameterGroupDescription, parameterList, stackKeyPolicy, type EventSourceType } from "./rds-policies.js";
+import {
+  EVENT_CATEGORIES,
+  eventTopicPolicy,
+  monitoringPolicyArn,
+  monitoringTrustPolicy,
+  parameterGroupDescription,
+  parameterList,
+  stackKeyPolicy,
+  type EventSourceType,
+} from "./rds-policies.js";
 import type { PostureArns, SecurityPosture } from "./security-posture.js";
 
 export interface AccountContext {
@@ -59,7 +68,11 @@ function stackKey(
 }
 
 /** The role RDS's enhanced monitoring publishes with; its ARN resolves only once the policy is attached. */
-function monitoringRole(name: string, parent: pulumi.Resource, args: { identifier: string; account: AccountContext; tags: Record<string, string> }): pulumi.Output<string> {
+function monitoringRole(
+  name: string,
+  parent: pulumi.Resource,
+  args: { identifier: string; account: AccountContext; tags: Record<string, string> },
+): pulumi.Output<string> {
   const role = new aws.iam.Role(
     `${name}-monitoring`,
     { description: `Enhanced monitoring of ${args.identifier}`, assumeRolePolicy: JSON.stringify(monitoringTrustPolicy()), tags: args.tags },
@@ -222,11 +235,9 @@ export function controlEvidence(
       subnetGroupTags: network.subnetGroupTags,
       subscriptions: subscriptions.map((s) => pulumi.output({ sourceType: s.sourceType, eventCategories: s.eventCategories, enabled: s.enabled })),
     })
-    .apply(
-      (e): ControlEvidence => ({
-        tags: e.tags ?? {},
-        subnetGroup: { name: e.subnetGroupName, tags: e.subnetGroupTags ?? {} },
-        eventSubscriptions: e.subscriptions.map((s) => ({ sourceType: s.sourceType ?? "", eventCategories: s.eventCategories ?? [], enabled: s.enabled ?? true })),
-      }),
-    );
+    .apply((e): ControlEvidence => ({
+      tags: e.tags ?? {},
+      subnetGroup: { name: e.subnetGroupName, tags: e.subnetGroupTags ?? {} },
+      eventSubscriptions: e.subscriptions.map((s) => ({ sourceType: s.sourceType ?? "", eventCategories: s.eventCategories ?? [], enabled: s.enabled ?? true })),
+    }));
 }

@@ -115,7 +115,10 @@ export async function digestSqlFolder(absoluteDir: string): Promise<string> {
   const hash = createHash("sha256");
   if (!existsSync(absoluteDir)) return hash.update("missing").digest("hex");
   for (const name of (await readdir(absoluteDir)).filter((n) => n.endsWith(".sql")).sort()) {
-    hash.update(`${name}\0`).update(await readFile(path.join(absoluteDir, name))).update("\0");
+    hash
+      .update(`${name}\0`)
+      .update(await readFile(path.join(absoluteDir, name)))
+      .update("\0");
   }
   return hash.digest("hex");
 }
@@ -199,7 +202,12 @@ export class Verification extends pulumi.ComponentResource {
           environment: {
             VERIFICATION_FAILED: this.verification.apply((v) => String(v.ok ? 0 : Math.max(v.failed, 1))),
             VERIFICATION_FAILED_CHECKS: this.verification.apply((v) =>
-              v.checks.length === 0 ? "no checks ran" : v.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`).join("; "),
+              v.checks.length === 0
+                ? "no checks ran"
+                : v.checks
+                    .filter((c) => !c.ok)
+                    .map((c) => `${c.name} (${c.detail})`)
+                    .join("; "),
             ),
           },
           logging: "none",

@@ -100,15 +100,16 @@ async function sealRun(client: pg.ClientBase, ledger: LedgerLocation, version: s
  * backend checks the socket every second while it works and aborts, rolling the file back and
  * releasing every lock. Guarded by the version, as older servers do not know the setting.
  */
-const DEAD_CLIENT_CHECK =
-  "SELECT set_config('client_connection_check_interval', '1s', false) WHERE current_setting('server_version_num')::int >= 140000";
+const DEAD_CLIENT_CHECK = "SELECT set_config('client_connection_check_interval', '1s', false) WHERE current_setting('server_version_num')::int >= 140000";
 
 /** Maps a server error position (1-based, within the statement) to a line and column in the file. */
 function locateInFile(statement: Statement, position: string | undefined): { line: number; column: number | undefined } {
   const pos = Number(position);
   if (!position || !Number.isInteger(pos) || pos < 1) return { line: statement.line, column: undefined };
   // The server counts characters (code points); an emoji is one of them but two UTF-16 units.
-  const before = Array.from(statement.sql).slice(0, pos - 1).join("");
+  const before = Array.from(statement.sql)
+    .slice(0, pos - 1)
+    .join("");
   const newlines = before.split("\n");
   return newlines.length === 1
     ? { line: statement.line, column: statement.column + before.length }
@@ -155,7 +156,10 @@ export async function describeBlockers(client: pg.ClientBase, relations: Relatio
     }
     if (rows.length === 0) return undefined;
     return rows
-      .map((r) => `pid ${r.pid}${r.application_name ? ` ("${r.application_name}")` : ""} holds ${r.mode}${r.relation ? ` on ${r.relation}` : ""}, ${r.state} for ${r.seconds}s: ${String(r.query).replace(/\s+/g, " ")}`)
+      .map(
+        (r) =>
+          `pid ${r.pid}${r.application_name ? ` ("${r.application_name}")` : ""} holds ${r.mode}${r.relation ? ` on ${r.relation}` : ""}, ${r.state} for ${r.seconds}s: ${String(r.query).replace(/\s+/g, " ")}`,
+      )
       .join("; ");
   } catch {
     return undefined;
@@ -190,7 +194,9 @@ async function runPipelined(client: pg.ClientBase, file: MigrationFile, settings
   // A newline before each ';', so a statement ending in a line comment cannot swallow it.
   const body = file.statements.map((s) => `${s.sql}\n;`).join("\n");
   try {
-    await client.query(`${timeoutsSql(file, settings, durable)}; BEGIN;\n${body}\n${AS_MIGRATOR};\n${recordSql(client, settings.ledger, file, "applied", SINCE_MESSAGE_ARRIVED)}; COMMIT`);
+    await client.query(
+      `${timeoutsSql(file, settings, durable)}; BEGIN;\n${body}\n${AS_MIGRATOR};\n${recordSql(client, settings.ledger, file, "applied", SINCE_MESSAGE_ARRIVED)}; COMMIT`,
+    );
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;
@@ -301,7 +307,12 @@ function failureFor(file: MigrationFile, error: PgError & { statement?: Statemen
     line,
     column,
     error.message,
-    { ...(error.code ? { sqlState: error.code } : {}), ...(error.detail ? { detail: error.detail } : {}), ...(error.hint ? { hint: error.hint } : {}), ...(error.where ? { where: error.where } : {}) },
+    {
+      ...(error.code ? { sqlState: error.code } : {}),
+      ...(error.detail ? { detail: error.detail } : {}),
+      ...(error.hint ? { hint: error.hint } : {}),
+      ...(error.where ? { where: error.where } : {}),
+    },
     file.transactional,
     advice,
     { cause: error },

@@ -130,7 +130,8 @@ export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: R
     apply: {
       ledger: validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: values["ledger-table"] ?? DEFAULT_LEDGER.table }),
       lockTimeoutMs: values["lock-timeout"] !== undefined ? parseDuration(values["lock-timeout"], "--lock-timeout") : DEFAULT_APPLY_SETTINGS.lockTimeoutMs,
-      statementTimeoutMs: values["statement-timeout"] !== undefined ? parseDuration(values["statement-timeout"], "--statement-timeout") : DEFAULT_APPLY_SETTINGS.statementTimeoutMs,
+      statementTimeoutMs:
+        values["statement-timeout"] !== undefined ? parseDuration(values["statement-timeout"], "--statement-timeout") : DEFAULT_APPLY_SETTINGS.statementTimeoutMs,
       lockRetries: values["lock-retries"] !== undefined ? parseCount(values["lock-retries"], "--lock-retries") : DEFAULT_APPLY_SETTINGS.lockRetries,
       retryDelayMs: values["retry-delay"] !== undefined ? parseDuration(values["retry-delay"], "--retry-delay") : DEFAULT_APPLY_SETTINGS.retryDelayMs,
     },
@@ -217,7 +218,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function runVerb(verb: Verb, ctx: MigratorContext, out: { json: boolean; say: (t: string) => void; progress: (t: string) => void; complain: (t: string) => void }): Promise<number> {
+async function runVerb(
+  verb: Verb,
+  ctx: MigratorContext,
+  out: { json: boolean; say: (t: string) => void; progress: (t: string) => void; complain: (t: string) => void },
+): Promise<number> {
   const { json, say, progress } = out;
   // The verbs load the driver and the parser; imported here so that `--help` and a usage error start fast.
   const { applyCommand, planCommand, statusCommand, verifyCommand } = await import("./commands.js");
@@ -248,7 +253,13 @@ async function runVerb(verb: Verb, ctx: MigratorContext, out: { json: boolean; s
       if (!json) progress(`Applying ${path.relative(process.cwd(), ctx.dir) || ctx.dir} to ${ctx.target?.display ?? "the embedded PostgreSQL"}`);
       const report = await applyCommand(ctx);
       if (json) {
-        say(JSON.stringify({ database: report.database, results: report.results, alreadyApplied: report.alreadyApplied, ...(report.failure ? errorJson(report.failure) : {}) }, null, 2));
+        say(
+          JSON.stringify(
+            { database: report.database, results: report.results, alreadyApplied: report.alreadyApplied, ...(report.failure ? errorJson(report.failure) : {}) },
+            null,
+            2,
+          ),
+        );
       } else {
         say(formatApply(report));
       }

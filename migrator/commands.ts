@@ -72,7 +72,9 @@ function statusOf(set: MigrationSet, ledger: LedgerRow[], options: PlanOptions, 
   const done = ledger.filter((r) => r.status !== "started");
   const doneVersions = new Set(done.map((r) => r.version));
   // Same rule as the planner: only the very file an interrupted run started resumes.
-  const started = new Set(ledger.filter((r) => r.status === "started" && set.files.some((f) => f.version === r.version && f.checksum === r.checksum)).map((r) => r.version));
+  const started = new Set(
+    ledger.filter((r) => r.status === "started" && set.files.some((f) => f.version === r.version && f.checksum === r.checksum)).map((r) => r.version),
+  );
   return {
     database,
     applied: done.map((r) => ({

@@ -153,9 +153,10 @@ export async function withClient<T>(target: ConnectionTarget, fn: (client: pg.Cl
   } catch (cause) {
     const message = (cause as Error).message;
     const limit = target.config.connectionTimeoutMillis;
-    const advice = /timeout/i.test(message) && limit
-      ? ` (the server did not answer within ${limit / 1000}s; check that it is up and reachable, or raise connect_timeout in the URL or PGCONNECT_TIMEOUT)`
-      : "";
+    const advice =
+      /timeout/i.test(message) && limit
+        ? ` (the server did not answer within ${limit / 1000}s; check that it is up and reachable, or raise connect_timeout in the URL or PGCONNECT_TIMEOUT)`
+        : "";
     throw new Error(`connecting to ${target.display} failed: ${message}${advice}`, { cause });
   }
   const stopWatching = watchServer(client, target, () => new Client({ ...target.config, application_name: "migrator-watchdog" }));
@@ -205,7 +206,9 @@ function watchServer(client: pg.Client, target: ConnectionTarget, newWatcher: ()
       if ((error as { code?: string }).code) {
         unanswered = 0;
       } else if (++unanswered >= 2 && internals.activeQuery) {
-        abort(`the server stopped answering: no reply to the running statement, and no answer to a new connection within ${intervalMs / 1000}s, twice; the connection was given up`);
+        abort(
+          `the server stopped answering: no reply to the running statement, and no answer to a new connection within ${intervalMs / 1000}s, twice; the connection was given up`,
+        );
       }
     } finally {
       await watcher.end().catch(() => {});

@@ -76,7 +76,10 @@ function traversableBy(dir: string, user: ServerUser): boolean {
  */
 async function dataLocation(rootDir: string, user: ServerUser | undefined): Promise<string> {
   if (!user || traversableBy(rootDir, user)) return path.join(rootDir, "pgdata");
-  const key = createHash("sha256").update(await realpath(rootDir)).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(await realpath(rootDir))
+    .digest("hex")
+    .slice(0, 16);
   const holder = path.join(await sharedRootFolder(sharedCacheBase()), `data-${key}`);
   await mkdir(holder, { recursive: true });
   await chmod(holder, 0o755);
@@ -142,8 +145,7 @@ async function start(options: EmbeddedOptions): Promise<EmbeddedServer> {
     version: binaries.version,
     major: binaries.major,
     dataDir,
-    url: (database = "postgres") =>
-      `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    url: (database = "postgres") => `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     stop: async () => {
       await postmaster.stop();
       // A relocated cluster goes with the folder that holds it.

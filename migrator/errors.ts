@@ -45,10 +45,7 @@ export class MigrationSetError extends Error {
 export class LedgerConflictError extends Error {
   readonly exitCode = ExitCode.failed;
   constructor(readonly problems: Problem[]) {
-    super(
-      `the database disagrees with the migration files; nothing was applied:\n` +
-        problems.map((p) => `  ${formatProblem(p)}`).join("\n"),
-    );
+    super(`the database disagrees with the migration files; nothing was applied:\n` + problems.map((p) => `  ${formatProblem(p)}`).join("\n"));
     this.name = "LedgerConflictError";
   }
 }

@@ -7,7 +7,7 @@
  * server itself (postgres-process.ts), but the exit code stays this function's to set.
  */
 export async function exitWith(code: number): Promise<never> {
-  const flush = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => (stream.write("", () => resolve())));
+  const flush = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write("", () => resolve()));
   await Promise.all([flush(process.stdout), flush(process.stderr)]);
   process.exit(code);
 }

@@ -65,7 +65,11 @@ export function checkFile(text: string, relativePath: string, problems: Problem[
   // The parser reads a C string: it stops at a NUL byte and would silently drop every statement after it.
   const nul = text.indexOf("\u0000");
   if (nul !== -1) {
-    problems.push({ file: relativePath, line: text.slice(0, nul).split("\n").length, message: "holds a NUL byte (\\0), which PostgreSQL cannot receive and which would hide the SQL after it; remove it" });
+    problems.push({
+      file: relativePath,
+      line: text.slice(0, nul).split("\n").length,
+      message: "holds a NUL byte (\\0), which PostgreSQL cannot receive and which would hide the SQL after it; remove it",
+    });
     return undefined;
   }
   const parsed = parseStatements(text);
@@ -73,7 +77,11 @@ export function checkFile(text: string, relativePath: string, problems: Problem[
     const metaLine = text.split("\n").findIndex((l) => /^\s*\\[a-zA-Z!?]/.test(l));
     if (metaLine !== -1) {
       const command = text.split("\n")[metaLine]!.trim().split(/\s+/)[0];
-      problems.push({ file: relativePath, line: metaLine + 1, message: `${command} is a psql meta-command, not SQL; the migrator sends SQL to the server, so write it as SQL or remove it` });
+      problems.push({
+        file: relativePath,
+        line: metaLine + 1,
+        message: `${command} is a psql meta-command, not SQL; the migrator sends SQL to the server, so write it as SQL or remove it`,
+      });
     } else {
       problems.push({ file: relativePath, line: parsed.error.line, column: parsed.error.column, message: `syntax error: ${parsed.error.message}` });
     }
@@ -180,7 +188,10 @@ export async function readMigrationSet(dir: string): Promise<MigrationSet> {
       continue;
     }
     if (!entry.isDirectory()) {
-      problems.push({ file: entry.name, message: `is not a migration folder; the set holds only <version>_<name>/${MIGRATION_FILE} folders and ${LOCK_FILE}: move it out` });
+      problems.push({
+        file: entry.name,
+        message: `is not a migration folder; the set holds only <version>_<name>/${MIGRATION_FILE} folders and ${LOCK_FILE}: move it out`,
+      });
       continue;
     }
     const match = FOLDER.exec(entry.name);

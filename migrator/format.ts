@@ -26,7 +26,9 @@ export function formatEvent(e: MigratorEvent): string | undefined {
     case "planned":
       return e.alreadyApplied.length === 0
         ? undefined
-        : e.alreadyApplied.map((a) => `  ${a.status === "baselined" ? "baselined  " : "already    "} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional)}`).join("\n");
+        : e.alreadyApplied
+            .map((a) => `  ${a.status === "baselined" ? "baselined  " : "already    "} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional)}`)
+            .join("\n");
     case "file-started":
       return undefined;
     case "file-applied":
@@ -68,10 +70,14 @@ export function formatApply(report: ApplyReport): string {
 export function formatStatus(report: StatusReport): string {
   const lines = [`Database: ${report.database}`];
   for (const a of report.applied) {
-    lines.push(`  ${a.status.padEnd(10)} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional).padEnd(15)} ${a.appliedAt}  ${a.durationMs === null ? "" : ms(a.durationMs)}`);
+    lines.push(
+      `  ${a.status.padEnd(10)} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional).padEnd(15)} ${a.appliedAt}  ${a.durationMs === null ? "" : ms(a.durationMs)}`,
+    );
   }
   for (const p of report.pending) {
-    lines.push(`  ${"pending".padEnd(10)} ${`${p.version}_${p.name}`.padEnd(56)} ${mode(p.transactional)}${p.resumes ? "  (an earlier run was interrupted in it; it resumes safely)" : ""}`);
+    lines.push(
+      `  ${"pending".padEnd(10)} ${`${p.version}_${p.name}`.padEnd(56)} ${mode(p.transactional)}${p.resumes ? "  (an earlier run was interrupted in it; it resumes safely)" : ""}`,
+    );
   }
   lines.push(`${report.applied.length} applied, ${report.pending.length} pending.`);
   for (const p of report.problems) lines.push(`problem: ${formatProblem(p)}`);

@@ -28,7 +28,10 @@ export interface LedgerRow {
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function validateLedgerLocation(location: LedgerLocation): LedgerLocation {
-  for (const [what, value] of [["--ledger-schema", location.schema], ["--ledger-table", location.table]] as const) {
+  for (const [what, value] of [
+    ["--ledger-schema", location.schema],
+    ["--ledger-table", location.table],
+  ] as const) {
     if (!IDENTIFIER.test(value)) {
       throw new UsageError(`${what} "${value}" is not a plain identifier; use lower-case letters, digits and _ (at most 63, not starting with a digit)`);
     }
@@ -153,7 +156,11 @@ export function recordSql(
 ): string {
   const lit = (v: string) => client.escapeLiteral(v);
   const duration =
-    durationMs === null ? "NULL" : durationMs === SINCE_MESSAGE_ARRIVED ? "round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer" : Math.round(durationMs);
+    durationMs === null
+      ? "NULL"
+      : durationMs === SINCE_MESSAGE_ARRIVED
+        ? "round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer"
+        : Math.round(durationMs);
   return `INSERT INTO ${qualifiedName(location)} (version, name, checksum, transactional, status, duration_ms)
     VALUES (${lit(file.version)}, ${lit(file.name)}, ${lit(file.checksum)}, ${file.transactional}, ${lit(status)}, ${duration})
     ON CONFLICT (version) DO UPDATE SET

@@ -87,7 +87,7 @@ async function squawk(setDir: string, files: MigrationFile[], inTransaction: boo
   } catch (error) {
     // squawk exits 1 when it finds something; its JSON is still on stdout.
     const e = error as { stdout?: string; stderr?: string; message: string };
-    if (!e.stdout?.trim().startsWith("[")) throw new Error(`running squawk failed: ${e.stderr || e.message}`);
+    if (!e.stdout?.trim().startsWith("[")) throw new Error(`running squawk failed: ${e.stderr || e.message}`, { cause: error });
     stdout = e.stdout;
   }
   return stdout.trim() ? (JSON.parse(stdout) as SquawkFinding[]) : [];
@@ -116,8 +116,16 @@ export function characterColumn(bytes: Buffer, line0: number, byteColumn: number
 export async function lintMigrations(dir: string): Promise<LintFinding[]> {
   const set = await readMigrationSet(dir);
   const [inTx, outside] = await Promise.all([
-    squawk(set.dir, set.files.filter((f) => f.transactional), true),
-    squawk(set.dir, set.files.filter((f) => !f.transactional), false),
+    squawk(
+      set.dir,
+      set.files.filter((f) => f.transactional),
+      true,
+    ),
+    squawk(
+      set.dir,
+      set.files.filter((f) => !f.transactional),
+      false,
+    ),
   ]);
   const bytes = new Map(await Promise.all(set.files.map(async (f) => [f.relativePath, await readFile(f.path)] as const)));
   return [...inTx, ...outside]

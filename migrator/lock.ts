@@ -6,7 +6,10 @@ import type { Reporter } from "./reporter.js";
 
 /** A stable 64-bit advisory lock key per ledger, so two sets in one database do not block each other. */
 export function lockKey(location: LedgerLocation): bigint {
-  return createHash("sha256").update(`migrator:${qualifiedName(location)}`).digest().readBigInt64BE(0);
+  return createHash("sha256")
+    .update(`migrator:${qualifiedName(location)}`)
+    .digest()
+    .readBigInt64BE(0);
 }
 
 /** Says who holds the lock, so a waiting user knows whom to ask. */
@@ -33,13 +36,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * so a waiting migrator never sits in the server's lock queue; gives up after `waitMs`. The
  * lock dies with the session, so a killed migrator cannot leave it behind.
  */
-export async function withAdvisoryLock<T>(
-  client: pg.ClientBase,
-  location: LedgerLocation,
-  waitMs: number,
-  reporter: Reporter,
-  fn: () => Promise<T>,
-): Promise<T> {
+export async function withAdvisoryLock<T>(client: pg.ClientBase, location: LedgerLocation, waitMs: number, reporter: Reporter, fn: () => Promise<T>): Promise<T> {
   const key = lockKey(location).toString();
   const started = Date.now();
   let announced = false;

@@ -182,7 +182,12 @@ function alterTableLocks(node: any, k: SetKnowledge, newTables: Set<string>): St
         level = { mode: "SHARE ROW EXCLUSIVE", what: `ADD FOREIGN KEY${con.skip_validation ? " NOT VALID" : ""}` };
         const references = rangeVar(con.pktable);
         if (references) {
-          extra.push({ table: references, mode: "SHARE ROW EXCLUSIVE", why: "referenced by the new foreign key", ...(newTables.has(tableKey(references)) ? { newTable: true } : {}) });
+          extra.push({
+            table: references,
+            mode: "SHARE ROW EXCLUSIVE",
+            why: "referenced by the new foreign key",
+            ...(newTables.has(tableKey(references)) ? { newTable: true } : {}),
+          });
           if (con.conname) k.constraints.set(con.conname, { table, references });
           k.foreignKeys.set(tableKey(table), [...(k.foreignKeys.get(tableKey(table)) ?? []), references]);
         }
@@ -201,7 +206,11 @@ function alterTableLocks(node: any, k: SetKnowledge, newTables: Set<string>): St
       if (known?.references) {
         extra.push({ table: known.references, mode: "ROW SHARE", why: "referenced by the foreign key being validated" });
       } else if (!known) {
-        extra.push({ mode: "ROW SHARE", why: "the referenced table, if it is a foreign key", note: `constraint "${cmd.name}" is not defined in this set, so its referenced table is not known here` });
+        extra.push({
+          mode: "ROW SHARE",
+          why: "the referenced table, if it is a foreign key",
+          note: `constraint "${cmd.name}" is not defined in this set, so its referenced table is not known here`,
+        });
       }
     }
     mode = mode ? maxMode(mode, level.mode) : level.mode;
@@ -228,16 +237,45 @@ function dmlLocks(kind: string, node: any): StatementLocks {
 
 function selectLocks(node: any): StatementLocks {
   const forUpdate = (node.lockingClause ?? []).length > 0;
-  return { locks: tablesRead(node, new Set()).map((t) => ({ table: t, mode: forUpdate ? ("ROW SHARE" as const) : ("ACCESS SHARE" as const), why: forUpdate ? "SELECT … FOR UPDATE/SHARE" : "read" })) };
+  return {
+    locks: tablesRead(node, new Set()).map((t) => ({
+      table: t,
+      mode: forUpdate ? ("ROW SHARE" as const) : ("ACCESS SHARE" as const),
+      why: forUpdate ? "SELECT … FOR UPDATE/SHARE" : "read",
+    })),
+  };
 }
 
-const LOCK_STMT_MODES: Record<number, LockMode> = { 1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE", 5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE" };
+const LOCK_STMT_MODES: Record<number, LockMode> = {
+  1: "ACCESS SHARE",
+  2: "ROW SHARE",
+  3: "ROW EXCLUSIVE",
+  4: "SHARE UPDATE EXCLUSIVE",
+  5: "SHARE",
+  6: "SHARE ROW EXCLUSIVE",
+  7: "EXCLUSIVE",
+  8: "ACCESS EXCLUSIVE",
+};
 
 /** Statements that name no table and take no table lock (types, functions, schemas, roles, settings…). */
 const NO_TABLE_LOCK = new Set([
-  "CreateEnumStmt", "AlterEnumStmt", "CompositeTypeStmt", "CreateDomainStmt", "CreateFunctionStmt", "CreateSchemaStmt",
-  "CreateExtensionStmt", "CreateRoleStmt", "AlterRoleStmt", "GrantRoleStmt", "VariableSetStmt", "CreateSeqStmt",
-  "DoStmt", "DefineStmt", "CreateRangeStmt", "AlterFunctionStmt", "AlterDefaultPrivilegesStmt",
+  "CreateEnumStmt",
+  "AlterEnumStmt",
+  "CompositeTypeStmt",
+  "CreateDomainStmt",
+  "CreateFunctionStmt",
+  "CreateSchemaStmt",
+  "CreateExtensionStmt",
+  "CreateRoleStmt",
+  "AlterRoleStmt",
+  "GrantRoleStmt",
+  "VariableSetStmt",
+  "CreateSeqStmt",
+  "DoStmt",
+  "DefineStmt",
+  "CreateRangeStmt",
+  "AlterFunctionStmt",
+  "AlterDefaultPrivilegesStmt",
 ]);
 
 /**
@@ -265,13 +303,18 @@ function oneStatement(stmt: Record<string, any>, k: SetKnowledge, newTables: Set
       if (!table) return { locks: [] };
       newTables.add(tableKey(table));
       const locks: TableLock[] = [{ table, mode: "ACCESS EXCLUSIVE", why: "CREATE TABLE", newTable: true }];
-      const elements = (node.tableElts ?? []).flatMap((e: any) => (e.ColumnDef ? e.ColumnDef.constraints ?? [] : e.Constraint ? [e] : []));
+      const elements = (node.tableElts ?? []).flatMap((e: any) => (e.ColumnDef ? (e.ColumnDef.constraints ?? []) : e.Constraint ? [e] : []));
       const references: RelationName[] = [];
       for (const fk of referencesIn(elements)) {
         references.push(fk.references);
         if (fk.name) k.constraints.set(fk.name, { table, references: fk.references });
         if (tableKey(fk.references) === tableKey(table)) continue;
-        locks.push({ table: fk.references, mode: "SHARE ROW EXCLUSIVE", why: "referenced by a foreign key of the new table", ...(newTables.has(tableKey(fk.references)) ? { newTable: true } : {}) });
+        locks.push({
+          table: fk.references,
+          mode: "SHARE ROW EXCLUSIVE",
+          why: "referenced by a foreign key of the new table",
+          ...(newTables.has(tableKey(fk.references)) ? { newTable: true } : {}),
+        });
       }
       for (const parent of node.inhRelations ?? []) {
         const p = rangeVar(parent?.RangeVar);
@@ -303,10 +346,20 @@ function oneStatement(stmt: Record<string, any>, k: SetKnowledge, newTables: Set
     case "SelectStmt":
       return selectLocks(node);
     case "TruncateStmt":
-      return { locks: (node.relations ?? []).map((r: any) => rangeVar(r?.RangeVar)).filter(Boolean).map((t: RelationName) => ({ table: t, mode: "ACCESS EXCLUSIVE" as const, why: "TRUNCATE" })) };
+      return {
+        locks: (node.relations ?? [])
+          .map((r: any) => rangeVar(r?.RangeVar))
+          .filter(Boolean)
+          .map((t: RelationName) => ({ table: t, mode: "ACCESS EXCLUSIVE" as const, why: "TRUNCATE" })),
+      };
     case "LockStmt": {
       const mode = LOCK_STMT_MODES[node.mode as number] ?? "ACCESS EXCLUSIVE";
-      return { locks: (node.relations ?? []).map((r: any) => rangeVar(r?.RangeVar)).filter(Boolean).map((t: RelationName) => ({ table: t, mode, why: "LOCK TABLE" })) };
+      return {
+        locks: (node.relations ?? [])
+          .map((r: any) => rangeVar(r?.RangeVar))
+          .filter(Boolean)
+          .map((t: RelationName) => ({ table: t, mode, why: "LOCK TABLE" })),
+      };
     }
     case "DropStmt":
       return dropLocks(node, k);
@@ -325,7 +378,9 @@ function oneStatement(stmt: Record<string, any>, k: SetKnowledge, newTables: Set
       return tables.length > 0 ? { locks: tables.map((t) => ({ table: t, mode, why: what })) } : { locks: [], unknown: `${what} of every table` };
     }
     case "CommentStmt": {
-      const target = ["OBJECT_TABLE", "OBJECT_COLUMN"].includes(node.objtype) ? listName(node.object?.List?.items?.slice(0, node.objtype === "OBJECT_COLUMN" ? -1 : undefined)) : undefined;
+      const target = ["OBJECT_TABLE", "OBJECT_COLUMN"].includes(node.objtype)
+        ? listName(node.object?.List?.items?.slice(0, node.objtype === "OBJECT_COLUMN" ? -1 : undefined))
+        : undefined;
       return { locks: target ? [{ table: target, mode: "SHARE UPDATE EXCLUSIVE", why: "COMMENT ON" }] : [] };
     }
     case "CreateStatsStmt": {
@@ -334,9 +389,14 @@ function oneStatement(stmt: Record<string, any>, k: SetKnowledge, newTables: Set
     }
     case "ReindexStmt": {
       const concurrently = (node.params ?? []).some((p: any) => p?.DefElem?.defname === "concurrently");
-      const table = node.kind === "REINDEX_OBJECT_TABLE" ? rangeVar(node.relation) : node.kind === "REINDEX_OBJECT_INDEX" ? k.indexes.get(node.relation?.relname) : undefined;
+      const table =
+        node.kind === "REINDEX_OBJECT_TABLE" ? rangeVar(node.relation) : node.kind === "REINDEX_OBJECT_INDEX" ? k.indexes.get(node.relation?.relname) : undefined;
       if (!table) return { locks: [], unknown: "REINDEX of an index or schema whose table is not named in this set" };
-      return { locks: [{ table, mode: concurrently ? "SHARE UPDATE EXCLUSIVE" : "SHARE", why: concurrently ? "REINDEX CONCURRENTLY" : "REINDEX (the indexes: ACCESS EXCLUSIVE)" }] };
+      return {
+        locks: [
+          { table, mode: concurrently ? "SHARE UPDATE EXCLUSIVE" : "SHARE", why: concurrently ? "REINDEX CONCURRENTLY" : "REINDEX (the indexes: ACCESS EXCLUSIVE)" },
+        ],
+      };
     }
     case "ClusterStmt": {
       const table = rangeVar(node.relation);
@@ -344,7 +404,17 @@ function oneStatement(stmt: Record<string, any>, k: SetKnowledge, newTables: Set
     }
     case "RefreshMatViewStmt": {
       const view = rangeVar(node.relation);
-      return { locks: view ? [{ table: view, mode: node.concurrent ? "EXCLUSIVE" : "ACCESS EXCLUSIVE", why: node.concurrent ? "REFRESH MATERIALIZED VIEW CONCURRENTLY" : "REFRESH MATERIALIZED VIEW" }] : [] };
+      return {
+        locks: view
+          ? [
+              {
+                table: view,
+                mode: node.concurrent ? "EXCLUSIVE" : "ACCESS EXCLUSIVE",
+                why: node.concurrent ? "REFRESH MATERIALIZED VIEW CONCURRENTLY" : "REFRESH MATERIALIZED VIEW",
+              },
+            ]
+          : [],
+      };
     }
     case "ViewStmt":
       return { locks: tablesRead(node.query, new Set()).map((t) => ({ table: t, mode: "ACCESS SHARE" as const, why: "read by the view's definition" })) };
@@ -359,7 +429,9 @@ function oneStatement(stmt: Record<string, any>, k: SetKnowledge, newTables: Set
     case "AlterPolicyStmt":
       // GRANT updates the catalog row of the table without a table lock; a policy takes ACCESS EXCLUSIVE.
       if (kind === "GrantStmt") return { locks: [] };
-      return node.table ? { locks: [{ table: rangeVar(node.table)!, mode: "ACCESS EXCLUSIVE", why: kind === "CreatePolicyStmt" ? "CREATE POLICY" : "ALTER POLICY" }] } : { locks: [] };
+      return node.table
+        ? { locks: [{ table: rangeVar(node.table)!, mode: "ACCESS EXCLUSIVE", why: kind === "CreatePolicyStmt" ? "CREATE POLICY" : "ALTER POLICY" }] }
+        : { locks: [] };
     default:
       return { locks: [], unknown: `${kind}: no documented lock level in this review's table; check the command's page` };
   }
@@ -374,14 +446,24 @@ function dropLocks(node: any, k: SetKnowledge): StatementLocks {
         locks.push({ table: t, mode: "ACCESS EXCLUSIVE", why: "DROP TABLE" });
         // Dropping a table drops its foreign keys' triggers on the tables they reference.
         for (const ref of k.foreignKeys.get(tableKey(t)) ?? []) {
-          if (tableKey(ref) !== tableKey(t)) locks.push({ table: ref, mode: "ACCESS EXCLUSIVE", why: `its foreign key's triggers are dropped from the referenced table` });
+          if (tableKey(ref) !== tableKey(t))
+            locks.push({ table: ref, mode: "ACCESS EXCLUSIVE", why: `its foreign key's triggers are dropped from the referenced table` });
         }
       }
-      return { locks: dedupe(locks), ...(names.some((t) => !k.foreignKeys.has(tableKey(t))) ? { unknown: "DROP TABLE also takes ACCESS EXCLUSIVE on each table its foreign keys reference; those not declared in this set are not listed" } : {}) };
+      return {
+        locks: dedupe(locks),
+        ...(names.some((t) => !k.foreignKeys.has(tableKey(t)))
+          ? { unknown: "DROP TABLE also takes ACCESS EXCLUSIVE on each table its foreign keys reference; those not declared in this set are not listed" }
+          : {}),
+      };
     case "OBJECT_INDEX":
       for (const i of names) {
         const table = k.indexes.get(i.name);
-        locks.push({ ...(table ? { table } : { note: `the table of index "${i.name}" (not created in this set)` }), mode: node.concurrent ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE", why: node.concurrent ? "DROP INDEX CONCURRENTLY" : "DROP INDEX" });
+        locks.push({
+          ...(table ? { table } : { note: `the table of index "${i.name}" (not created in this set)` }),
+          mode: node.concurrent ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE",
+          why: node.concurrent ? "DROP INDEX CONCURRENTLY" : "DROP INDEX",
+        });
       }
       return { locks };
     case "OBJECT_TRIGGER": {

@@ -18,9 +18,7 @@ export interface PlanOptions {
   ignoreUnknown?: boolean;
 }
 
-export type Step =
-  | { action: "apply"; file: MigrationFile; resumed: boolean }
-  | { action: "baseline"; file: MigrationFile };
+export type Step = { action: "apply"; file: MigrationFile; resumed: boolean } | { action: "baseline"; file: MigrationFile };
 
 export interface Plan {
   steps: Step[];
@@ -122,7 +120,10 @@ export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: P
     if (!done.has(target.version) && earlier.length > 0 && !options.allowOutOfOrder) {
       problems.push({
         file: target.relativePath,
-        message: `cannot run alone: ${earlier.length} earlier migration${earlier.length === 1 ? " is" : "s are"} still pending (${earlier.map((s) => s.file.folder).slice(0, 5).join(", ")}); apply them first`,
+        message: `cannot run alone: ${earlier.length} earlier migration${earlier.length === 1 ? " is" : "s are"} still pending (${earlier
+          .map((s) => s.file.folder)
+          .slice(0, 5)
+          .join(", ")}); apply them first`,
       });
     }
     steps = steps.filter((s) => s.file.version === target.version);

@@ -50,7 +50,12 @@ export async function initCluster(options: InitOptions): Promise<void> {
     let output = "";
     await new Promise<void>((resolve, reject) => {
       // The working folder must be one the server user can enter: the caller's may be private.
-      const child = spawn(binaries.initdb, args, { ...(user ? { uid: user.uid, gid: user.gid } : {}), cwd: path.dirname(dataDir), env: environment(), stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(binaries.initdb, args, {
+        ...(user ? { uid: user.uid, gid: user.gid } : {}),
+        cwd: path.dirname(dataDir),
+        env: environment(),
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       const collect = (chunk: Buffer) => {
         output += chunk.toString("utf8");
         options.onLog(chunk.toString("utf8"));
@@ -115,14 +120,23 @@ export interface Postmaster {
 export async function startPostmaster(options: StartOptions): Promise<Postmaster> {
   const { binaries, dataDir, user } = options;
   const args = ["-D", dataDir, "-p", String(options.port), ...Object.entries(options.settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])];
-  const child = spawn(binaries.postgres, args, { ...(user ? { uid: user.uid, gid: user.gid } : {}), cwd: path.dirname(dataDir), env: environment(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(binaries.postgres, args, {
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    cwd: path.dirname(dataDir),
+    env: environment(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let log = "";
   let ready = false;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGQUIT");
-      reject(new EmbeddedStartError(`the server in ${dataDir} did not accept connections within ${(options.timeoutMs ?? 120_000) / 1000}s`, "see its last words below", { log }));
+      reject(
+        new EmbeddedStartError(`the server in ${dataDir} did not accept connections within ${(options.timeoutMs ?? 120_000) / 1000}s`, "see its last words below", {
+          log,
+        }),
+      );
     }, options.timeoutMs ?? 120_000);
     const read = (chunk: Buffer) => {
       const text = chunk.toString("utf8");

@@ -12,7 +12,11 @@ const NAME = "postgres";
 
 function idOf(flag: "-u" | "-g"): number | undefined {
   try {
-    return Number(execFileSync("id", [flag, NAME], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+    return Number(
+      execFileSync("id", [flag, NAME], { stdio: ["ignore", "pipe", "ignore"] })
+        .toString()
+        .trim(),
+    );
   } catch {
     return undefined;
   }

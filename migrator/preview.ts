@@ -67,7 +67,7 @@ export function summarisePreview(json: string, applyName = "migration-apply"): P
   try {
     parsed = JSON.parse(json) as typeof parsed;
   } catch (error) {
-    throw new Error(`the preview is not JSON (pulumi preview --json prints one document): ${(error as Error).message}`);
+    throw new Error(`the preview is not JSON (pulumi preview --json prints one document): ${(error as Error).message}`, { cause: error });
   }
   const seen = new Map<string, ResourceChange>();
   const dangerous = new Map<string, ResourceChange>();
@@ -80,13 +80,17 @@ export function summarisePreview(json: string, applyName = "migration-apply"): P
       const after = manifestOf(step.newState?.inputs) ?? manifestOf(step.oldState?.inputs) ?? {};
       // Created or replaced (a new database): nothing of this manifest is applied there yet.
       const fresh = step.op === "create" || step.op === "replace" || step.op === "create-replacement" || step.op === "delete-replaced";
-      if (fresh) manifest = { before: {}, after: step.op === "delete-replaced" ? manifest?.after ?? after : after };
+      if (fresh) manifest = { before: {}, after: step.op === "delete-replaced" ? (manifest?.after ?? after) : after };
       else if (!manifest) manifest = { before: manifestOf(step.oldState?.inputs) ?? after, after };
     }
     if (step.op === "same" || step.op === "read" || step.op === "refresh") continue;
     const prior = seen.get(step.urn);
     // A replacement is several steps; say "replace" once.
-    if (!prior || DESTRUCTIVE_OPS.has(change.op)) seen.set(step.urn, prior && prior.op === "replace" ? prior : { ...change, op: change.op === "create-replacement" || change.op === "delete-replaced" ? "replace" : change.op });
+    if (!prior || DESTRUCTIVE_OPS.has(change.op))
+      seen.set(
+        step.urn,
+        prior && prior.op === "replace" ? prior : { ...change, op: change.op === "create-replacement" || change.op === "delete-replaced" ? "replace" : change.op },
+      );
     if (DESTRUCTIVE_OPS.has(change.op) && isDatabaseResource(type)) {
       dangerous.set(step.urn, { ...change, op: change.op === "delete" ? "delete" : "replace" });
     }

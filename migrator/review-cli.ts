@@ -51,10 +51,15 @@ export interface ReviewIO {
 /** `pulumi preview --json --stack NAME` in the project root; its JSON even when the preview fails (it says why). */
 export function runPulumiPreview(stack: string, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("pulumi", ["preview", "--json", "--non-interactive", "--stack", stack], { cwd: PROJECT_ROOT, env, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (stdout.trim().startsWith("{")) resolve(stdout);
-      else reject(new Error(`pulumi preview --json --stack ${stack} failed: ${(stderr || (error as Error | null)?.message || "no output").trim()}`));
-    });
+    execFile(
+      "pulumi",
+      ["preview", "--json", "--non-interactive", "--stack", stack],
+      { cwd: PROJECT_ROOT, env, maxBuffer: 256 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (stdout.trim().startsWith("{")) resolve(stdout);
+        else reject(new Error(`pulumi preview --json --stack ${stack} failed: ${(stderr || (error as Error | null)?.message || "no output").trim()}`));
+      },
+    );
   });
 }
 
@@ -85,9 +90,7 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
 
     const dir = path.resolve(values.dir ?? path.join(PROJECT_ROOT, "sql/migrations"));
     const set = await readMigrationSet(dir);
-    const previewJson = values["preview-json"] !== undefined
-      ? await readFile(values["preview-json"], "utf8")
-      : await runPulumiPreview(stack, io.env);
+    const previewJson = values["preview-json"] !== undefined ? await readFile(values["preview-json"], "utf8") : await runPulumiPreview(stack, io.env);
     const preview = summarisePreview(previewJson);
 
     let ledger: LedgerRow[];
@@ -96,7 +99,9 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     } else if (preview.manifest) {
       ledger = ledgerFromManifest(preview.manifest.before);
     } else {
-      throw new Error("the preview has no migration-apply command with a manifest, so what is applied cannot be known; give --database-url, or check the stack's program");
+      throw new Error(
+        "the preview has no migration-apply command with a manifest, so what is applied cannot be known; give --database-url, or check the stack's program",
+      );
     }
     const lint = await lintMigrations(dir);
     const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview });

@@ -63,9 +63,11 @@ function statementText(s: { line: number; kind: string; locks: StatementLocks })
   if (locks.length === 0 && !s.locks.unknown) return undefined;
   const first = locks[0]?.why;
   const what =
-    s.kind === "AlterTableStmt" ? `ALTER TABLE ${first ?? ""}`.trim()
-    : s.kind === "IndexStmt" || s.kind === "DropStmt" ? first ?? COMMAND[s.kind]!
-    : COMMAND[s.kind] ?? s.kind;
+    s.kind === "AlterTableStmt"
+      ? `ALTER TABLE ${first ?? ""}`.trim()
+      : s.kind === "IndexStmt" || s.kind === "DropStmt"
+        ? (first ?? COMMAND[s.kind]!)
+        : (COMMAND[s.kind] ?? s.kind);
   const text = locks.map((l, i) => lockText(l) + (i > 0 && /referenced/.test(l.why) ? " (referenced)" : "")).join(", ");
   return `L${s.line} ${what}: ${text || "?"}${s.locks.unknown ? ` (${s.locks.unknown})` : ""}`;
 }
@@ -120,7 +122,9 @@ export function renderReview(review: Review, options: RenderOptions = {}): strin
   const head: string[] = [reviewMarker(review.stack), `## Migration review: stack \`${review.stack}\``, ""];
   if (preview.dangerous.length > 0) {
     head.push(`> [!CAUTION]`);
-    head.push(`> **Dangerous:** ${preview.dangerous.length} database resource${preview.dangerous.length === 1 ? "" : "s"} would be replaced or deleted by \`pulumi up\`:`);
+    head.push(
+      `> **Dangerous:** ${preview.dangerous.length} database resource${preview.dangerous.length === 1 ? "" : "s"} would be replaced or deleted by \`pulumi up\`:`,
+    );
     for (const d of preview.dangerous.slice(0, 20)) head.push(`> - **${d.op}** ${code(d.type)} ${code(d.name)}`);
     if (preview.dangerous.length > 20) head.push(`> - …and ${preview.dangerous.length - 20} more`);
     head.push("");
@@ -166,7 +170,12 @@ export function renderReview(review: Review, options: RenderOptions = {}): strin
 
   const out = [...head];
   if (pending.length > 0) {
-    const table = ["### Pending files, in the order `up` applies them", "", "| version | name | mode | statements | table locks, per statement | lint |", "|---|---|---|---|---|---|"];
+    const table = [
+      "### Pending files, in the order `up` applies them",
+      "",
+      "| version | name | mode | statements | table locks, per statement | lint |",
+      "|---|---|---|---|---|---|",
+    ];
     const budget = limit - [...head, ...tail].join("\n").length - 600;
     let used = table.join("\n").length;
     let shown = 0;

@@ -102,7 +102,11 @@ export function buildReview(input: {
     return file && r.status !== "started" ? { ...r, checksum: file.checksum } : r;
   });
   const planned = plan(set, restored, { ignoreUnknown: true, allowOutOfOrder: true });
-  const lastApplied = done.map((r) => r.version).filter((v) => files.has(v)).sort(compareVersions).at(-1);
+  const lastApplied = done
+    .map((r) => r.version)
+    .filter((v) => files.has(v))
+    .sort(compareVersions)
+    .at(-1);
   const locks = new Map(setLocks(set.files).map((f) => [f.version, f.statements]));
   const pending: PendingFile[] = [];
   for (const step of planned.steps) {

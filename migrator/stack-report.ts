@@ -74,7 +74,10 @@ export async function produceReport(argv: string[], env: NodeJS.ProcessEnv, stde
   const status = await runJson(["status", ...common, "--json", ...(values["ignore-unknown"] ? ["--ignore-unknown"] : [])], env, stderr);
   const verify = await runJson(["verify", ...common, "--verify-dir", values["verify-dir"], "--json"], env, stderr);
   // Exit 2 (or a JSON error document) means the report itself could not be made.
-  for (const [verb, result] of [["status", status], ["verify", verify]] as const) {
+  for (const [verb, result] of [
+    ["status", status],
+    ["verify", verify],
+  ] as const) {
     if (result.code > 1 || (result.json && typeof result.json === "object" && "error" in result.json)) {
       throw new Error(`migrator ${verb} could not report (exit ${result.code})`);
     }

@@ -208,9 +208,7 @@ function nonTransactionalReason(kind: string, node: any): string | undefined {
     case "DropSubscriptionStmt":
       return "DROP SUBSCRIPTION";
     case "AlterTableStmt": {
-      const detach = (node.cmds ?? []).some(
-        (c: any) => c?.AlterTableCmd?.subtype === "AT_DetachPartition" && c.AlterTableCmd.def?.PartitionCmd?.concurrent,
-      );
+      const detach = (node.cmds ?? []).some((c: any) => c?.AlterTableCmd?.subtype === "AT_DetachPartition" && c.AlterTableCmd.def?.PartitionCmd?.concurrent);
       return detach ? "ALTER TABLE ... DETACH PARTITION CONCURRENTLY" : undefined;
     }
     default:

@@ -39,7 +39,9 @@ export async function readVerifyFiles(dir: string): Promise<VerifyFile[]> {
     const parsed = parseStatements(sql.replace(/\r\n/g, "\n"));
     const control = "statements" in parsed ? parsed.statements.find((s) => s.transactionControl) : undefined;
     if (control) {
-      throw new UsageError(`${path.join(dir, file)}:${control.line}: ${control.transactionControl} in a verification query; checks run read-only in a transaction that is rolled back, so remove it`);
+      throw new UsageError(
+        `${path.join(dir, file)}:${control.line}: ${control.transactionControl} in a verification query; checks run read-only in a transaction that is rolled back, so remove it`,
+      );
     }
   }
   return files;
@@ -55,10 +57,12 @@ async function prepareSession(client: pg.ClientBase, set: MigrationSet, ledger: 
     CREATE TEMP TABLE migration_files (version text, name text, checksum text, transactional boolean);
     DROP VIEW IF EXISTS pg_temp.migration_ledger;
     DROP TABLE IF EXISTS pg_temp.migration_ledger;`);
-  await client.query(
-    `INSERT INTO pg_temp.migration_files SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[])`,
-    [set.files.map((f) => f.version), set.files.map((f) => f.name), set.files.map((f) => f.checksum), set.files.map((f) => f.transactional)],
-  );
+  await client.query(`INSERT INTO pg_temp.migration_files SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[])`, [
+    set.files.map((f) => f.version),
+    set.files.map((f) => f.name),
+    set.files.map((f) => f.checksum),
+    set.files.map((f) => f.transactional),
+  ]);
   const { rows } = await client.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [qualifiedName(ledger)]);
   if (rows[0]?.found) {
     await client.query(`CREATE TEMP VIEW migration_ledger AS

@@ -49,9 +49,13 @@ const RULES: Rule[] = [
   { major: 15, feature: "NULLS NOT DISTINCT", matches: (k, n) => (k === "IndexStmt" || k === "Constraint") && Boolean(n.nulls_not_distinct) },
   { major: 15, feature: "ON DELETE SET NULL/SET DEFAULT with a column list", matches: (k, n) => k === "Constraint" && (n.fk_del_set_cols ?? []).length > 0 },
   { major: 15, feature: "security_invoker views", matches: (k, n) => k === "DefElem" && n.defname === "security_invoker" },
-  { major: 15, feature: "GRANT ... ON PARAMETER", matches: (k, n) => (k === "GrantStmt" && n.objtype === "OBJECT_PARAMETER_ACL") },
+  { major: 15, feature: "GRANT ... ON PARAMETER", matches: (k, n) => k === "GrantStmt" && n.objtype === "OBJECT_PARAMETER_ACL" },
   { major: 15, feature: "ALTER TABLE ... SET ACCESS METHOD", matches: (k, n) => subtype(k, n, "AT_SetAccessMethod") },
-  { major: 16, feature: "GRANT role WITH INHERIT/SET", matches: (k, n) => k === "GrantRoleStmt" && (n.opt ?? []).some((o: any) => ["inherit", "set"].includes(o?.DefElem?.defname)) },
+  {
+    major: 16,
+    feature: "GRANT role WITH INHERIT/SET",
+    matches: (k, n) => k === "GrantRoleStmt" && (n.opt ?? []).some((o: any) => ["inherit", "set"].includes(o?.DefElem?.defname)),
+  },
   {
     major: 16,
     feature: "SQL/JSON constructors and IS JSON (JSON_OBJECT, JSON_ARRAY, JSON_OBJECTAGG, JSON_ARRAYAGG)",

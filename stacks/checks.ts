@@ -88,7 +88,10 @@ export function checkServerlessCapacity(r: ConfigReader, minAcu: number | undefi
 
 export function checkStorageAutoscaling(r: ConfigReader, allocatedStorageGb: number, maxAllocatedStorageGb: number): void {
   if (maxAllocatedStorageGb !== 0 && maxAllocatedStorageGb <= allocatedStorageGb) {
-    r.problem("maxAllocatedStorageGb", `${maxAllocatedStorageGb} is not above allocatedStorageGb (${allocatedStorageGb}); allowed: 0 (no autoscaling) or more than ${allocatedStorageGb}`);
+    r.problem(
+      "maxAllocatedStorageGb",
+      `${maxAllocatedStorageGb} is not above allocatedStorageGb (${allocatedStorageGb}); allowed: 0 (no autoscaling) or more than ${allocatedStorageGb}`,
+    );
   }
 }
 

@@ -1,6 +1,18 @@
 import { ConfigReader, type RawConfig } from "./config-reader.js";
 import { StackConfigError } from "./errors.js";
-import { checkKeysInScope, PROD_RULES, readAccess, readConnection, readEnvironment, readLocal, readMigrations, readNamePrefix, readNetwork, readRds, readTags } from "./rules.js";
+import {
+  checkKeysInScope,
+  PROD_RULES,
+  readAccess,
+  readConnection,
+  readEnvironment,
+  readLocal,
+  readMigrations,
+  readNamePrefix,
+  readNetwork,
+  readRds,
+  readTags,
+} from "./rules.js";
 import type { AwsStackSettings, StackSettings } from "./types.js";
 
 export interface ParseContext {

@@ -160,7 +160,8 @@ export const PROD_RULES: { key: string; allowed: string; why: string; holds: (s:
 ];
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-const HOST = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$|^\d{1,3}(\.\d{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$/;
+const HOST =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$|^\d{1,3}(\.\d{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$/;
 const RESERVED_ROLE = /^(pg_|rds)|^(postgres|public|none|current_user|session_user)$/;
 const CLOUDWATCH_RETENTION = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
@@ -211,11 +212,14 @@ const acus = (min: number) => ({ min, max: 256, step: 0.5, describe: `${min} to 
 /** `serverless`: whether the ACU keys are set at all (a missing or invalid one is reported on its own key, not again on instanceClass). */
 function instanceClassProblem(engine: Engine, serverless: boolean, v: string): string | undefined {
   if (engine === "postgres") {
-    if (v === "db.serverless") return `"db.serverless" is an Aurora Serverless v2 class; allowed for an RDS PostgreSQL instance: a class such as db.t4g.micro or db.m7g.large`;
+    if (v === "db.serverless")
+      return `"db.serverless" is an Aurora Serverless v2 class; allowed for an RDS PostgreSQL instance: a class such as db.t4g.micro or db.m7g.large`;
     return INSTANCE_CLASS.test(v) ? undefined : `"${v}" is not an RDS instance class; allowed: a class such as db.t4g.micro or db.m7g.large`;
   }
   if (serverless) {
-    return v === "db.serverless" ? undefined : `"${v}" is a provisioned class, and serverlessMinAcu/serverlessMaxAcu make the members Serverless v2; allowed: db.serverless (or remove the ACU keys)`;
+    return v === "db.serverless"
+      ? undefined
+      : `"${v}" is a provisioned class, and serverlessMinAcu/serverlessMaxAcu make the members Serverless v2; allowed: db.serverless (or remove the ACU keys)`;
   }
   if (v === "db.serverless") return `"db.serverless" needs serverlessMinAcu and serverlessMaxAcu; set them, or choose a provisioned class such as db.r7g.large`;
   return AURORA_CLASS.test(v)
@@ -345,7 +349,10 @@ export function readNetwork(r: ConfigReader, environment: "dev" | "prod"): Netwo
     if (!r.isSet("subnetIds")) r.problem("subnetIds", "required in prod: at least two private subnets of vpcId in different availability zones");
   }
   if (subnetIds !== undefined && subnetIds.length < 2) {
-    r.problem("subnetIds", `has ${subnetIds.length} subnet${subnetIds.length === 1 ? "" : "s"}; allowed: at least two subnets in different availability zones (RDS needs two for a subnet group)`);
+    r.problem(
+      "subnetIds",
+      `has ${subnetIds.length} subnet${subnetIds.length === 1 ? "" : "s"}; allowed: at least two subnets in different availability zones (RDS needs two for a subnet group)`,
+    );
   }
   checkSubnetsHaveVpc(r, subnetIds, vpcId);
   const allowedCidrs = r.list("allowedCidrs", [], cidrProblem, "CIDRs such as 10.0.0.0/16 (never 0.0.0.0/0)");
@@ -423,10 +430,15 @@ export function readRds(r: ConfigReader, environment: "dev" | "prod", namePrefix
     maxAllocatedStorageGb,
     engineVersion,
     backupRetentionDays: r.int("backupRetentionDays", d.backupRetentionDays, { min: 1, max: 35, describe: "1 to 35 days (14 or more in prod)" }),
-    backupWindow: r.optionalString("backupWindow", (v) => (/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(v) ? undefined : `"${v}" is not a window such as 02:00-03:00 (UTC)`)) ?? d.backupWindow,
+    backupWindow:
+      r.optionalString("backupWindow", (v) =>
+        /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/.test(v) ? undefined : `"${v}" is not a window such as 02:00-03:00 (UTC)`,
+      ) ?? d.backupWindow,
     maintenanceWindow:
       r.optionalString("maintenanceWindow", (v) =>
-        new RegExp(`^${DAY}:([01]\\d|2[0-3]):[0-5]\\d-${DAY}:([01]\\d|2[0-3]):[0-5]\\d$`).test(v) ? undefined : `"${v}" is not a window such as sun:04:00-sun:05:00 (UTC)`,
+        new RegExp(`^${DAY}:([01]\\d|2[0-3]):[0-5]\\d-${DAY}:([01]\\d|2[0-3]):[0-5]\\d$`).test(v)
+          ? undefined
+          : `"${v}" is not a window such as sun:04:00-sun:05:00 (UTC)`,
       ) ?? d.maintenanceWindow,
     multiAz,
     deletionProtection: r.bool("deletionProtection", d.deletionProtection),

@@ -58,7 +58,14 @@ afterAll(async () => {
 describe("the report page in Chromium", () => {
   test("every control of the prod stack is a row, with its status; unmet ones are marked", async () => {
     const expected = (outputs.controls as { controls: { id: string; status: string }[] }).controls;
-    const rows = await page.$$eval("tr[data-control]", (trs) => trs.map((tr) => ({ id: tr.getAttribute("data-control"), status: tr.getAttribute("data-status"), cls: tr.className, badge: tr.querySelector(".badge")?.textContent?.trim() })));
+    const rows = await page.$$eval("tr[data-control]", (trs) =>
+      trs.map((tr) => ({
+        id: tr.getAttribute("data-control"),
+        status: tr.getAttribute("data-status"),
+        cls: tr.className,
+        badge: tr.querySelector(".badge")?.textContent?.trim(),
+      })),
+    );
     expect(rows.map((r) => [r.id, r.status])).toEqual(expected.map((c) => [c.id, c.status]));
     const unmet = rows.find((r) => r.id === "RDS.26")!;
     expect(unmet).toMatchObject({ cls: "row-not-met", badge: "✗ not met" });

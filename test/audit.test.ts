@@ -80,7 +80,16 @@ describe("secrets never reach the report", () => {
     await mkdir(bin, { recursive: true });
     const saved = path.join(tmp, "stack-outputs.json");
     await writeFile(saved, JSON.stringify({ ...outputs, adminUrl: "[secret]" }));
-    const history = JSON.stringify([{ version: 7, kind: "update", result: "succeeded", startTime: "2026-11-30T20:00:00Z", endTime: "2026-11-30T20:04:00Z", environment: { "git.head": "abc123", "git.author.email": "someone@example.com" } }]);
+    const history = JSON.stringify([
+      {
+        version: 7,
+        kind: "update",
+        result: "succeeded",
+        startTime: "2026-11-30T20:00:00Z",
+        endTime: "2026-11-30T20:04:00Z",
+        environment: { "git.head": "abc123", "git.author.email": "someone@example.com" },
+      },
+    ]);
     await writeFile(
       path.join(bin, "pulumi"),
       `#!/bin/sh\necho "$@" >> "${tmp}/pulumi-args"\ncase "$2" in output) cat "${saved}" ;; history) echo '${history}' ;; esac\n`,
@@ -93,7 +102,14 @@ describe("secrets never reach the report", () => {
     expect(args).toContain("stack output --json --stack prod");
     expect(args).not.toContain("--show-secrets");
     const evidence = JSON.parse(await readFile(path.join(out, "evidence.json"), "utf8")) as Record<string, unknown> & { source: { pulumiUpdate: unknown } };
-    expect(evidence.source.pulumiUpdate).toEqual({ version: 7, kind: "update", result: "succeeded", startTime: "2026-11-30T20:00:00Z", endTime: "2026-11-30T20:04:00Z", gitHead: "abc123" });
+    expect(evidence.source.pulumiUpdate).toEqual({
+      version: 7,
+      kind: "update",
+      result: "succeeded",
+      startTime: "2026-11-30T20:00:00Z",
+      endTime: "2026-11-30T20:04:00Z",
+      gitHead: "abc123",
+    });
     const text = JSON.stringify(evidence);
     expect(text).not.toContain("someone@example.com");
     expect(text).not.toContain('"[secret]"');
@@ -138,7 +154,11 @@ describe("the report", () => {
       verification: { ok: boolean; failed: number };
       source: { gitCommit: string };
     };
-    expect(e).toMatchObject({ stack: "prod", environment: "prod", database: { endpoint: "pg-migrations-prod.c0ffee.eu-west-1.rds.amazonaws.com:5433", engineVersion: "17.6" } });
+    expect(e).toMatchObject({
+      stack: "prod",
+      environment: "prod",
+      database: { endpoint: "pg-migrations-prod.c0ffee.eu-west-1.rds.amazonaws.com:5433", engineVersion: "17.6" },
+    });
     expect(e.controls.rows.filter((c) => c.status !== "met").map((c) => c.id)).toEqual(["RDS.26", "RDS.46"]);
     expect(e.migrations.applied).toHaveLength((outputs.migrations as { applied: unknown[] }).applied.length);
     expect(e.verification).toMatchObject({ ok: false, failed: 1 });

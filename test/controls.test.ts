@@ -139,7 +139,10 @@ describe("an Aurora cluster", () => {
 });
 
 test("an existing server (the local stack): the controls do not apply", () => {
-  const out = securityHubControls({ kind: "existing PostgreSQL (not managed by this stack)", endpoint: { address: "127.0.0.1", port: 5432 } }, undefined, { stack: "local", environment: "local" });
+  const out = securityHubControls({ kind: "existing PostgreSQL (not managed by this stack)", endpoint: { address: "127.0.0.1", port: 5432 } }, undefined, {
+    stack: "local",
+    environment: "local",
+  });
   expect(out).toMatchObject({ applies: false, controls: [], summary: { met: 0, notMet: 0, depends: 0 } });
   expect(out.scope).toMatch(/creates none/);
 });
@@ -154,9 +157,15 @@ describe("docs/stacks.md's Security Hub table says what the module computes", ()
     .slice(start, end < 0 ? undefined : end)
     .split("\n")
     .filter((l) => /^\| RDS\.\d+ \|/.test(l))
-    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
+    .map((l) =>
+      l
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   /** A table cell as a status, or undefined where the control does not apply. */
-  const cellStatus = (cell: string) => (cell === "—" || cell === "not applicable" ? undefined : cell.includes("not met") ? "not met" : cell.startsWith("depends") ? "depends" : "met");
+  const cellStatus = (cell: string) =>
+    cell === "—" || cell === "not applicable" ? undefined : cell.includes("not met") ? "not met" : cell.startsWith("depends") ? "depends" : "met";
 
   test("same controls per column, same titles, same status for a hardened prod database", () => {
     expect(rows.length).toBeGreaterThan(30);

@@ -9,7 +9,14 @@ import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { ROOT } from "./support/cli.js";
 
-const DOCS = ["README.md", ...readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`), "bench/README.md", "test/README.md"];
+const DOCS = [
+  "README.md",
+  ...readdirSync(path.join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+  "bench/README.md",
+  "test/README.md",
+];
 
 /** The lines that Markdown renders as text: lines of fenced code blocks become empty. */
 function proseLines(markdown: string): string[] {
@@ -62,7 +69,11 @@ interface Link {
 /** Inline links and images, `[text](target)` or `[text](target "title")`, outside code. */
 function links(file: string, markdown: string): Link[] {
   return proseLines(markdown).flatMap((line, i) =>
-    [...line.replace(/`[^`]*`/g, (code) => "x".repeat(code.length)).matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => ({ file, line: i + 1, target: m[1]! })),
+    [...line.replace(/`[^`]*`/g, (code) => "x".repeat(code.length)).matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => ({
+      file,
+      line: i + 1,
+      target: m[1]!,
+    })),
   );
 }
 
@@ -93,7 +104,9 @@ describe("links in the README and the manual", () => {
   test("the slug of a heading is GitHub's", () => {
     expect(slug("What happens when…")).toBe("what-happens-when");
     expect(slug("What `pulumi preview --diff` shows for the migrations")).toBe("what-pulumi-preview---diff-shows-for-the-migrations");
-    expect(slug("2. Variables and secrets to set (Settings → Secrets and variables → Actions)")).toBe("2-variables-and-secrets-to-set-settings--secrets-and-variables--actions");
+    expect(slug("2. Variables and secrets to set (Settings → Secrets and variables → Actions)")).toBe(
+      "2-variables-and-secrets-to-set-settings--secrets-and-variables--actions",
+    );
     expect(slug("`pulumi destroy`")).toBe("pulumi-destroy");
   });
 
@@ -105,7 +118,7 @@ describe("links in the README and the manual", () => {
     expect(problem({ file: doc, line: 1, target: "no-such-file.md" }, fake)).toMatch(/docs\/no-such-file\.md does not exist/);
     expect(problem({ file: doc, line: 1, target: "../../outside.md" }, fake)).toMatch(/out of the repository/);
     expect(problem({ file: doc, line: 1, target: "https://example.com/x.md#y" }, fake)).toBeUndefined();
-    expect(links(doc, "see [a](a.md) and `[b](b.md)`\n```\n[c](c.md)\n```\n![d](d.svg \"title\")").map((l) => l.target)).toEqual(["a.md", "d.svg"]);
+    expect(links(doc, 'see [a](a.md) and `[b](b.md)`\n```\n[c](c.md)\n```\n![d](d.svg "title")').map((l) => l.target)).toEqual(["a.md", "d.svg"]);
   });
 
   test.each(DOCS)("%s: every relative link resolves", (file) => {

@@ -35,7 +35,10 @@ function tables(markdown: string): string[][][] {
       current = undefined;
       continue;
     }
-    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells.every((c) => /^:?-+:?$/.test(c))) continue;
     if (!current) found.push((current = []));
     current.push(cells);
@@ -74,8 +77,7 @@ describe("docs/stacks.md: the configuration keys", () => {
   });
 
   /** A default as the table writes it. */
-  const shown = (value: unknown): string =>
-    Array.isArray(value) ? `\`[${value.join(", ")}]\`` : value === undefined ? "unset" : `\`${String(value)}\``;
+  const shown = (value: unknown): string => (Array.isArray(value) ? `\`[${value.join(", ")}]\`` : value === undefined ? "unset" : `\`${String(value)}\``);
   const expectDefault = (key: string, env: "dev" | "prod" | "local", value: unknown) => {
     const row = byKey.get(key)!;
     const cell = { dev: row[3], prod: row[4], local: row[5] }[env]!;

@@ -77,7 +77,13 @@ describe("dev end to end", () => {
     expect(emulator.executed.every((c) => c.exitCode === 0)).toBe(true);
 
     // The provider was pointed at the instance, as its master user, over TLS (provider inputs travel as strings).
-    expect(emulator.providers[0]).toMatchObject({ host: "localhost", port: String(server.port), username: "dbadmin", password: server.master.password, sslmode: "require" });
+    expect(emulator.providers[0]).toMatchObject({
+      host: "localhost",
+      port: String(server.port),
+      username: "dbadmin",
+      password: server.master.password,
+      sslmode: "require",
+    });
 
     const ledger = await sql<{ version: string; transactional: boolean; applied_by: string; status: string }>(
       "SELECT version, transactional, applied_by, status FROM migrator.applied_migrations ORDER BY version",

@@ -24,7 +24,11 @@ describe("applying a set", () => {
     const url = await freshDatabase("apply");
     const files: SetFile[] = [
       { version: "3", name: "index", sql: `${NO_TX}CREATE INDEX CONCURRENTLY items_name ON items (name);\n` },
-      { version: "1", name: "items", sql: "CREATE TABLE log (seq serial, version text);\nCREATE TABLE items (id int PRIMARY KEY, name text);\nINSERT INTO log (version) VALUES ('1');\n" },
+      {
+        version: "1",
+        name: "items",
+        sql: "CREATE TABLE log (seq serial, version text);\nCREATE TABLE items (id int PRIMARY KEY, name text);\nINSERT INTO log (version) VALUES ('1');\n",
+      },
       { version: "2", name: "seed", sql: "INSERT INTO items VALUES (1, 'a'), (2, 'b');\nINSERT INTO log (version) VALUES ('2');\n" },
       { version: "4", name: "tail", sql: "INSERT INTO log (version) VALUES ('4');\n" },
     ];
@@ -62,7 +66,11 @@ describe("applying a set", () => {
   test("a transactional file runs in one transaction with its ledger row; a no-transaction file runs its SETs and statement in autocommit", async () => {
     const url = await freshDatabase("apply");
     const dir = await writeSet([
-      { version: "1", name: "tx", sql: "CREATE TABLE seen (file text, xid bigint, work_mem text);\nINSERT INTO seen SELECT 'tx', txid_current(), current_setting('work_mem');\nINSERT INTO seen SELECT 'tx-later', txid_current(), current_setting('work_mem');\n" },
+      {
+        version: "1",
+        name: "tx",
+        sql: "CREATE TABLE seen (file text, xid bigint, work_mem text);\nINSERT INTO seen SELECT 'tx', txid_current(), current_setting('work_mem');\nINSERT INTO seen SELECT 'tx-later', txid_current(), current_setting('work_mem');\n",
+      },
       { version: "2", name: "notx", sql: `${NO_TX}SET work_mem = '7MB';\nINSERT INTO seen SELECT 'notx', txid_current(), current_setting('work_mem');\n` },
       { version: "3", name: "after", sql: "INSERT INTO seen SELECT 'after', txid_current(), current_setting('work_mem');\n" },
     ]);
@@ -94,7 +102,12 @@ describe("applying a set", () => {
     ]);
     const run = await apply(url, dir);
     expect(run.code, printed(run)).toBe(0);
-    expect(await query(url, "SELECT relname, pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname IN ('owned', 'owned_id', 'who_next', 'who_after') ORDER BY relname")).toEqual([
+    expect(
+      await query(
+        url,
+        "SELECT relname, pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname IN ('owned', 'owned_id', 'who_next', 'who_after') ORDER BY relname",
+      ),
+    ).toEqual([
       { relname: "owned", owner },
       { relname: "owned_id", owner },
       { relname: "who_after", owner: "postgres" },
@@ -106,9 +119,21 @@ describe("applying a set", () => {
   test("lock_timeout and statement_timeout: flags set the default, a file's directives win", async () => {
     const url = await freshDatabase("apply");
     const dir = await writeSet([
-      { version: "1", name: "defaults", sql: "CREATE TABLE timeouts (file text, lock_timeout text, statement_timeout text);\nINSERT INTO timeouts SELECT 'defaults', current_setting('lock_timeout'), current_setting('statement_timeout');\n" },
-      { version: "2", name: "own", sql: "-- migrate:lock-timeout 2s\n-- migrate:statement-timeout 30min\nINSERT INTO timeouts SELECT 'own', current_setting('lock_timeout'), current_setting('statement_timeout');\n" },
-      { version: "3", name: "own_notx", sql: `-- why: a long build\n${NO_TX}-- migrate:lock-timeout 750ms\nINSERT INTO timeouts SELECT 'own_notx', current_setting('lock_timeout'), current_setting('statement_timeout');\n` },
+      {
+        version: "1",
+        name: "defaults",
+        sql: "CREATE TABLE timeouts (file text, lock_timeout text, statement_timeout text);\nINSERT INTO timeouts SELECT 'defaults', current_setting('lock_timeout'), current_setting('statement_timeout');\n",
+      },
+      {
+        version: "2",
+        name: "own",
+        sql: "-- migrate:lock-timeout 2s\n-- migrate:statement-timeout 30min\nINSERT INTO timeouts SELECT 'own', current_setting('lock_timeout'), current_setting('statement_timeout');\n",
+      },
+      {
+        version: "3",
+        name: "own_notx",
+        sql: `-- why: a long build\n${NO_TX}-- migrate:lock-timeout 750ms\nINSERT INTO timeouts SELECT 'own_notx', current_setting('lock_timeout'), current_setting('statement_timeout');\n`,
+      },
     ]);
     const run = await apply(url, dir, "--lock-timeout", "3s", "--statement-timeout", "1min");
     expect(run.code, printed(run)).toBe(0);
@@ -147,7 +172,9 @@ describe("applying a set", () => {
 
   test("without flags each file gets lock_timeout 5s and no statement_timeout", async () => {
     const url = await freshDatabase("apply");
-    const dir = await writeSet([{ version: "1", name: "defaults", sql: "CREATE TABLE t AS SELECT current_setting('lock_timeout') AS l, current_setting('statement_timeout') AS s;\n" }]);
+    const dir = await writeSet([
+      { version: "1", name: "defaults", sql: "CREATE TABLE t AS SELECT current_setting('lock_timeout') AS l, current_setting('statement_timeout') AS s;\n" },
+    ]);
     expect((await apply(url, dir)).code).toBe(0);
     expect(await query(url, "SELECT * FROM t")).toEqual([{ l: "5s", s: "0" }]);
   });
@@ -177,7 +204,10 @@ describe("a failing file", () => {
     expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1"]);
 
     // The fix: the file was never applied, so editing it is allowed.
-    await writeMigration(dir, { ...files[1]!, sql: "CREATE TABLE audit (id int);\nDELETE FROM users WHERE id = 2;\nALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);\n" });
+    await writeMigration(dir, {
+      ...files[1]!,
+      sql: "CREATE TABLE audit (id int);\nDELETE FROM users WHERE id = 2;\nALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);\n",
+    });
     const rerun = await apply(url, dir);
     expect(rerun.code, printed(rerun)).toBe(0);
     // In version order: what was applied before, then what this run applied.
@@ -350,7 +380,9 @@ describe("--only VERSION --expect-checksum SHA (what each Pulumi command runs)",
 
     const wrong = await apply(url, dir, "--only", "2", "--expect-checksum", sha(0));
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(new RegExp(`--only 2: 2_b/migration\\.sql has checksum ${sha(1).slice(0, 12)}… but ${sha(0).slice(0, 12)}… was expected; the file changed since it was planned`));
+    expect(wrong.stderr).toMatch(
+      new RegExp(`--only 2: 2_b/migration\\.sql has checksum ${sha(1).slice(0, 12)}… but ${sha(0).slice(0, 12)}… was expected; the file changed since it was planned`),
+    );
     expect(await relationExists(url, "b")).toBe(false);
 
     const second = await apply(url, dir, "--only", "2_b", "--expect-checksum", sha(1));
@@ -406,8 +438,11 @@ describe("the ledger", () => {
     const suffix = database.slice(-12);
     const [creator, second] = [`creator_${suffix}`, `second_${suffix}`];
     // The second role may not create schemas in this database, like an admin role meant for operations only.
-    await query(url, `CREATE ROLE ${creator} LOGIN PASSWORD 'creator-pw'; CREATE ROLE ${second} LOGIN PASSWORD 'second-pw';
-      GRANT CREATE ON DATABASE ${database} TO ${creator}; GRANT CREATE ON SCHEMA public TO ${creator}, ${second};`);
+    await query(
+      url,
+      `CREATE ROLE ${creator} LOGIN PASSWORD 'creator-pw'; CREATE ROLE ${second} LOGIN PASSWORD 'second-pw';
+      GRANT CREATE ON DATABASE ${database} TO ${creator}; GRANT CREATE ON SCHEMA public TO ${creator}, ${second};`,
+    );
     const as = (role: string, password: string) => Object.assign(new URL(url), { username: role, password }).toString();
     const dir = await writeSet([
       { version: "1", name: "a", sql: "CREATE TABLE a (id int);\n" },
@@ -416,7 +451,9 @@ describe("the ledger", () => {
 
     const refused = await apply(as(second, "second-pw"), dir);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/creating the ledger migrator\.applied_migrations failed: permission denied for database .*; the migrating role needs CREATE on the database/);
+    expect(refused.stderr).toMatch(
+      /creating the ledger migrator\.applied_migrations failed: permission denied for database .*; the migrating role needs CREATE on the database/,
+    );
 
     expect((await apply(as(creator, "creator-pw"), dir, "--only", "1")).code).toBe(0);
     await query(url, `GRANT USAGE ON SCHEMA migrator TO ${second}; GRANT SELECT, INSERT, UPDATE, DELETE ON migrator.applied_migrations TO ${second};`);

@@ -161,8 +161,10 @@ describe("--json documents", () => {
     const url = await freshDatabase("cli");
     expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--quiet"])).code).toBe(0);
     const checks = await writeVerifySet({
-      "01_tables": "SELECT 'tables' AS check, count(*) = 2 AS ok, string_agg(relname, ',' ORDER BY relname) AS detail FROM pg_class WHERE relname IN ('users', 'orders');",
-      "02_ledger": "SELECT 'ledger_matches_files' AS check, NOT EXISTS (SELECT FROM migration_files f LEFT JOIN migration_ledger l USING (version, checksum) WHERE l.version IS NULL) AS ok, (SELECT count(*) FROM migration_ledger)::text || ' rows' AS detail;",
+      "01_tables":
+        "SELECT 'tables' AS check, count(*) = 2 AS ok, string_agg(relname, ',' ORDER BY relname) AS detail FROM pg_class WHERE relname IN ('users', 'orders');",
+      "02_ledger":
+        "SELECT 'ledger_matches_files' AS check, NOT EXISTS (SELECT FROM migration_files f LEFT JOIN migration_ledger l USING (version, checksum) WHERE l.version IS NULL) AS ok, (SELECT count(*) FROM migration_ledger)::text || ' rows' AS detail;",
     });
     const passing = await migrateJson(["verify", "--database-url", url, "--dir", dir, "--verify-dir", checks]);
     expect(passing.code).toBe(0);
@@ -176,7 +178,8 @@ describe("--json documents", () => {
     });
 
     const more = await writeVerifySet({
-      "01_fails": "SELECT 'no_orders' AS check, count(*) = 0 AS ok, 'users: ' || count(*) AS detail FROM users WHERE false UNION ALL SELECT 'orders_empty', false, 'expected a row';",
+      "01_fails":
+        "SELECT 'no_orders' AS check, count(*) = 0 AS ok, 'users: ' || count(*) AS detail FROM users WHERE false UNION ALL SELECT 'orders_empty', false, 'expected a row';",
       "02_writes": "INSERT INTO users VALUES (99, 'x') RETURNING 'wrote' AS check, true AS ok, '' AS detail;",
       "03_nothing": "SELECT 'x' AS check, true AS ok WHERE false;",
     });
@@ -272,7 +275,16 @@ describe("no password in anything printed", () => {
       ["failing file", await migrate(["apply", "--database-url", good, "--dir", failing])],
       ["failing file --json", await migrateJson(["apply", "--database-url", good, "--dir", failing])],
       ["failing file via env", await migrate(["apply", "--dir", failing], { DATABASE_URL: good })],
-      ["failing file via PGPASSWORD", await migrate(["apply", "--dir", failing], { PGHOST: withPassword.hostname, PGPORT: withPassword.port, PGUSER: withPassword.username, PGPASSWORD: PASSWORD, PGDATABASE: withPassword.pathname.slice(1) })],
+      [
+        "failing file via PGPASSWORD",
+        await migrate(["apply", "--dir", failing], {
+          PGHOST: withPassword.hostname,
+          PGPORT: withPassword.port,
+          PGUSER: withPassword.username,
+          PGPASSWORD: PASSWORD,
+          PGDATABASE: withPassword.pathname.slice(1),
+        }),
+      ],
       ["URL as a stray argument", await migrate(["apply", good])],
       ["URL as the command", await migrate([good])],
       ["process, failing file", await migrateProcess(["apply", "--dir", failing, "--json"], { DATABASE_URL: good })],
@@ -310,5 +322,4 @@ describe("no password in anything printed", () => {
     expect(runs[4]![1].stderr).toMatch(/4_leak\/migration\.sql:1/);
     expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1", "2", "3"]);
   });
-
 });

@@ -14,7 +14,11 @@ import { removeSets, writeSet, type SetFile } from "./support/sets.js";
 afterAll(removeSets);
 
 const SET: SetFile[] = [
-  { version: "1", name: "runs", sql: "CREATE TABLE runs (version text NOT NULL, pid int NOT NULL DEFAULT pg_backend_pid());\nINSERT INTO runs (version) VALUES ('1');\n" },
+  {
+    version: "1",
+    name: "runs",
+    sql: "CREATE TABLE runs (version text NOT NULL, pid int NOT NULL DEFAULT pg_backend_pid());\nINSERT INTO runs (version) VALUES ('1');\n",
+  },
   { version: "2", name: "slow", sql: "SELECT pg_sleep(1);\nINSERT INTO runs (version) VALUES ('2');\n" },
   { version: "3", name: "slow_notx", sql: "-- migrate:no-transaction\nINSERT INTO runs (version) SELECT '3' FROM pg_sleep(0.5);\n" },
   { version: "4", name: "tail", sql: "INSERT INTO runs (version) VALUES ('4');\n" },

@@ -74,7 +74,9 @@ describe("lint", () => {
 
     const require = createRequire(import.meta.url);
     const squawk = path.join(path.dirname(require.resolve("@squawk-cli/linux-x64/package.json")), "bin", "squawk");
-    const raw = await promisify(execFile)(squawk, ["--reporter=json", "--pg-version=17.0", "--assume-in-transaction", "2_retype/migration.sql"], { cwd: dir }).catch((e: { stdout: string }) => e);
+    const raw = await promisify(execFile)(squawk, ["--reporter=json", "--pg-version=17.0", "--assume-in-transaction", "2_retype/migration.sql"], { cwd: dir }).catch(
+      (e: { stdout: string }) => e,
+    );
     const rules = (JSON.parse(raw.stdout) as { rule_name: string }[]).map((f) => f.rule_name);
     expect(rules.filter((r) => excluded.includes(r)).length).toBeGreaterThan(0);
   });

@@ -17,7 +17,9 @@ const RETRY_FLAGS = ["--lock-timeout", "200ms", "--lock-retries", "3", "--retry-
 
 async function tableWithSet(prefix: string) {
   const url = await freshDatabase(prefix);
-  const dir = await writeSet([{ version: "1", name: "accounts", sql: "CREATE TABLE accounts (id int PRIMARY KEY, email text);\nINSERT INTO accounts VALUES (1, 'a@x'), (2, 'b@x');\n" }]);
+  const dir = await writeSet([
+    { version: "1", name: "accounts", sql: "CREATE TABLE accounts (id int PRIMARY KEY, email text);\nINSERT INTO accounts VALUES (1, 'a@x'), (2, 'b@x');\n" },
+  ]);
   expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--quiet"])).code).toBe(0);
   return { url, dir };
 }
@@ -33,7 +35,11 @@ describe("lock timeout with retries", () => {
         if (/lock wait/.test(text)) void holder.release();
       });
       expect(run.code, printed(run)).toBe(0);
-      expect(run.stdout).toMatch(new RegExp(`lock wait\\s+2_add_note: lock_timeout reached \\(attempt 1\\); retrying in \\d+ ms; blocked by pid ${holder.pid} \\("holder-app"\\) holds AccessShareLock on accounts`));
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `lock wait\\s+2_add_note: lock_timeout reached \\(attempt 1\\); retrying in \\d+ ms; blocked by pid ${holder.pid} \\("holder-app"\\) holds AccessShareLock on accounts`,
+        ),
+      );
       expect(run.stdout).toMatch(/applied\s+2_add_note/);
     } finally {
       await holder.release();
@@ -72,7 +78,9 @@ describe("lock timeout with retries", () => {
     }
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/error: 2_add_note\/migration\.sql:2: canceling statement due to lock timeout \(SQLSTATE 55P03\)/);
-    expect(run.stderr).toMatch(new RegExp(`could not get its lock within lock_timeout, 4 attempts; blocked by pid ${holder.pid} \\("holder-app"\\) holds AccessExclusiveLock on accounts`));
+    expect(run.stderr).toMatch(
+      new RegExp(`could not get its lock within lock_timeout, 4 attempts; blocked by pid ${holder.pid} \\("holder-app"\\) holds AccessExclusiveLock on accounts`),
+    );
     expect(run.stderr).toMatch(/raise --lock-timeout \/ --lock-retries/);
     expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1"]);
     expect((await query(url, "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'"))[0].n).toBe(0);
@@ -104,7 +112,9 @@ describe("lock timeout with retries", () => {
     try {
       const blocked = await migrate(["apply", "--database-url", url, "--dir", dir, "--lock-timeout", "200ms", "--lock-retries", "1", "--retry-delay", "50ms"]);
       expect(blocked.code).toBe(1);
-      expect(blocked.stderr).toMatch(/2_idx\/migration\.sql:2: canceling statement due to lock timeout.*\n[\s\S]*this file ran outside a transaction; it is not recorded as applied/);
+      expect(blocked.stderr).toMatch(
+        /2_idx\/migration\.sql:2: canceling statement due to lock timeout.*\n[\s\S]*this file ran outside a transaction; it is not recorded as applied/,
+      );
       expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1"]);
       expect(await query(url, "SELECT count(*)::int AS n FROM pg_class WHERE relname = 'accounts_email'")).toEqual([{ n: 0 }]);
 
@@ -148,7 +158,10 @@ describe("an index left INVALID by a failed concurrent build", () => {
     expect(run.code, printed(run)).toBe(0);
     expect(run.stdout).toMatch(/repaired\s+2_unique_email: dropped INVALID index users_email_key left by an interrupted build; building it again/);
     expect(run.stdout).toMatch(/applied\s+2_unique_email\s+no-transaction/);
-    const index = await query(url, "SELECT i.indisvalid, i.indisunique, c.oid::int AS oid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'users_email_key'");
+    const index = await query(
+      url,
+      "SELECT i.indisvalid, i.indisunique, c.oid::int AS oid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'users_email_key'",
+    );
     expect(index).toHaveLength(1);
     expect(index[0]).toMatchObject({ indisvalid: true, indisunique: true });
     expect(index[0].oid).not.toBe(before);
@@ -179,12 +192,18 @@ describe("an index left INVALID by a failed concurrent build", () => {
         if (/lock wait/.test(text) && ++retries === 2) void holder.release();
       });
       expect(run.code, printed(run)).toBe(0);
-      expect(run.stdout).toMatch(new RegExp(`lock wait\\s+2_a_id: lock_timeout reached \\(attempt 1\\); retrying in \\d+ ms; blocked by pid ${holder.pid} \\("holder-app"\\) holds an old snapshot, idle in transaction`));
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `lock wait\\s+2_a_id: lock_timeout reached \\(attempt 1\\); retrying in \\d+ ms; blocked by pid ${holder.pid} \\("holder-app"\\) holds an old snapshot, idle in transaction`,
+        ),
+      );
       expect(run.stdout).toMatch(/lock wait\s+2_a_id: lock_timeout reached \(attempt 1\)[\s\S]*repaired\s+2_a_id: dropped INVALID index a_id[\s\S]*applied\s+2_a_id/);
     } finally {
       await holder.release();
     }
-    expect(await query(url, "SELECT indexrelid::regclass::text AS name, indisvalid FROM pg_index WHERE indrelid = 'a'::regclass")).toEqual([{ name: "a_id", indisvalid: true }]);
+    expect(await query(url, "SELECT indexrelid::regclass::text AS name, indisvalid FROM pg_index WHERE indrelid = 'a'::regclass")).toEqual([
+      { name: "a_id", indisvalid: true },
+    ]);
     expect((await ledgerRows(url)).map((r) => `${r.version}:${r.status}`)).toEqual(["1:applied", "2:applied"]);
   });
 
@@ -197,7 +216,9 @@ describe("an index left INVALID by a failed concurrent build", () => {
     expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--only", "1"])).code).toBe(0);
     // What a migrator killed right after its CREATE INDEX returned leaves: the index, and a 'started' row.
     await query(url, "CREATE UNIQUE INDEX users_email_key ON users (email)");
-    await query(url, `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('2', 'unique_email', $1, false, 'started')`, [checksumOfText(UNIQUE)]);
+    await query(url, `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('2', 'unique_email', $1, false, 'started')`, [
+      checksumOfText(UNIQUE),
+    ]);
     const oid = (await query(url, "SELECT 'users_email_key'::regclass::oid::int AS oid"))[0].oid;
     const status = await migrateJson(["status", "--database-url", url, "--dir", dir]);
     expect(status.json.pending).toEqual([{ version: "2", name: "unique_email", transactional: false, resumes: true }]);
@@ -222,8 +243,12 @@ describe("an index left INVALID by a failed concurrent build", () => {
     expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--only", "1"])).code).toBe(0);
     // The interrupted run built the old definition (on email) and recorded the old file as started.
     await query(url, "CREATE UNIQUE INDEX users_email_key ON users (email)");
-    await query(url, `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('2', 'unique_email', $1, false, 'started')`, [checksumOfText(UNIQUE)]);
-    expect((await migrateJson(["status", "--database-url", url, "--dir", dir])).json.pending).toEqual([{ version: "2", name: "unique_email", transactional: false, resumes: false }]);
+    await query(url, `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('2', 'unique_email', $1, false, 'started')`, [
+      checksumOfText(UNIQUE),
+    ]);
+    expect((await migrateJson(["status", "--database-url", url, "--dir", dir])).json.pending).toEqual([
+      { version: "2", name: "unique_email", transactional: false, resumes: false },
+    ]);
 
     const run = await migrate(["apply", "--database-url", url, "--dir", dir]);
     expect(run.code).toBe(1);

@@ -37,7 +37,12 @@ describe("reading the set: problems found before anything runs", () => {
       { version: "2", name: "idx", sql: "-- an index\nCREATE TABLE u (id int);\n\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n" },
     ]);
     expect(problems).toEqual([
-      expect.objectContaining({ file: "2_idx/migration.sql", line: 4, column: 1, message: expect.stringMatching(/CREATE INDEX CONCURRENTLY cannot run inside a transaction block.*-- migrate:no-transaction/) }),
+      expect.objectContaining({
+        file: "2_idx/migration.sql",
+        line: 4,
+        column: 1,
+        message: expect.stringMatching(/CREATE INDEX CONCURRENTLY cannot run inside a transaction block.*-- migrate:no-transaction/),
+      }),
     ]);
   });
 
@@ -73,16 +78,16 @@ describe("reading the set: problems found before anything runs", () => {
   });
 
   test("a no-transaction file with two statements names the second one", async () => {
-    const problems = await problemsOf([
-      { version: "1", name: "two", sql: `${NO_TX}CREATE INDEX CONCURRENTLY a_i ON a (i);\nCREATE INDEX CONCURRENTLY a_j ON a (j);\n` },
-    ]);
+    const problems = await problemsOf([{ version: "1", name: "two", sql: `${NO_TX}CREATE INDEX CONCURRENTLY a_i ON a (i);\nCREATE INDEX CONCURRENTLY a_j ON a (j);\n` }]);
     expect(problems).toEqual([
       expect.objectContaining({ file: "1_two/migration.sql", line: 3, message: expect.stringMatching(/holds exactly one statement.*statement 2/) }),
     ]);
   });
 
   test("a no-transaction file may set session settings before its statement, not after", async () => {
-    const good = await writeSet([{ version: "1", name: "set", sql: `${NO_TX}SET maintenance_work_mem = '64MB';\nSET search_path = public;\nCREATE INDEX CONCURRENTLY a_i ON a (i);\n` }]);
+    const good = await writeSet([
+      { version: "1", name: "set", sql: `${NO_TX}SET maintenance_work_mem = '64MB';\nSET search_path = public;\nCREATE INDEX CONCURRENTLY a_i ON a (i);\n` },
+    ]);
     const set = await readMigrationSet(good);
     expect(set.files[0]).toMatchObject({ transactional: false });
     expect(set.files[0]!.statements.map((s) => s.sessionSetting)).toEqual([true, true, false]);
@@ -93,15 +98,17 @@ describe("reading the set: problems found before anything runs", () => {
 
   test("a misspelt directive is an error with a suggestion, not a silent transactional file", async () => {
     const problems = await problemsOf([{ version: "1", name: "typo", sql: "-- migrate:notransaction\nCREATE TABLE a (id int);\n" }]);
-    expect(problems).toEqual([
-      { file: "1_typo/migration.sql", line: 1, message: expect.stringContaining('did you mean "-- migrate:no-transaction"?') },
-    ]);
+    expect(problems).toEqual([{ file: "1_typo/migration.sql", line: 1, message: expect.stringContaining('did you mean "-- migrate:no-transaction"?') }]);
   });
 
   test("a directive may carry a trailing comment; another capitalisation is checked, not ignored", async () => {
     const set = await readMigrationSet(
       await writeSet([
-        { version: "1", name: "commented", sql: "-- migrate:no-transaction -- CONCURRENTLY needs autocommit\n-- migrate:lock-timeout 2s -- the table is hot\nCREATE INDEX CONCURRENTLY a_i ON a (i);\n" },
+        {
+          version: "1",
+          name: "commented",
+          sql: "-- migrate:no-transaction -- CONCURRENTLY needs autocommit\n-- migrate:lock-timeout 2s -- the table is hot\nCREATE INDEX CONCURRENTLY a_i ON a (i);\n",
+        },
       ]),
     );
     expect(set.files[0]).toMatchObject({ transactional: false, lockTimeoutMs: 2000 });
@@ -318,26 +325,22 @@ describe("statement locations (property)", () => {
   test("each statement's line, column and text match where it was written, with any mix of unicode, comments, CRLF and BOM", async () => {
     await loadParser();
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.constantFrom(...SNIPPETS), fc.constantFrom(...GAPS)), { minLength: 1, maxLength: 6 }),
-        fc.constantFrom(...GAPS),
-        (parts, lead) => {
-          let text = lead;
-          const expected: { line: number; column: number; sql: string }[] = [];
-          for (const [sql, gap] of parts) {
-            const before = text.split("\n");
-            expected.push({ line: before.length, column: before.at(-1)!.length + 1, sql });
-            text += `${sql};${gap}`;
-          }
-          const parsed = parseStatements(text);
-          expect("statements" in parsed).toBe(true);
-          if (!("statements" in parsed)) return;
-          expect(parsed.statements.map((st) => ({ line: st.line, column: st.column, sql: st.sql }))).toEqual(expected);
-          // The same file saved on Windows, with a BOM: same checksum, same statements.
-          const windows = "\uFEFF" + text.replace(/\n/g, "\r\n");
-          expect(checksumOfText(windows)).toBe(checksumOfText(text));
-        },
-      ),
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...SNIPPETS), fc.constantFrom(...GAPS)), { minLength: 1, maxLength: 6 }), fc.constantFrom(...GAPS), (parts, lead) => {
+        let text = lead;
+        const expected: { line: number; column: number; sql: string }[] = [];
+        for (const [sql, gap] of parts) {
+          const before = text.split("\n");
+          expected.push({ line: before.length, column: before.at(-1)!.length + 1, sql });
+          text += `${sql};${gap}`;
+        }
+        const parsed = parseStatements(text);
+        expect("statements" in parsed).toBe(true);
+        if (!("statements" in parsed)) return;
+        expect(parsed.statements.map((st) => ({ line: st.line, column: st.column, sql: st.sql }))).toEqual(expected);
+        // The same file saved on Windows, with a BOM: same checksum, same statements.
+        const windows = "\uFEFF" + text.replace(/\n/g, "\r\n");
+        expect(checksumOfText(windows)).toBe(checksumOfText(text));
+      }),
       { numRuns: 200 },
     );
   });
@@ -390,7 +393,9 @@ describe("the planner (pure: files and ledger rows in, steps or problems out)", 
 
   test("an applied file whose checksum changed stops the plan, naming the file and the remedy", () => {
     const problems = conflicts(() => plan(set, [row("100", { checksum: "f".repeat(64) })]));
-    expect(problems).toEqual([{ file: "100_one/migration.sql", message: expect.stringMatching(/was edited after it was applied .*ffffffffffff… in the ledger.*write a new migration/) }]);
+    expect(problems).toEqual([
+      { file: "100_one/migration.sql", message: expect.stringMatching(/was edited after it was applied .*ffffffffffff… in the ledger.*write a new migration/) },
+    ]);
   });
 
   test("an applied version with no file is refused unless ignoreUnknown", () => {

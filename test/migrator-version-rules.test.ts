@@ -81,7 +81,11 @@ describe("the minimum PostgreSQL of a statement", () => {
 describe("a pending file that needs a newer server than the target", () => {
   test("each statement is named with file:line:column, what it uses and the version it needs; applied and baselined files are not", async () => {
     const dir = await writeSet([
-      { version: "1", name: "old_merge", sql: "CREATE TABLE t (id int, x int);\nCREATE TABLE s (id int);\nMERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE;\n" },
+      {
+        version: "1",
+        name: "old_merge",
+        sql: "CREATE TABLE t (id int, x int);\nCREATE TABLE s (id int);\nMERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE;\n",
+      },
       { version: "2", name: "tables", sql: "CREATE TABLE p (id int) PARTITION BY RANGE (id);\n-- a comment\n  CREATE UNIQUE INDEX u ON t (x) NULLS NOT DISTINCT;\n" },
       { version: "3", name: "detach", sql: "-- migrate:no-transaction\nALTER TABLE p DETACH PARTITION p1 CONCURRENTLY;\n" },
       { version: "4", name: "maintain", sql: "GRANT MAINTAIN ON t TO PUBLIC;\n" },
@@ -98,7 +102,11 @@ describe("a pending file that needs a newer server than the target", () => {
     expect(tooNewForServer(steps, 170010)).toEqual([]);
 
     // Without the baseline, the MERGE of file 1 would run, and is named too.
-    expect(tooNewForServer(plan(set, []).steps, 140023)[0]).toMatchObject({ file: "1_old_merge/migration.sql", line: 3, message: expect.stringMatching(/^MERGE needs PostgreSQL 15/) });
+    expect(tooNewForServer(plan(set, []).steps, 140023)[0]).toMatchObject({
+      file: "1_old_merge/migration.sql",
+      line: 3,
+      message: expect.stringMatching(/^MERGE needs PostgreSQL 15/),
+    });
 
     const error = (() => {
       try {

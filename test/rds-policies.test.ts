@@ -1,6 +1,14 @@
 /** The policy documents and parameter lists of infra/rds-policies.ts, as plain values. */
 import { describe, expect, test } from "vitest";
-import { EVENT_CATEGORIES, eventTopicPolicy, logGroupArnPattern, monitoringPolicyArn, monitoringTrustPolicy, parameterList, stackKeyPolicy } from "../infra/rds-policies.js";
+import {
+  EVENT_CATEGORIES,
+  eventTopicPolicy,
+  logGroupArnPattern,
+  monitoringPolicyArn,
+  monitoringTrustPolicy,
+  parameterList,
+  stackKeyPolicy,
+} from "../infra/rds-policies.js";
 import { parseStackSettings, type AwsStackSettings } from "../stacks/index.js";
 import { readStackFile } from "./support/pulumi.js";
 

@@ -32,7 +32,11 @@ interface BadCase {
 }
 
 const CASES: BadCase[] = [
-  { name: "an empty file", files: [GOOD, { version: "2", name: "empty", sql: "" }], message: /^ {2}2_empty\/migration\.sql: has no SQL statements \(empty or comments only\)/m },
+  {
+    name: "an empty file",
+    files: [GOOD, { version: "2", name: "empty", sql: "" }],
+    message: /^ {2}2_empty\/migration\.sql: has no SQL statements \(empty or comments only\)/m,
+  },
   {
     name: "a comment-only file",
     files: [GOOD, { version: "2", name: "comments", sql: "-- TODO: write this\n/* later */\n" }],
@@ -40,7 +44,14 @@ const CASES: BadCase[] = [
   },
   {
     name: "invalid UTF-8 (on line 2)",
-    files: [GOOD, { version: "2", name: "latin1", sql: Buffer.concat([Buffer.from("CREATE TABLE a (id int);\nCOMMENT ON TABLE a IS 'caf"), Buffer.from([0xe9]), Buffer.from("';\n")]) }],
+    files: [
+      GOOD,
+      {
+        version: "2",
+        name: "latin1",
+        sql: Buffer.concat([Buffer.from("CREATE TABLE a (id int);\nCOMMENT ON TABLE a IS 'caf"), Buffer.from([0xe9]), Buffer.from("';\n")]),
+      },
+    ],
     message: /^ {2}2_latin1\/migration\.sql:2: is not valid UTF-8; save it as UTF-8/m,
   },
   {
@@ -67,7 +78,11 @@ const CASES: BadCase[] = [
   },
   {
     name: "a name that does not sort as its number (10 before 9)",
-    files: [{ ...GOOD, version: "0" }, { version: "9", name: "nine", sql: "CREATE TABLE nine (id int);\n" }, { version: "10", name: "ten", sql: "CREATE TABLE ten (id int);\n" }],
+    files: [
+      { ...GOOD, version: "0" },
+      { version: "9", name: "nine", sql: "CREATE TABLE nine (id int);\n" },
+      { version: "10", name: "ten", sql: "CREATE TABLE ten (id int);\n" },
+    ],
     message: /^ {2}9_nine: sorts after 10_ten by name but its version is smaller.*pad versions to the same width/m,
   },
   {

@@ -14,7 +14,11 @@ import { removeSets, writeSet, type SetFile } from "./support/sets.js";
 afterAll(removeSets);
 
 const SET: SetFile[] = [
-  { version: "1", name: "accounts", sql: "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL DEFAULT 0);\nINSERT INTO accounts SELECT g FROM generate_series(1, 100) g;\n" },
+  {
+    version: "1",
+    name: "accounts",
+    sql: "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL DEFAULT 0);\nINSERT INTO accounts SELECT g FROM generate_series(1, 100) g;\n",
+  },
   { version: "2", name: "add_note", sql: "ALTER TABLE accounts ADD COLUMN note text;\n" },
 ];
 
@@ -91,7 +95,9 @@ describe("lock contention from application traffic", () => {
 
     expect(failed.code, printed(failed)).toBe(1);
     expect(failed.stderr).toMatch(/2_add_note\/migration\.sql:1: canceling statement due to lock timeout \(SQLSTATE 55P03\)/);
-    expect(failed.stderr).toMatch(/could not get its lock within lock_timeout, 6 attempts; blocked by pid \d+ \("app-long-transaction"\) holds AccessShareLock on accounts/);
+    expect(failed.stderr).toMatch(
+      /could not get its lock within lock_timeout, 6 attempts; blocked by pid \d+ \("app-long-transaction"\) holds AccessShareLock on accounts/,
+    );
     expect(failed.stderr).toMatch(/Run again when that transaction has finished, or raise --lock-timeout \/ --lock-retries/);
     expect((failed.stdout + failed.stderr).match(/retry/gi)?.length).toBeGreaterThanOrEqual(5);
     expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1"]);

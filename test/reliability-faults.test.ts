@@ -61,20 +61,24 @@ async function rerunConverges(url: string, dir: string): Promise<void> {
 }
 
 describe("the migrator process killed (SIGKILL, or SIGTERM as a cancelled CI job sends)", () => {
-  test.each(["SIGKILL", "SIGTERM"] as const)("%s in the middle of a long transactional file: the server rolls the file back and frees its locks at once; the rerun converges", async (signal) => {
-    const url = await longSetDatabase(300);
-    const dir = await writeSet(LONG_SET);
-    const run = startMigrator(["apply", "--dir", dir], { DATABASE_URL: url });
-    await waitForMigratorQuery(url, "pg_sleep((SELECT seconds FROM fault_control))");
-    run.child.kill(signal);
-    expect((await run.done).signal).toBe(signal);
+  test.each(["SIGKILL", "SIGTERM"] as const)(
+    "%s in the middle of a long transactional file: the server rolls the file back and frees its locks at once; the rerun converges",
+    async (signal) => {
+      const url = await longSetDatabase(300);
+      const dir = await writeSet(LONG_SET);
+      const run = startMigrator(["apply", "--dir", dir], { DATABASE_URL: url });
+      await waitForMigratorQuery(url, "pg_sleep((SELECT seconds FROM fault_control))");
+      run.child.kill(signal);
+      expect((await run.done).signal).toBe(signal);
 
-    // The backend notices its client is gone (client_connection_check_interval) instead of
-    // sleeping out the 300s with ACCESS EXCLUSIVE on items and the migration lock held.
-    await waitForNoMigratorSession(url, 20_000);
-    await expectConsistent(url, ["1"]);
-    await rerunConverges(url, dir);
-  }, 120_000);
+      // The backend notices its client is gone (client_connection_check_interval) instead of
+      // sleeping out the 300s with ACCESS EXCLUSIVE on items and the migration lock held.
+      await waitForNoMigratorSession(url, 20_000);
+      await expectConsistent(url, ["1"]);
+      await rerunConverges(url, dir);
+    },
+    120_000,
+  );
 
   test("the process holding the migration lock dies: the next run does not wait for it (nor forever)", async () => {
     const url = await longSetDatabase(300);
@@ -108,7 +112,10 @@ describe("the migrator process killed (SIGKILL, or SIGTERM as a cancelled CI job
       await app.query("BEGIN; INSERT INTO items VALUES (5000, 'app')");
       const run = startMigrator(["apply", "--dir", dir, "--lock-timeout", "0"], { DATABASE_URL: url });
       await waitFor("the concurrent build to wait for the application's transaction", async () => {
-        const rows = await query(url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'migrator' AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`);
+        const rows = await query(
+          url,
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'migrator' AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`,
+        );
         return rows.length > 0 ? true : undefined;
       });
       run.child.kill("SIGKILL");

@@ -37,7 +37,13 @@ describe("a network that fails", () => {
       const viaUrl = await migrateProcess(["apply", "--dir", dir], { DATABASE_URL: `postgresql://app:pw@127.0.0.1:${silent.port}/app?connect_timeout=2` });
       expect(viaUrl.code, printed(viaUrl)).toBe(1);
       expect(viaUrl.stderr).toMatch(/connecting to app@127\.0\.0\.1:\d+\/app failed: .*timeout.*the server did not answer within 2s/);
-      const viaEnv = await migrateProcess(["status", "--dir", dir], { PGHOST: "127.0.0.1", PGPORT: String(silent.port), PGUSER: "app", PGDATABASE: "app", PGCONNECT_TIMEOUT: "1" });
+      const viaEnv = await migrateProcess(["status", "--dir", dir], {
+        PGHOST: "127.0.0.1",
+        PGPORT: String(silent.port),
+        PGUSER: "app",
+        PGDATABASE: "app",
+        PGCONNECT_TIMEOUT: "1",
+      });
       expect(viaEnv.code, printed(viaEnv)).toBe(1);
       expect(viaEnv.stderr).toMatch(/the server did not answer within 1s/);
       // The migrator really reached the silent server (it did not fail for another reason).
@@ -75,7 +81,9 @@ describe("a server that stops answering in the middle of a file (a dedicated ser
         signalServer(dataDir, "SIGCONT");
       }
       expect(done.code, printed(done)).toBe(1);
-      expect(done.stderr).toMatch(/2_slow\/migration\.sql:\d+: the server stopped answering: no reply to the running statement, and no answer to a new connection within 2s, twice/);
+      expect(done.stderr).toMatch(
+        /2_slow\/migration\.sql:\d+: the server stopped answering: no reply to the running statement, and no answer to a new connection within 2s, twice/,
+      );
       expect(done.stderr).toMatch(/the connection to the database was lost; run again once it is back/);
       // A generous bound, far below the 300s statement: about 10s are expected (a few intervals of 2s).
       expect(done.elapsedMs).toBeLessThan(90_000);

@@ -26,9 +26,34 @@ const SEED_TEXTS = readdirSync(SEED_DIR, { withFileTypes: true })
 
 /** Pieces that stress the reader: quoting, comments, dollar quotes, directives, transaction control, meta-commands. */
 const TOKENS = [
-  ";", "'", '"', "$$", "$tag$", "--", "/*", "*/", "\n", "\r\n", "\\i x.sql", "\\connect db", "BEGIN;", "COMMIT;", "ROLLBACK;",
-  "-- migrate:no-transaction\n", "-- migrate:notransaction\n", "-- migrate:lock-timeout 5s\n", "-- migrate:statement-timeout 0\n",
-  "CREATE INDEX CONCURRENTLY i ON t (a);", "VACUUM;", "SET lock_timeout = 0;", "\uFEFF", "\u0000", "é", "😀", "E'\\''", "U&'\\0041'",
+  ";",
+  "'",
+  '"',
+  "$$",
+  "$tag$",
+  "--",
+  "/*",
+  "*/",
+  "\n",
+  "\r\n",
+  "\\i x.sql",
+  "\\connect db",
+  "BEGIN;",
+  "COMMIT;",
+  "ROLLBACK;",
+  "-- migrate:no-transaction\n",
+  "-- migrate:notransaction\n",
+  "-- migrate:lock-timeout 5s\n",
+  "-- migrate:statement-timeout 0\n",
+  "CREATE INDEX CONCURRENTLY i ON t (a);",
+  "VACUUM;",
+  "SET lock_timeout = 0;",
+  "\uFEFF",
+  "\u0000",
+  "é",
+  "😀",
+  "E'\\''",
+  "U&'\\0041'",
 ];
 
 const mutation = fc.oneof(
@@ -51,7 +76,9 @@ function mutate(text: string, mutations: Mutation[]): string {
 }
 
 const mutatedSql = fc.tuple(fc.constantFrom(...SEED_TEXTS), fc.array(mutation, { minLength: 1, maxLength: 6 })).map(([text, ms]) => mutate(text, ms));
-const tokenSoup = fc.array(fc.oneof(fc.constantFrom(...TOKENS), fc.constantFrom("CREATE TABLE t (a int)", "SELECT 1", "ALTER TABLE t ADD b int", " ", "x")), { maxLength: 30 }).map((parts) => parts.join(" "));
+const tokenSoup = fc
+  .array(fc.oneof(fc.constantFrom(...TOKENS), fc.constantFrom("CREATE TABLE t (a int)", "SELECT 1", "ALTER TABLE t ADD b int", " ", "x")), { maxLength: 30 })
+  .map((parts) => parts.join(" "));
 const anySql = fc.oneof(fc.string({ unit: "binary", maxLength: 300 }), fc.string({ maxLength: 300 }), mutatedSql, tokenSoup);
 
 const FILE = "1_prop/migration.sql";
@@ -148,17 +175,26 @@ describe("random and mutated SQL", () => {
 
   test("a whole set of random bytes on disk is read or refused with exit 2, never a crash", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), mutatedSql), { minLength: 1, maxLength: 3 }), async (contents) => {
-        const dir = await writeSet(contents.map((sql, i) => ({ version: String(i + 1), name: `f${i + 1}`, sql })));
-        try {
-          const set = await readMigrationSet(dir);
-          expect(plan(set, []).steps).toHaveLength(contents.length);
-        } catch (error) {
-          expect(error).toBeInstanceOf(MigrationSetError);
-          expect(exitCodeOf(error)).toBe(2);
-          for (const p of (error as MigrationSetError).problems) expect(p.file).toMatch(/^\d+_f\d+\/migration\.sql$/);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+            mutatedSql,
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        async (contents) => {
+          const dir = await writeSet(contents.map((sql, i) => ({ version: String(i + 1), name: `f${i + 1}`, sql })));
+          try {
+            const set = await readMigrationSet(dir);
+            expect(plan(set, []).steps).toHaveLength(contents.length);
+          } catch (error) {
+            expect(error).toBeInstanceOf(MigrationSetError);
+            expect(exitCodeOf(error)).toBe(2);
+            for (const p of (error as MigrationSetError).problems) expect(p.file).toMatch(/^\d+_f\d+\/migration\.sql$/);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });

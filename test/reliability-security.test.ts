@@ -32,7 +32,11 @@ beforeAll(async () => {
   tls = await startTlsServer();
   scratch = await mkdtemp(path.join(os.tmpdir(), "security-"));
   otherCa = path.join(scratch, "other-ca.pem");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=not the server's CA", "-keyout", path.join(scratch, "other-ca.key"), "-out", otherCa], { stdio: "pipe" });
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=not the server's CA", "-keyout", path.join(scratch, "other-ca.key"), "-out", otherCa],
+    { stdio: "pipe" },
+  );
   dir = await writeSet(SET);
 }, 120_000);
 
@@ -125,7 +129,14 @@ describe("a non-local host without TLS", () => {
       expect(printed(run)).not.toContain("hunter22");
     }
     // Allowed explicitly, it goes on to connect (and fails on the name, which does not resolve).
-    const allowed = await migrate(["apply", "--dir", dir, "--allow-insecure-connection", "--database-url", "postgresql://app:hunter22@db.invalid:5432/app?sslmode=disable"]);
+    const allowed = await migrate([
+      "apply",
+      "--dir",
+      dir,
+      "--allow-insecure-connection",
+      "--database-url",
+      "postgresql://app:hunter22@db.invalid:5432/app?sslmode=disable",
+    ]);
     expect(allowed.code, printed(allowed)).toBe(1);
     expect(allowed.stderr).toMatch(/connecting to app@db\.invalid:5432\/app failed: .*(ENOTFOUND|EAI_AGAIN)/);
     expect(printed(allowed)).not.toContain("hunter22");
@@ -141,7 +152,10 @@ describe("no password in anything a run prints", () => {
     url = await freshDatabase("nopw");
     const database = new URL(url).pathname.slice(1);
     role = `mig_${database.slice(-8)}`;
-    await query(url, `CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'; GRANT ALL ON DATABASE ${database} TO ${role}; GRANT ALL ON SCHEMA public TO ${role}`);
+    await query(
+      url,
+      `CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'; GRANT ALL ON DATABASE ${database} TO ${role}; GRANT ALL ON SCHEMA public TO ${role}`,
+    );
   });
 
   function urlWith(password: string, change: (u: URL) => void = () => {}): string {
@@ -172,11 +186,26 @@ describe("no password in anything a run prints", () => {
         ["detail and hint", await migrateJson(["apply", "--dir", detail, "--database-url", good])],
         ["wrong password", await migrate(["status", "--dir", dir, "--database-url", urlWith(`${PASSWORD}x`)])],
         ["refused", await migrateJson(["apply", "--dir", dir, "--database-url", urlWith(PASSWORD, (u) => (u.port = "1"))])],
-        ["silent server", await migrate(["apply", "--dir", dir, "--database-url", urlWith(PASSWORD, (u) => { u.port = String(silent.port); u.search = "connect_timeout=1"; })])],
+        [
+          "silent server",
+          await migrate([
+            "apply",
+            "--dir",
+            dir,
+            "--database-url",
+            urlWith(PASSWORD, (u) => {
+              u.port = String(silent.port);
+              u.search = "connect_timeout=1";
+            }),
+          ]),
+        ],
         ["bad sslmode", await migrate(["apply", "--dir", dir, "--database-url", urlWith(PASSWORD, (u) => (u.search = "sslmode=bogus"))])],
         ["TLS to a non-TLS server", await migrate(["apply", "--dir", dir, "--database-url", urlWith(PASSWORD, (u) => (u.search = "sslmode=require"))])],
         ["process, server echoes the URL", await migrateProcess(["apply", "--dir", echo, "--json"], { DATABASE_URL: good })],
-        ["process, PGPASSWORD, wrong database", await migrateProcess(["plan", "--dir", dir], { PGHOST: "127.0.0.1", PGPORT: new URL(url).port, PGUSER: role, PGPASSWORD: PASSWORD, PGDATABASE: "nope" })],
+        [
+          "process, PGPASSWORD, wrong database",
+          await migrateProcess(["plan", "--dir", dir], { PGHOST: "127.0.0.1", PGPORT: new URL(url).port, PGUSER: role, PGPASSWORD: PASSWORD, PGDATABASE: "nope" }),
+        ],
         ["main job, wrong password", await mainJob({ DATABASE_URL: urlWith(`${PASSWORD}x`) })],
       ];
       expect(runs[0]![1].code).toBe(1);
@@ -196,9 +225,14 @@ describe("no password in anything a run prints", () => {
 /** `npm start` as a process: the main job prints its own report and errors. */
 function mainJob(env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, "dist", "start.js")], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(ROOT, "dist", "start.js")],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

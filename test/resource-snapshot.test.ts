@@ -48,25 +48,35 @@ const stacks: { name: string; stack: string; config: Record<string, string>; mig
     migrations: "sql/migrations",
     checks: ["ledger_ok"],
   },
-  { name: "prod-aurora", stack: "prod-aurora", config: { ...readStackFile("prod-aurora").config, ...prodPassword }, migrations: "sql/migrations", checks: ["ledger_ok", "tables_ok"] },
+  {
+    name: "prod-aurora",
+    stack: "prod-aurora",
+    config: { ...readStackFile("prod-aurora").config, ...prodPassword },
+    migrations: "sql/migrations",
+    checks: ["ledger_ok", "tables_ok"],
+  },
 ];
 
 describe("what each stack deploys is what the committed snapshot records", () => {
   for (const s of stacks) {
-    test(s.name, async () => {
-      vi.resetModules();
-      const run = await runProgram({
-        stack: s.stack,
-        config: s.config,
-        secretKeys: ["pg-migrations:migratorPassword"],
-        onResource: reportingCommands(await cannedReport(s.migrations, s.checks)),
-      });
-      const actual = resourceSnapshot(run);
-      expect(actual.resources.every((r) => r.urn.startsWith("urn:pulumi:"))).toBe(true);
-      const file = path.join(FIXTURES, `${s.name}.json`);
-      if (UPDATE) writeFileSync(file, `${JSON.stringify(actual, null, 2)}\n`);
-      expect(existsSync(file), `${file} is missing: run with UPDATE_RESOURCE_SNAPSHOT=1 to write it`).toBe(true);
-      expect(actual).toEqual(JSON.parse(readFileSync(file, "utf8")));
-    }, 180_000);
+    test(
+      s.name,
+      async () => {
+        vi.resetModules();
+        const run = await runProgram({
+          stack: s.stack,
+          config: s.config,
+          secretKeys: ["pg-migrations:migratorPassword"],
+          onResource: reportingCommands(await cannedReport(s.migrations, s.checks)),
+        });
+        const actual = resourceSnapshot(run);
+        expect(actual.resources.every((r) => r.urn.startsWith("urn:pulumi:"))).toBe(true);
+        const file = path.join(FIXTURES, `${s.name}.json`);
+        if (UPDATE) writeFileSync(file, `${JSON.stringify(actual, null, 2)}\n`);
+        expect(existsSync(file), `${file} is missing: run with UPDATE_RESOURCE_SNAPSHOT=1 to write it`).toBe(true);
+        expect(actual).toEqual(JSON.parse(readFileSync(file, "utf8")));
+      },
+      180_000,
+    );
   }
 });

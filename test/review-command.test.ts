@@ -32,7 +32,14 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 function previewJson(before: Record<string, string> | undefined, after: Record<string, string>, extra: object[] = [], diagnostics: object[] = []): string {
   const env = (m: Record<string, string>) => ({ ...m, DATABASE_URL: "[secret]" });
   const step = before
-    ? { op: "update", urn: APPLY, type: "command:local:Command", oldState: { type: "command:local:Command", inputs: { environment: env(before) } }, newState: { type: "command:local:Command", inputs: { environment: env(after) } }, diffs: ["environment"] }
+    ? {
+        op: "update",
+        urn: APPLY,
+        type: "command:local:Command",
+        oldState: { type: "command:local:Command", inputs: { environment: env(before) } },
+        newState: { type: "command:local:Command", inputs: { environment: env(after) } },
+        diffs: ["environment"],
+      }
     : { op: "create", urn: APPLY, type: "command:local:Command", newState: { type: "command:local:Command", inputs: { environment: env(after) } } };
   return JSON.stringify({ steps: [step, ...extra], diagnostics, changeSummary: {} });
 }
@@ -65,13 +72,32 @@ describe("the preview, read as data", () => {
       ]),
     );
     expect(summary.dangerous.map((d) => `${d.op} ${d.name}`)).toEqual(["replace db", "delete access-app", "replace app"]);
-    expect(summary.changes.map((c) => `${c.op} ${c.name}`)).toEqual(["update migration-apply", "replace db", "delete access-app", "replace app", "update params", "delete logs"]);
+    expect(summary.changes.map((c) => `${c.op} ${c.name}`)).toEqual([
+      "update migration-apply",
+      "replace db",
+      "delete access-app",
+      "replace app",
+      "update params",
+      "delete logs",
+    ]);
   });
 
   test("the apply command's manifest before and after; a replaced command means nothing is applied on the new database", () => {
     const s = summarisePreview(previewJson({ MIGRATION_1: "a" }, { MIGRATION_1: "a", MIGRATION_2: "b" }));
     expect(s.manifest).toEqual({ before: { MIGRATION_1: "a" }, after: { MIGRATION_1: "a", MIGRATION_2: "b" } });
-    const replaced = summarisePreview(JSON.stringify({ steps: [{ op: "replace", urn: APPLY, type: "command:local:Command", oldState: { inputs: { environment: { MIGRATION_1: "a" } } }, newState: { inputs: { environment: { MIGRATION_1: "a" } } } }] }));
+    const replaced = summarisePreview(
+      JSON.stringify({
+        steps: [
+          {
+            op: "replace",
+            urn: APPLY,
+            type: "command:local:Command",
+            oldState: { inputs: { environment: { MIGRATION_1: "a" } } },
+            newState: { inputs: { environment: { MIGRATION_1: "a" } } },
+          },
+        ],
+      }),
+    );
     expect(replaced.manifest).toEqual({ before: {}, after: { MIGRATION_1: "a" } });
     expect(() => summarisePreview("Previewing update (dev)")).toThrow(/not JSON/);
   });
@@ -84,7 +110,11 @@ describe("npm run review", () => {
     const set = await readMigrationSet(dir);
     const applied = manifestOf(set);
     // The state says: a file that is gone was applied, and validate_v2_fks was applied with other text.
-    const before = { ...applied, MIGRATION_20260101000000: `gone transaction sha256:${"a".repeat(64)}`, MIGRATION_20260123015817: applied.MIGRATION_20260123015817!.replace(/sha256:\w+/, `sha256:${checksumOf("old text")}`) };
+    const before = {
+      ...applied,
+      MIGRATION_20260101000000: `gone transaction sha256:${"a".repeat(64)}`,
+      MIGRATION_20260123015817: applied.MIGRATION_20260123015817!.replace(/sha256:\w+/, `sha256:${checksumOf("old text")}`),
+    };
     await writeMigration(dir, { version: "20270101000000", name: "member_bio_index", sql: 'CREATE INDEX "Member_bio_idx" ON "Member" ("bio");\n' });
     const after = manifestOf(await readMigrationSet(dir));
     const file = await writePreview("manifest.json", previewJson(before, after));
@@ -94,7 +124,9 @@ describe("npm run review", () => {
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith(reviewMarker("dev") + "\n")).toBe(true);
     expect(r.stdout).toContain("**1 file pending, 1 stack resource changing**, **2 files that `up` refuses**");
-    expect(r.stdout).toMatch(/\| 20270101000000 \| member_bio_index \| transaction \| 1 \| L1 CREATE INDEX: SHARE `"Member"` \| \*\*error\*\* `20270101000000_member_bio_index\/migration\.sql:1` require-concurrent-index-creation/);
+    expect(r.stdout).toMatch(
+      /\| 20270101000000 \| member_bio_index \| transaction \| 1 \| L1 CREATE INDEX: SHARE `"Member"` \| \*\*error\*\* `20270101000000_member_bio_index\/migration\.sql:1` require-concurrent-index-creation/,
+    );
     expect(r.stdout).toMatch(/`20260101000000_gone` \*\*removed\*\*: .*allowRemovedMigrations/);
     expect(r.stdout).toMatch(/`20260123015817_validate_v2_fks` \*\*edited\*\*: .*`up` refuses/);
     expect(r.stdout).not.toContain("| 0 | init |");
@@ -110,7 +142,12 @@ describe("npm run review", () => {
     const file = await writePreview("out-of-order.json", previewJson(before, manifestOf(await readMigrationSet(dir))));
     const r = await review(["--stack", "dev", "--preview-json", file, "--dir", dir]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.split("\n").filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split(" | ")[0])).toEqual(["| 2"]);
+    expect(
+      r.stdout
+        .split("\n")
+        .filter((l) => /^\| \d+ \|/.test(l))
+        .map((l) => l.split(" | ")[0]),
+    ).toEqual(["| 2"]);
     expect(r.stdout).toMatch(/- `2_b` \*\*out-of-order\*\*: new but orders before 3, which is applied: `up` refuses/);
   });
 
@@ -121,7 +158,10 @@ describe("npm run review", () => {
     const applied = await migrate(["apply", "--quiet", "--database-url", url, "--dir", dir]);
     expect(applied.code, applied.stderr).toBe(0);
     await writeMigration(dir, { version: "20270101000000", name: "note", sql: "CREATE TABLE note (id bigint PRIMARY KEY);\n" });
-    await writeFile(path.join(dir, "20260123015834_add_points_trigger", "migration.sql"), "-- edited\n" + (await readFile(path.join(SEED, "20260123015834_add_points_trigger", "migration.sql"), "utf8")));
+    await writeFile(
+      path.join(dir, "20260123015834_add_points_trigger", "migration.sql"),
+      "-- edited\n" + (await readFile(path.join(SEED, "20260123015834_add_points_trigger", "migration.sql"), "utf8")),
+    );
     // The preview says nothing is applied (a create): the ledger is what counts when the database is given.
     const password = decodeURIComponent(new URL(url).password);
     const file = await writePreview("ledger.json", previewJson(undefined, {}, [], [{ severity: "error", message: `connection to ${url} refused` }]));
@@ -177,13 +217,16 @@ describe("npm run review", () => {
     const r = await review(["--stack", "dev", "--preview-json", file, "--dir", dir]);
     expect(r.code, r.stderr).toBe(0);
     const row = r.stdout.split("\n").find((l) => l.startsWith("| 1 | many |"))!;
-    expect(row).toContain("| 601 | strongest per table over the file: ACCESS EXCLUSIVE `\"Member\"`, SHARE UPDATE EXCLUSIVE `\"Team\"` |");
+    expect(row).toContain('| 601 | strongest per table over the file: ACCESS EXCLUSIVE `"Member"`, SHARE UPDATE EXCLUSIVE `"Team"` |');
   });
 
   test("the bundled command: npm run review's entry point prints the review and exits 0", async () => {
     const set = await readMigrationSet(SEED);
     const file = await writePreview("bundle.json", previewJson(manifestOf(set), manifestOf(set)));
-    const { stdout } = await run(process.execPath, [path.join(ROOT, "dist", "review.js"), "--stack", "dev", "--preview-json", file], { cwd: ROOT, env: { PATH: process.env.PATH ?? "" } });
+    const { stdout } = await run(process.execPath, [path.join(ROOT, "dist", "review.js"), "--stack", "dev", "--preview-json", file], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "" },
+    });
     expect(stdout).toContain("**0 files pending, 1 stack resource changing**");
     expect(stdout).toContain("No migration file is pending.");
   });

@@ -46,7 +46,10 @@ describe("table locks per statement kind", () => {
   });
   test("VALIDATE CONSTRAINT of a constraint not in the set: the referenced table is said to be unknown, not guessed", () => {
     const r = statementLocks(`ALTER TABLE "Resource" VALIDATE CONSTRAINT "elsewhere"`);
-    expect(r.locks.map((l) => [l.mode, l.table?.name])).toEqual([["SHARE UPDATE EXCLUSIVE", "Resource"], ["ROW SHARE", undefined]]);
+    expect(r.locks.map((l) => [l.mode, l.table?.name])).toEqual([
+      ["SHARE UPDATE EXCLUSIVE", "Resource"],
+      ["ROW SHARE", undefined],
+    ]);
     expect(r.locks[1]!.note).toMatch(/not defined in this set/);
   });
   test("VALIDATE CONSTRAINT of a CHECK: no lock on another table", () => {
@@ -60,22 +63,25 @@ describe("table locks per statement kind", () => {
     expect(claims(`ALTER TABLE "Member" DISABLE TRIGGER ALL`)).toEqual(["SHARE ROW EXCLUSIVE Member"]);
   });
   test("CREATE TRIGGER: SHARE ROW EXCLUSIVE", () => {
-    expect(claims(`CREATE TRIGGER "t" AFTER INSERT ON "PointTransaction" REFERENCING NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION f()`)).toEqual(["SHARE ROW EXCLUSIVE PointTransaction"]);
+    expect(claims(`CREATE TRIGGER "t" AFTER INSERT ON "PointTransaction" REFERENCING NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION f()`)).toEqual([
+      "SHARE ROW EXCLUSIVE PointTransaction",
+    ]);
   });
   test("CREATE TABLE with REFERENCES: the new table (nobody sees it yet), SHARE ROW EXCLUSIVE on the referenced one", () => {
     const newTables = new Set<string>();
-    expect(claims(`CREATE TABLE "D" ("id" TEXT PRIMARY KEY, "m" TEXT REFERENCES "Member"("id"), CONSTRAINT "x" FOREIGN KEY ("id") REFERENCES "Resource"("id"))`, emptyKnowledge(), newTables)).toEqual([
-      "ACCESS EXCLUSIVE D (new)",
-      "SHARE ROW EXCLUSIVE Member",
-      "SHARE ROW EXCLUSIVE Resource",
-    ]);
+    expect(
+      claims(
+        `CREATE TABLE "D" ("id" TEXT PRIMARY KEY, "m" TEXT REFERENCES "Member"("id"), CONSTRAINT "x" FOREIGN KEY ("id") REFERENCES "Resource"("id"))`,
+        emptyKnowledge(),
+        newTables,
+      ),
+    ).toEqual(["ACCESS EXCLUSIVE D (new)", "SHARE ROW EXCLUSIVE Member", "SHARE ROW EXCLUSIVE Resource"]);
     expect(newTables.has(".D")).toBe(true);
   });
   test("UPDATE / INSERT / DELETE: ROW EXCLUSIVE on the target, ACCESS SHARE on what they read (not on CTE names)", () => {
-    expect(claims(`UPDATE "Member" AS m SET "x" = t."s" FROM (SELECT "memberId", sum("points") s FROM "PointTransaction" GROUP BY 1) t WHERE m."id" = t."memberId"`)).toEqual([
-      "ACCESS SHARE PointTransaction",
-      "ROW EXCLUSIVE Member",
-    ]);
+    expect(
+      claims(`UPDATE "Member" AS m SET "x" = t."s" FROM (SELECT "memberId", sum("points") s FROM "PointTransaction" GROUP BY 1) t WHERE m."id" = t."memberId"`),
+    ).toEqual(["ACCESS SHARE PointTransaction", "ROW EXCLUSIVE Member"]);
     expect(claims(`WITH c AS (SELECT 1) INSERT INTO "Team" (id) SELECT * FROM c`)).toEqual(["ROW EXCLUSIVE Team"]);
     expect(claims(`DELETE FROM "Team" WHERE id IN (SELECT "teamId" FROM "Event")`)).toEqual(["ACCESS SHARE Event", "ROW EXCLUSIVE Team"]);
   });

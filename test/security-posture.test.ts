@@ -5,7 +5,10 @@ import { parseStackSettings, type AwsStackSettings } from "../stacks/index.js";
 import { readStackFile } from "./support/pulumi.js";
 
 const settingsOf = (stack: string, extra: Record<string, string> = {}) =>
-  parseStackSettings({ ...readStackFile(stack).config, "pg-migrations:migratorPassword": "a-migrator-password-long-enough", ...extra }, { project: "pg-migrations", stack }) as AwsStackSettings;
+  parseStackSettings(
+    { ...readStackFile(stack).config, "pg-migrations:migratorPassword": "a-migrator-password-long-enough", ...extra },
+    { project: "pg-migrations", stack },
+  ) as AwsStackSettings;
 
 const arns = { keyArn: "arn:key", monitoringRoleArn: "arn:role" };
 
@@ -90,7 +93,12 @@ describe("the posture as each resource's inputs", () => {
       enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
     });
     expect(clusterPosture(prod, "arn:key")).not.toHaveProperty("monitoringInterval");
-    expect(memberPosture(prod, arns)).toMatchObject({ publiclyAccessible: false, performanceInsightsKmsKeyId: "arn:key", monitoringRoleArn: "arn:role", preferredMaintenanceWindow: "sun:05:00-sun:06:00" });
+    expect(memberPosture(prod, arns)).toMatchObject({
+      publiclyAccessible: false,
+      performanceInsightsKmsKeyId: "arn:key",
+      monitoringRoleArn: "arn:role",
+      preferredMaintenanceWindow: "sun:05:00-sun:06:00",
+    });
     expect(memberPosture(prod, arns)).not.toHaveProperty("storageEncrypted");
   });
 });

@@ -46,7 +46,10 @@ async function verify(url: string, dir = MIGRATIONS): Promise<VerifyRun> {
     code: run.code,
     ...report,
     detail: Object.fromEntries(report.checks.map((c) => [c.name, c.detail])),
-    failedNames: report.checks.filter((c) => !c.ok).map((c) => c.name).sort(),
+    failedNames: report.checks
+      .filter((c) => !c.ok)
+      .map((c) => c.name)
+      .sort(),
   };
 }
 
@@ -177,7 +180,7 @@ describe("on one database with the whole set applied", () => {
     expect(result).toMatchObject({ code: 0, passed: CHECKS.length, failed: 0 });
     expect(result.detail.migrations_applied).toContain("20 of 20 files");
     expect(result.detail.v2_indexes).toBe("16 of 16 indexes present, 16 valid, 16 as written");
-    expect(result.detail.member_foreign_keys).toContain("5 of 5 foreign keys to \"Member\" present, 5 validated");
+    expect(result.detail.member_foreign_keys).toContain('5 of 5 foreign keys to "Member" present, 5 validated');
 
     const ledgerBefore = await ledgerRows(url);
     const schemaBefore = await schemaFingerprint(url);
@@ -218,7 +221,10 @@ describe("on one database with the whole set applied", () => {
         for (let g = 1; g <= 3000; g++) if (g % 3 === k) sum += g % 4 === 0 ? -2 : 3;
         return sum;
       };
-      const singles = (k: number) => Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 3 === k).reduce((s, i) => s + (i % 2 === 0 ? 1 : -1), 0);
+      const singles = (k: number) =>
+        Array.from({ length: 50 }, (_, i) => i)
+          .filter((i) => i % 3 === k)
+          .reduce((s, i) => s + (i % 2 === 0 ? 1 : -1), 0);
       const expected = { trig_ann: 7 + bulk(0) + singles(0), trig_bob: 5 + bulk(1) + singles(1), trig_cyd: bulk(2) + singles(2) };
       expect(await memberTotals(c, ids)).toEqual(expected);
 
@@ -343,7 +349,10 @@ describe("the points trigger's reconciliation", () => {
       // The reconciliation runs while every ledger insert waits on CREATE TRIGGER's lock: it must
       // reach members through the ledger and the totalPoints index, never by reading all of Member.
       const sql = await readFile(path.join(MIGRATIONS, trigger, "migration.sql"), "utf8");
-      const updates = sql.split(/^-- Reconcile$/m)[1]!.split(/;\s*\n/).filter((s) => /UPDATE/.test(s));
+      const updates = sql
+        .split(/^-- Reconcile$/m)[1]!
+        .split(/;\s*\n/)
+        .filter((s) => /UPDATE/.test(s));
       expect(updates).toHaveLength(2);
       await c.query(`INSERT INTO "Member" (id, email, username, "displayName", "updatedAt")
                      SELECT 'fill_' || g, 'fill_' || g || '@example.test', 'fill_' || g, 'Fill', now() FROM generate_series(1, 3000) AS g`);
@@ -377,10 +386,7 @@ describe("baseline path: a production database that already holds v1.0", () => {
     const run = await apply(url, "--baseline", "0", "--json");
     expect(run.code, run.stderr).toBe(0);
     const results = (JSON.parse(run.stdout) as { results: { version: string; action: string }[] }).results;
-    expect(results.map((r) => `${r.version}:${r.action}`)).toEqual([
-      "0:baselined",
-      ...Array.from({ length: 19 }, (_, i) => `${20260123015816 + i}:applied`),
-    ]);
+    expect(results.map((r) => `${r.version}:${r.action}`)).toEqual(["0:baselined", ...Array.from({ length: 19 }, (_, i) => `${20260123015816 + i}:applied`)]);
 
     await withTestClient(url, async (c) => {
       const after = (await c.query(`SELECT pg_relation_filenode('"Member"')::int AS node`)).rows[0].node;
@@ -453,7 +459,7 @@ describe("each check fails when its truth is broken", () => {
          FOREIGN KEY ("memberId") REFERENCES "Member"("id") ON DELETE CASCADE ON UPDATE CASCADE NOT VALID`,
       ["member_foreign_keys", "no_not_valid_constraints"],
     );
-    expect(result.detail.member_foreign_keys).toContain("5 of 5 foreign keys to \"Member\" present, 4 validated; NOT VALID: ResourceDownload_memberId_fkey");
+    expect(result.detail.member_foreign_keys).toContain('5 of 5 foreign keys to "Member" present, 4 validated; NOT VALID: ResourceDownload_memberId_fkey');
     expect(result.detail.no_not_valid_constraints).toContain("ResourceDownload_memberId_fkey on ResourceDownload");
   });
 

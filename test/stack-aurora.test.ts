@@ -118,9 +118,7 @@ describe("prod-aurora: the cluster's Security Hub posture", () => {
 
   test("the cluster's log group exists before it, with a retention and our key, which CloudWatch may use for it", () => {
     const groups = run.ofType("aws:cloudwatch/logGroup:LogGroup");
-    expect(groups.map((g) => g.inputs)).toEqual([
-      expect.objectContaining({ name: `/aws/rds/cluster/${PREFIX}/postgresql`, retentionInDays: 365, kmsKeyId: keyArn }),
-    ]);
+    expect(groups.map((g) => g.inputs)).toEqual([expect.objectContaining({ name: `/aws/rds/cluster/${PREFIX}/postgresql`, retentionInDays: 365, kmsKeyId: keyArn })]);
     expect(cluster().dependencies).toContain(`aws:cloudwatch/logGroup:LogGroup::${groups[0]!.name}`);
     const policy = JSON.parse(String(run.named("aws:kms/key:Key", `${PREFIX}-key`).inputs.policy)) as { Statement: { Sid: string; Condition?: unknown }[] };
     expect(policy.Statement.find((s) => s.Sid === "CloudWatchLogsEncryptsThisDatabasesLogs")!.Condition).toEqual({
@@ -143,7 +141,12 @@ describe("prod-aurora: the cluster's Security Hub posture", () => {
   test("tags on everything that takes them (RDS.28, RDS.30)", () => {
     const taggable = run.resources.filter((r: Registered) => r.type.startsWith("aws:") && !/RolePolicyAttachment|kms\/alias|TopicPolicy/.test(r.type));
     for (const r of taggable) {
-      expect(r.inputs.tags, `${r.type}::${r.name}`).toMatchObject({ environment: "prod", stack: "prod-aurora", "managed-by": "pulumi", "data-classification": "confidential" });
+      expect(r.inputs.tags, `${r.type}::${r.name}`).toMatchObject({
+        environment: "prod",
+        stack: "prod-aurora",
+        "managed-by": "pulumi",
+        "data-classification": "confidential",
+      });
     }
   });
 });
@@ -216,7 +219,13 @@ describe("prod-aurora: the database output", () => {
       [`${PREFIX}-3`, "reader", "eu-west-1c"],
     ]);
     for (const m of database.members) {
-      expect(m).toMatchObject({ publiclyAccessible: false, storageEncrypted: true, performanceInsights: true, enhancedMonitoringSeconds: 60, autoMinorVersionUpgrade: true });
+      expect(m).toMatchObject({
+        publiclyAccessible: false,
+        storageEncrypted: true,
+        performanceInsights: true,
+        enhancedMonitoringSeconds: 60,
+        autoMinorVersionUpgrade: true,
+      });
     }
   });
 

@@ -135,7 +135,9 @@ describe("dev: roles", () => {
 
   test("default privileges cover tables created by later migrations; the ledger is append-only for the app", () => {
     const defaults = run.ofType("postgresql:index/defaultPrivileges:DefaultPrivileges").map((d) => d.inputs);
-    expect(defaults).toContainEqual(expect.objectContaining({ owner: "migrator", role: "app", schema: "public", objectType: "table", privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"] }));
+    expect(defaults).toContainEqual(
+      expect.objectContaining({ owner: "migrator", role: "app", schema: "public", objectType: "table", privileges: ["SELECT", "INSERT", "UPDATE", "DELETE"] }),
+    );
     expect(defaults).toContainEqual(expect.objectContaining({ owner: "migrator", role: "auditor", schema: "public", objectType: "table", privileges: ["SELECT"] }));
     expect(defaults).toContainEqual(expect.objectContaining({ owner: "migrator", role: "auditor", schema: "migrator", objectType: "table", privileges: ["SELECT"] }));
     const appendOnly = run.named("postgresql:index/grant:Grant", "access-app-pointtransaction-append-only");
@@ -157,7 +159,9 @@ describe("dev: migrations and verification", () => {
       ],
     });
     const env = reveal<Record<string, string>>(migrationCommands(run)[0]!.inputs.environment);
-    const modes = Object.entries(env).filter(([k]) => k.startsWith("MIGRATION_")).map(([, v]) => v.split(" ")[1]);
+    const modes = Object.entries(env)
+      .filter(([k]) => k.startsWith("MIGRATION_"))
+      .map(([, v]) => v.split(" ")[1]);
     expect(modes).toEqual(["transaction", "transaction", "no-transaction"]);
   });
 

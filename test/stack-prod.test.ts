@@ -136,7 +136,12 @@ describe("prod: the Security Hub posture of the instance", () => {
 
 describe("prod: an existing instance stack previews with no replacement", () => {
   test("the AWS resources, their names and the components they sit in are the ones deployed before clusters and replicas existed", () => {
-    expect(run.resources.filter((r) => r.type.startsWith("aws:")).map((r) => `${r.type}::${r.name}`).sort()).toEqual(
+    expect(
+      run.resources
+        .filter((r) => r.type.startsWith("aws:"))
+        .map((r) => `${r.type}::${r.name}`)
+        .sort(),
+    ).toEqual(
       [
         "aws:cloudwatch/logGroup:LogGroup::pg-migrations-prod-log-postgresql",
         "aws:cloudwatch/logGroup:LogGroup::pg-migrations-prod-log-upgrade",

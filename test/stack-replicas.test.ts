@@ -96,17 +96,21 @@ describe("prod with read replicas", () => {
     const database = run.exports.database as Record<string, any>;
     expect(database.kind).toBe("rds");
     expect(database.endpoint).toEqual({ address: `${PREFIX}.c0ffee.eu-west-1.rds.amazonaws.com`, port: 5433 });
-    expect(database.readReplicas).toEqual([1, 2].map((n) => expect.objectContaining({
-      identifier: `${PREFIX}-replica-${n}`,
-      role: "read replica",
-      endpoint: { address: `${PREFIX}-replica-${n}.c0ffee.eu-west-1.rds.amazonaws.com`, port: 5433 },
-      storage: { encrypted: true, kmsKeyArn: keyArn },
-      multiAz: true,
-      publiclyAccessible: false,
-      deletionProtection: true,
-      iamAuthentication: true,
-      enhancedMonitoringSeconds: 60,
-      logExports: ["postgresql", "upgrade"],
-    })));
+    expect(database.readReplicas).toEqual(
+      [1, 2].map((n) =>
+        expect.objectContaining({
+          identifier: `${PREFIX}-replica-${n}`,
+          role: "read replica",
+          endpoint: { address: `${PREFIX}-replica-${n}.c0ffee.eu-west-1.rds.amazonaws.com`, port: 5433 },
+          storage: { encrypted: true, kmsKeyArn: keyArn },
+          multiAz: true,
+          publiclyAccessible: false,
+          deletionProtection: true,
+          iamAuthentication: true,
+          enhancedMonitoringSeconds: 60,
+          logExports: ["postgresql", "upgrade"],
+        }),
+      ),
+    );
   });
 });

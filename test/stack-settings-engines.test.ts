@@ -57,7 +57,10 @@ describe("defaults that follow the engine", () => {
   test("an Aurora cluster without instanceClass or logExports gets Aurora's; Serverless v2 gets db.serverless", () => {
     const dev = aws(config("dev", { "pg-migrations:engine": "aurora-postgresql" }), "dev");
     expect(dev.rds).toMatchObject({ instanceClass: "db.t4g.medium", clusterReaders: 0, logExports: [] });
-    const serverless = aws(config("dev", { "pg-migrations:engine": "aurora-postgresql", "pg-migrations:serverlessMinAcu": "0.5", "pg-migrations:serverlessMaxAcu": "8" }), "dev");
+    const serverless = aws(
+      config("dev", { "pg-migrations:engine": "aurora-postgresql", "pg-migrations:serverlessMinAcu": "0.5", "pg-migrations:serverlessMaxAcu": "8" }),
+      "dev",
+    );
     expect(serverless.rds).toMatchObject({ instanceClass: "db.serverless", serverless: { minAcu: 0.5, maxAcu: 8 } });
     const raw = { ...config("prod", { "pg-migrations:engine": "aurora-postgresql" }) } as Record<string, string>;
     for (const key of ["instanceClass", "allocatedStorageGb", "maxAllocatedStorageGb"]) delete raw[`pg-migrations:${key}`];
@@ -81,7 +84,9 @@ describe("engine problems, reported together with the key and what to set", () =
   test("a dev cluster that asks for multiAz needs a reader", () => {
     const problems = problemsOf(config("dev", { "pg-migrations:engine": "aurora-postgresql", "pg-migrations:multiAz": "true" }), "dev");
     expect(problems).toEqual([{ key: "pg-migrations:clusterReaders", message: expect.stringMatching(/is 0, and multiAz is true.*allowed: 1 to 15/) }]);
-    expect(aws(config("dev", { "pg-migrations:engine": "aurora-postgresql", "pg-migrations:multiAz": "true", "pg-migrations:clusterReaders": "1" }), "dev").rds.multiAz).toBe(true);
+    expect(
+      aws(config("dev", { "pg-migrations:engine": "aurora-postgresql", "pg-migrations:multiAz": "true", "pg-migrations:clusterReaders": "1" }), "dev").rds.multiAz,
+    ).toBe(true);
   });
 
   test("more readers or replicas than AWS allows (15)", () => {
@@ -112,8 +117,7 @@ describe("engine problems, reported together with the key and what to set", () =
   });
 
   test("Serverless v2 capacity: both keys, half steps, min not above max", () => {
-    const serverless = (extra: Record<string, string>) =>
-      prodAurora({ "pg-migrations:instanceClass": "db.serverless", ...extra });
+    const serverless = (extra: Record<string, string>) => prodAurora({ "pg-migrations:instanceClass": "db.serverless", ...extra });
     expect(serverless({ "pg-migrations:serverlessMinAcu": "1" })).toEqual([
       { key: "pg-migrations:serverlessMaxAcu", message: expect.stringContaining("required with serverlessMinAcu") },
     ]);
@@ -124,7 +128,10 @@ describe("engine problems, reported together with the key and what to set", () =
     expect(serverless({ "pg-migrations:serverlessMinAcu": "8", "pg-migrations:serverlessMaxAcu": "4" })).toEqual([
       { key: "pg-migrations:serverlessMaxAcu", message: "4 is below serverlessMinAcu (8); allowed: 8 to 256" },
     ]);
-    const ok = aws(config("prod-aurora", { "pg-migrations:instanceClass": "db.serverless", "pg-migrations:serverlessMinAcu": "2.5", "pg-migrations:serverlessMaxAcu": "64" }), "prod-aurora");
+    const ok = aws(
+      config("prod-aurora", { "pg-migrations:instanceClass": "db.serverless", "pg-migrations:serverlessMinAcu": "2.5", "pg-migrations:serverlessMaxAcu": "64" }),
+      "prod-aurora",
+    );
     expect(ok.rds.serverless).toEqual({ minAcu: 2.5, maxAcu: 64 });
   });
 
@@ -141,7 +148,10 @@ describe("engine problems, reported together with the key and what to set", () =
 
   test("Aurora PostgreSQL has no upgrade log", () => {
     expect(prodAurora({ "pg-migrations:logExports": JSON.stringify(["postgresql", "upgrade"]) })).toEqual([
-      { key: "pg-migrations:logExports", message: expect.stringMatching(/"upgrade" is not a log type aurora-postgresql publishes; allowed: a list of postgresql, iam-db-auth-error/) },
+      {
+        key: "pg-migrations:logExports",
+        message: expect.stringMatching(/"upgrade" is not a log type aurora-postgresql publishes; allowed: a list of postgresql, iam-db-auth-error/),
+      },
     ]);
     // In prod the instance still needs both.
     expect(problemsOf(config("prod", { "pg-migrations:logExports": JSON.stringify(["postgresql"]) }), "prod")).toEqual([

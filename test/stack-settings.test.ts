@@ -32,7 +32,10 @@ describe("the committed stack files validate", () => {
   test("the stack files hold no password in clear", () => {
     for (const stack of ["dev", "prod", "local"]) {
       const { config } = readStackFile(stack);
-      expect(Object.keys(config).filter((k) => /password/i.test(k)), stack).toEqual([]);
+      expect(
+        Object.keys(config).filter((k) => /password/i.test(k)),
+        stack,
+      ).toEqual([]);
     }
   });
 });

@@ -58,13 +58,15 @@ async function snapshot(on: EmbeddedServer = server): Promise<Snapshot> {
 
 async function migrationVersions(): Promise<string[]> {
   const entries = await readdir(path.join(project.dir, "sql/migrations"), { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name.split("_")[0]!).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name.split("_")[0]!)
+    .sort();
 }
 
 const preview = async () => changes(await project.pulumiOk(["preview", "--json", "--stack", "local"]));
 const previewDiff = () => project.pulumiOk(["preview", "--diff", "--stack", "local"]);
 const up = () => project.pulumi(["up", "--yes", "--skip-preview", "--stack", "local"], { timeoutMs: 600_000 });
-const upOk = () => project.pulumiOk(["up", "--yes", "--skip-preview", "--stack", "local"], { timeoutMs: 600_000 });
 const printedBy = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
 const opsOf = (steps: ReturnType<typeof changes>) => steps.map((s) => `${s.op} ${urnName(s.urn)}`).sort();
 
@@ -120,7 +122,11 @@ describe("the local stack under the real Pulumi engine", () => {
     expect(outputs.verification.failed).toBe(0);
     expect(outputs.verification.checks.length).toBeGreaterThan(0);
     expect(outputs.migrations.applied.map((a) => a.version)).toEqual(versions);
-    expect(outputs.migrationSet).toEqual({ files: versions.length, last: expect.stringMatching(new RegExp(`^${versions.at(-1)}_`)), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(outputs.migrationSet).toEqual({
+      files: versions.length,
+      last: expect.stringMatching(new RegExp(`^${versions.at(-1)}_`)),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
 
     const plain = [
       printedBy(run),

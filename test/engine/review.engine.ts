@@ -43,7 +43,11 @@ async function reviewOfPreview(name: string): Promise<string> {
   return stdout;
 }
 
-const pendingRows = (md: string) => md.split("\n").filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split(" | ")[0]!.slice(2));
+const pendingRows = (md: string) =>
+  md
+    .split("\n")
+    .filter((l) => /^\| \d+ \|/.test(l))
+    .map((l) => l.split(" | ")[0]!.slice(2));
 
 beforeAll(async () => {
   stack = await localStack({ database: "review_app", migratorPassword: "review-migrator-password-41c9e2" });

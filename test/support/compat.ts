@@ -38,7 +38,12 @@ const NO_TX = "-- migrate:no-transaction\n";
  */
 const VERSIONED: { version: string; name: string; needs: number; sql: string }[] = [
   { version: "2", name: "detach_concurrently", needs: 14, sql: `${NO_TX}ALTER TABLE parts DETACH PARTITION parts_low CONCURRENTLY;\n` },
-  { version: "3", name: "merge", needs: 15, sql: "MERGE INTO accounts a USING incoming i ON a.id = i.id\n  WHEN MATCHED THEN UPDATE SET email = i.email\n  WHEN NOT MATCHED THEN INSERT VALUES (i.id, i.email);\n" },
+  {
+    version: "3",
+    name: "merge",
+    needs: 15,
+    sql: "MERGE INTO accounts a USING incoming i ON a.id = i.id\n  WHEN MATCHED THEN UPDATE SET email = i.email\n  WHEN NOT MATCHED THEN INSERT VALUES (i.id, i.email);\n",
+  },
   { version: "4", name: "nulls_not_distinct", needs: 15, sql: "CREATE UNIQUE INDEX accounts_email_key ON accounts (email) NULLS NOT DISTINCT;\n" },
   { version: "5", name: "json_object", needs: 16, sql: "CREATE VIEW account_docs AS SELECT JSON_OBJECT('id': id, 'email': email) AS doc FROM accounts;\n" },
   { version: "6", name: "maintain", needs: 17, sql: "GRANT MAINTAIN ON accounts TO PUBLIC;\n" },
@@ -54,7 +59,11 @@ const VERSIONED_SETUP: SetFile = {
 /** A long transactional file whose sleep the test controls, so a rerun runs the same file quickly. */
 const LONG_SET: SetFile[] = [
   { version: "1", name: "items", sql: "CREATE TABLE items (id int PRIMARY KEY, note text);\nINSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 1000) g;\n" },
-  { version: "2", name: "long", sql: "ALTER TABLE items ADD COLUMN flag boolean;\nSELECT pg_sleep((SELECT seconds FROM fault_control));\nCREATE TABLE long_done (id int);\n" },
+  {
+    version: "2",
+    name: "long",
+    sql: "ALTER TABLE items ADD COLUMN flag boolean;\nSELECT pg_sleep((SELECT seconds FROM fault_control));\nCREATE TABLE long_done (id int);\n",
+  },
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -109,11 +118,19 @@ export function compatSuite(major: Major): void {
       expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--only", "1", "--quiet"])).code).toBe(0);
       const holder = await holdLock(url, "LOCK TABLE accounts IN ACCESS SHARE MODE");
       try {
-        const run = await migrate(["apply", "--database-url", url, "--dir", dir, "--lock-timeout", "200ms", "--lock-retries", "3", "--retry-delay", "100ms"], {}, (text) => {
-          if (/lock wait/.test(text)) void holder.release();
-        });
+        const run = await migrate(
+          ["apply", "--database-url", url, "--dir", dir, "--lock-timeout", "200ms", "--lock-retries", "3", "--retry-delay", "100ms"],
+          {},
+          (text) => {
+            if (/lock wait/.test(text)) void holder.release();
+          },
+        );
         expect(run.code, printed(run)).toBe(0);
-        expect(run.stdout).toMatch(new RegExp(`lock wait\\s+2_add_note: lock_timeout reached \\(attempt 1\\); retrying in \\d+ ms; blocked by pid ${holder.pid} \\("holder-app"\\) holds AccessShareLock on accounts`));
+        expect(run.stdout).toMatch(
+          new RegExp(
+            `lock wait\\s+2_add_note: lock_timeout reached \\(attempt 1\\); retrying in \\d+ ms; blocked by pid ${holder.pid} \\("holder-app"\\) holds AccessShareLock on accounts`,
+          ),
+        );
       } finally {
         await holder.release();
       }
@@ -148,7 +165,9 @@ export function compatSuite(major: Major): void {
       await run.done;
       if (major < 14) {
         // Said up front, and what it said happens: the statement runs on with its locks and the migration lock.
-        expect(run.output()).toMatch(/note: PostgreSQL 13\.\d+ has no client_connection_check_interval: if this migrator is killed mid-statement, the server runs that statement to its end/);
+        expect(run.output()).toMatch(
+          /note: PostgreSQL 13\.\d+ has no client_connection_check_interval: if this migrator is killed mid-statement, the server runs that statement to its end/,
+        );
         await sleep(3_000);
         expect((await migratorBackend(url, "pg_sleep"))?.pid).toBe(backend.pid);
         const blocked = await migrateProcess(["apply", "--dir", dir, "--lock-wait", "1s"], { DATABASE_URL: url });
@@ -183,7 +202,10 @@ export function compatSuite(major: Major): void {
         await app.query("BEGIN; INSERT INTO items VALUES (5000, 'app')");
         const run = startMigrator(["apply", "--dir", dir, "--lock-timeout", "0"], { DATABASE_URL: url });
         await waitFor("the concurrent build to wait for the application's transaction", async () => {
-          const rows = await query(url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'migrator' AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`);
+          const rows = await query(
+            url,
+            `SELECT 1 FROM pg_stat_activity WHERE application_name = 'migrator' AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`,
+          );
           return rows.length > 0 ? true : undefined;
         });
         run.child.kill("SIGKILL");
@@ -202,7 +224,9 @@ export function compatSuite(major: Major): void {
       const rerun = await migrateProcess(["apply", "--dir", dir], { DATABASE_URL: url });
       expect(rerun.code, printed(rerun)).toBe(0);
       expect(rerun.stdout).toMatch(
-        major >= 14 ? /repaired\s+2_note_index: dropped INVALID index items_note_idx/ : /applied\s+2_note_index .*\(index items_note_idx was completed by an interrupted earlier run; recorded\)/,
+        major >= 14
+          ? /repaired\s+2_note_index: dropped INVALID index items_note_idx/
+          : /applied\s+2_note_index .*\(index items_note_idx was completed by an interrupted earlier run; recorded\)/,
       );
       expect(await query(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('items_note_idx')")).toEqual([{ indisvalid: true }]);
       expect(await statesOf(url)).toEqual(["1:applied", "2:applied"]);
@@ -231,7 +255,10 @@ export function compatSuite(major: Major): void {
           const run = await migrate([verb, "--database-url", url, "--dir", dir]);
           expect(run.code, printed(run)).toBe(2);
           expect(run.stderr).toMatch(new RegExp(`the pending migrations need a newer PostgreSQL than this server's ${major}\\.\\d+; nothing was applied`));
-          for (const v of tooNew) expect(run.stderr).toMatch(new RegExp(`${v.version}_${v.name}/migration\\.sql:\\d+:\\d+: .* needs PostgreSQL ${v.needs} or later; this server is ${major}\\.`));
+          for (const v of tooNew)
+            expect(run.stderr).toMatch(
+              new RegExp(`${v.version}_${v.name}/migration\\.sql:\\d+:\\d+: .* needs PostgreSQL ${v.needs} or later; this server is ${major}\\.`),
+            );
           for (const v of runs) expect(run.stderr).not.toContain(`${v.version}_${v.name}/`);
         }
         expect(await statesOf(url)).toEqual([]);
@@ -243,7 +270,10 @@ export function compatSuite(major: Major): void {
       expect(await statesOf(url)).toEqual(["1", ...runs.map((v) => v.version)].map((v) => `${v}:applied`));
       // The rules are the server's truth: each statement refused here is refused by this server too.
       for (const v of tooNew) {
-        await expect(withTestClient(url, (c) => c.query(v.sql.replace(NO_TX, ""))), v.name).rejects.toThrow(/syntax error|unrecognized|does not exist|not supported/);
+        await expect(
+          withTestClient(url, (c) => c.query(v.sql.replace(NO_TX, ""))),
+          v.name,
+        ).rejects.toThrow(/syntax error|unrecognized|does not exist|not supported/);
       }
     });
   });

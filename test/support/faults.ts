@@ -9,7 +9,6 @@ import path from "node:path";
 import { CLI, ROOT, type CliRun } from "./cli.js";
 import { query } from "./migrator-db.js";
 
-
 export interface MigratorProcess {
   child: ChildProcess;
   /** Everything printed so far, stdout then stderr. */
@@ -76,7 +75,8 @@ export function waitForMigratorQuery(url: string, pattern: string, timeoutMs = 3
 export function waitForNoMigratorSession(url: string, timeoutMs = 30_000): Promise<true> {
   return waitFor(
     "the killed migrator's server session to end",
-    async () => ((await query(url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'migrator' AND datname = current_database()`)).length === 0 ? true : undefined),
+    async () =>
+      (await query(url, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'migrator' AND datname = current_database()`)).length === 0 ? true : undefined,
     timeoutMs,
   );
 }

@@ -17,9 +17,7 @@ export async function ledgerRows(url: string, table = "migrator.applied_migratio
   return withTestClient(url, async (c) => {
     const exists = await c.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [table]);
     if (!exists.rows[0].found) return [];
-    const { rows } = await c.query(
-      `SELECT version, name, checksum, transactional, status, applied_at, duration_ms, applied_by FROM ${table} ORDER BY version::numeric`,
-    );
+    const { rows } = await c.query(`SELECT version, name, checksum, transactional, status, applied_at, duration_ms, applied_by FROM ${table} ORDER BY version::numeric`);
     return rows as LedgerRecord[];
   });
 }

@@ -68,10 +68,17 @@ export function expectNoSecretLeaks(run: ProgramRun, secrets: string[]): void {
     // Anything that holds a secret holds it wrapped as a secret.
     for (const [key, value] of Object.entries(r.inputs)) {
       if (isSecretValue(value)) continue;
-      for (const s of secrets) expect(allStrings(value).some((v) => v.includes(s)), `${r.type}::${r.name}.${key} holds a secret in clear`).toBe(false);
+      for (const s of secrets)
+        expect(
+          allStrings(value).some((v) => v.includes(s)),
+          `${r.type}::${r.name}.${key} holds a secret in clear`,
+        ).toBe(false);
     }
   }
   for (const s of secrets) {
-    expect(allStrings(run.exports).some((v) => v.includes(s)), "an output holds a secret").toBe(false);
+    expect(
+      allStrings(run.exports).some((v) => v.includes(s)),
+      "an output holds a secret",
+    ).toBe(false);
   }
 }

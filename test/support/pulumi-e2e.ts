@@ -71,12 +71,18 @@ export async function startTlsServer(): Promise<TlsServer> {
     createPostgresUser: true,
     initdbFlags: ["--encoding=UTF8", "--locale=C"],
     postgresFlags: [
-      "-c", "listen_addresses=127.0.0.1",
-      "-c", "unix_socket_directories=",
-      "-c", "ssl=on",
-      "-c", `ssl_cert_file=${certs.certFile}`,
-      "-c", `ssl_key_file=${certs.keyFile}`,
-      "-c", "shared_preload_libraries=pg_stat_statements",
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      "-c",
+      "ssl=on",
+      "-c",
+      `ssl_cert_file=${certs.certFile}`,
+      "-c",
+      `ssl_key_file=${certs.keyFile}`,
+      "-c",
+      "shared_preload_libraries=pg_stat_statements",
     ],
     onLog: () => {},
     onError: () => {},
@@ -171,7 +177,10 @@ export function providerSql(type: string, inputs: Record<string, unknown>): stri
           const kind = String(i.objectType).toUpperCase();
           const objects = (i.objects as string[] | undefined) ?? [];
           if (objects.length === 0) {
-            return [`REVOKE ALL PRIVILEGES ON ALL ${kind}S IN SCHEMA ${q(i.schema)} FROM ${role}`, `GRANT ${privileges} ON ALL ${kind}S IN SCHEMA ${q(i.schema)} TO ${role}`];
+            return [
+              `REVOKE ALL PRIVILEGES ON ALL ${kind}S IN SCHEMA ${q(i.schema)} FROM ${role}`,
+              `GRANT ${privileges} ON ALL ${kind}S IN SCHEMA ${q(i.schema)} TO ${role}`,
+            ];
           }
           const targets = objects.map((o) => `${q(i.schema)}.${q(o)}`).join(", ");
           return [`REVOKE ALL PRIVILEGES ON ${kind} ${targets} FROM ${role}`, `GRANT ${privileges} ON ${kind} ${targets} TO ${role}`];
@@ -200,16 +209,11 @@ export interface CommandRun {
 /** Runs a command's create as the command provider does: /bin/sh -c, the environment added to ours, from the project root. */
 export function runCreate(create: string, environment: Record<string, string>): Promise<Omit<CommandRun, "name">> {
   return new Promise((resolve) => {
-    execFile(
-      "/bin/sh",
-      ["-c", create],
-      { cwd: ROOT, env: { ...process.env, ...environment }, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const exitCode = error ? (typeof (error as { code?: unknown }).code === "number" ? ((error as { code: number }).code) : 1) : 0;
-        // The provider trims one trailing newline.
-        resolve({ exitCode, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
-      },
-    );
+    execFile("/bin/sh", ["-c", create], { cwd: ROOT, env: { ...process.env, ...environment }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const exitCode = error ? (typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : 1) : 0;
+      // The provider trims one trailing newline.
+      resolve({ exitCode, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
+    });
   });
 }
 

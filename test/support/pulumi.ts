@@ -111,7 +111,13 @@ function awsState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown
         endpoint: `${identifier}.c0ffee.eu-west-1.rds.amazonaws.com:${inputs.port}`,
         resourceId: "db-MOCKRESOURCEID0000000000",
         engineVersionActual: "17.6",
-        masterUserSecrets: [{ secretArn: arn("secretsmanager", `secret:rds!db-${identifier}-AbCdEf`), kmsKeyId: inputs.masterUserSecretKmsKeyId ?? "aws/secretsmanager", secretStatus: "active" }],
+        masterUserSecrets: [
+          {
+            secretArn: arn("secretsmanager", `secret:rds!db-${identifier}-AbCdEf`),
+            kmsKeyId: inputs.masterUserSecretKmsKeyId ?? "aws/secretsmanager",
+            secretStatus: "active",
+          },
+        ],
       };
     }
     case "aws:rds/cluster:Cluster": {
@@ -122,7 +128,13 @@ function awsState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown
         readerEndpoint: `${identifier}.cluster-ro-c0ffee.eu-west-1.rds.amazonaws.com`,
         clusterResourceId: "cluster-MOCKCLUSTERRESOURCEID00",
         engineVersionActual: "17.6",
-        masterUserSecrets: [{ secretArn: arn("secretsmanager", `secret:rds!cluster-${identifier}-AbCdEf`), kmsKeyId: inputs.masterUserSecretKmsKeyId ?? "aws/secretsmanager", secretStatus: "active" }],
+        masterUserSecrets: [
+          {
+            secretArn: arn("secretsmanager", `secret:rds!cluster-${identifier}-AbCdEf`),
+            kmsKeyId: inputs.masterUserSecretKmsKeyId ?? "aws/secretsmanager",
+            secretStatus: "active",
+          },
+        ],
       };
     }
     case "aws:rds/clusterInstance:ClusterInstance": {
