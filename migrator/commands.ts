@@ -137,10 +137,11 @@ export interface ApplyReport {
 /** Plans under the migration lock (so two migrators never plan the same file) and applies. */
 async function lockedApply(client: pg.Client, where: string, set: MigrationSet, ctx: MigratorContext): Promise<ApplyReport> {
   return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
-    await ensureLedger(client, ctx.ledger);
+    // Planned and checked against the server before the ledger is created: a set this run refuses changes nothing.
     const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
     const version = await serverVersionNum(client);
     assertServerCanRun(planned.steps, version);
+    await ensureLedger(client, ctx.ledger);
     if (majorOf(version) < 14 && planned.steps.length > 0) ctx.reporter.event({ type: "no-dead-client-check", serverVersion: version });
     const alreadyApplied = planned.applied.map(({ file, row }) => ({ version: file.version, name: file.name, status: row.status, transactional: row.transactional }));
     // Said before anything runs, so progress reads in version order: what was there, then what is new.

@@ -6,7 +6,7 @@
 #   pulumi-resource-command      the command provider       } ../shared/vendor (PULUMI_VENDOR_DIR),
 #   pulumi-resource-postgresql   the postgresql provider    } which the module proxy here refuses
 # This is how the repository tests itself on a machine with Go and no plugin server. A user with
-# network access installs the same tools the ordinary way (README: "Running the real Pulumi engine").
+# network access installs the same tools the ordinary way (docs/pulumi-engine.md).
 #
 # Idempotent: a binary whose stamp (module/tarball, version, flags) matches is kept, and a run with
 # everything present prints nothing. Go's module and build caches are the default ones, so a

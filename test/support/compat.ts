@@ -4,7 +4,7 @@
  * (npm aliases in package.json) the way the shared server is started, so a major's server starts
  * only when its file runs, and two files run side by side on vitest's two workers.
  *
- * Where a major lacks what the migrator uses, the test asserts the degraded behaviour the README
+ * Where a major lacks what the migrator uses, the test asserts the degraded behaviour test/README.md
  * states (PostgreSQL 13: no client_connection_check_interval), not the 14+ one.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -173,7 +173,7 @@ export function compatSuite(major: Major): void {
         const blocked = await migrateProcess(["apply", "--dir", dir, "--lock-wait", "1s"], { DATABASE_URL: url });
         expect(blocked.code, printed(blocked)).toBe(1);
         expect(blocked.stderr).toMatch(/another migrator holds the migration lock/);
-        // What the note above (and the README) tells a PostgreSQL 13 user to do.
+        // What the note above (and test/README.md) tells a PostgreSQL 13 user to do.
         await query(url, "SELECT pg_terminate_backend($1)", [backend.pid]);
       } else {
         expect(run.output()).not.toMatch(/client_connection_check_interval/);
@@ -263,6 +263,8 @@ export function compatSuite(major: Major): void {
         }
         expect(await statesOf(url)).toEqual([]);
         expect(await relationExists(url, "accounts")).toBe(false);
+        // Refused before anything was written: not even the ledger (or its schema) was created.
+        expect(await query(url, "SELECT nspname FROM pg_namespace WHERE nspname = 'migrator'")).toEqual([]);
       }
       const dir = await writeSet([VERSIONED_SETUP, ...runs]);
       const run = await migrate(["apply", "--database-url", url, "--dir", dir]);
