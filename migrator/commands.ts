@@ -1,7 +1,7 @@
 import path from "node:path";
 import type pg from "pg";
 import { applySteps, type ApplySettings, type StepResult } from "./apply.js";
-import { withClient, type ConnectionTarget } from "./connection.js";
+import { withClient, withClientWhile, type ConnectionTarget } from "./connection.js";
 import { startEmbedded } from "./embedded.js";
 import { LedgerConflictError, type Problem } from "./errors.js";
 import { readMigrationSet, type MigrationSet } from "./files.js";
@@ -30,9 +30,14 @@ export interface MigratorContext {
 
 export const EMBEDDED_DATABASE = "app";
 
-/** Opens the named database, or starts the embedded one (and its `app` database) and stops it afterwards. */
-export async function withDatabase<T>(ctx: MigratorContext, fn: (client: pg.Client, where: string) => Promise<T>): Promise<T> {
-  if (ctx.target) return withClient(ctx.target, (client) => fn(client, ctx.target!.display));
+/**
+ * Reads the local inputs (`read`: the set, the checks) and opens the named database at the same
+ * time, or, for the embedded server, reads first and then starts it (and its `app` database), so
+ * bad input never starts a server; stops it afterwards.
+ */
+export async function withDatabase<S, T>(ctx: MigratorContext, read: () => Promise<S>, fn: (client: pg.Client, where: string, input: S) => Promise<T>): Promise<T> {
+  if (ctx.target) return withClientWhile(ctx.target, read, (client, input) => fn(client, ctx.target!.display, input));
+  const input = await read();
   const server = await startEmbedded({ rootDir: path.resolve(ctx.embeddedDir), persistent: true });
   ctx.reporter.event({ type: "embedded-started", version: server.version, dataDir: server.dataDir });
   try {
@@ -47,7 +52,7 @@ export async function withDatabase<T>(ctx: MigratorContext, fn: (client: pg.Clie
       display: `embedded PostgreSQL ${server.major} at ${server.host}:${server.port}/${EMBEDDED_DATABASE} (data in ${server.dataDir})`,
       secrets: [],
     };
-    return await withClient(target, (client) => fn(client, target.display));
+    return await withClient(target, (client) => fn(client, target.display, input));
   } finally {
     await server.stop();
   }
@@ -95,8 +100,11 @@ function statusOf(set: MigrationSet, ledger: LedgerRow[], options: PlanOptions, 
 }
 
 export async function statusCommand(ctx: MigratorContext): Promise<StatusReport> {
-  const set = await readMigrationSet(ctx.dir);
-  return withDatabase(ctx, async (client, where) => statusOf(set, await readLedger(client, ctx.ledger), ctx.planOptions, where));
+  return withDatabase(
+    ctx,
+    () => readMigrationSet(ctx.dir),
+    async (client, where, set) => statusOf(set, await readLedger(client, ctx.ledger), ctx.planOptions, where),
+  );
 }
 
 export interface PlanReport {
@@ -105,8 +113,7 @@ export interface PlanReport {
 }
 
 export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
-  const set = await readMigrationSet(ctx.dir);
-  return withDatabase(ctx, async (client, where) => {
+  return withDatabase(ctx, () => readMigrationSet(ctx.dir), async (client, where, set) => {
     const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
     assertServerCanRun(planned.steps, await serverVersionNum(client));
     return {
@@ -158,22 +165,21 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
 }
 
 export async function applyCommand(ctx: MigratorContext): Promise<ApplyReport> {
-  const set = await readMigrationSet(ctx.dir);
-  return withDatabase(ctx, (client, where) => lockedApply(client, where, set, ctx));
+  return withDatabase(ctx, () => readMigrationSet(ctx.dir), (client, where, set) => lockedApply(client, where, set, ctx));
+}
+
+/** The set and the verification checks: a missing verification folder is bad usage, found before anything runs. */
+function readSetAndChecks(ctx: MigratorContext) {
+  return async () => ({ set: await readMigrationSet(ctx.dir), checks: await readVerifyFiles(ctx.verifyDir) });
 }
 
 export async function verifyCommand(ctx: MigratorContext): Promise<VerifyReport> {
-  const set = await readMigrationSet(ctx.dir);
-  const checks = await readVerifyFiles(ctx.verifyDir);
-  return withDatabase(ctx, (client) => verify(client, set, checks, ctx.ledger));
+  return withDatabase(ctx, readSetAndChecks(ctx), (client, _where, { set, checks }) => verify(client, set, checks, ctx.ledger));
 }
 
 /** The main job: apply, then verify, on one database session (one embedded start). */
 export async function applyAndVerify(ctx: MigratorContext): Promise<{ apply: ApplyReport; verify?: VerifyReport }> {
-  const set = await readMigrationSet(ctx.dir);
-  // Read the checks first: a missing verification folder is bad usage, found before anything runs.
-  const checks = await readVerifyFiles(ctx.verifyDir);
-  return withDatabase(ctx, async (client, where) => {
+  return withDatabase(ctx, readSetAndChecks(ctx), async (client, where, { set, checks }) => {
     const applied = await lockedApply(client, where, set, ctx);
     if (applied.failure) return { apply: applied };
     return { apply: applied, verify: await verify(client, set, checks, ctx.ledger) };

@@ -144,6 +144,33 @@ export function resolveConnection(databaseUrl: string | undefined, env: NodeJS.P
 
 /** Connects, runs `fn`, and always closes the connection. */
 export async function withClient<T>(target: ConnectionTarget, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return useClient(target, await openClient(target), fn);
+}
+
+/**
+ * Like withClient, but the connection opens while `prepare` runs: reading and parsing the set is
+ * this process's work, connecting is mostly waiting for the server, so the two overlap. When
+ * `prepare` fails, its error is the one reported (bad input is named before an unreachable
+ * server) and the connection, if it opened, is closed unused.
+ */
+export async function withClientWhile<S, T>(target: ConnectionTarget, prepare: () => Promise<S>, fn: (client: pg.Client, prepared: S) => Promise<T>): Promise<T> {
+  const opening = openClient(target);
+  // Handled now, so a refusal that arrives while `prepare` runs is not an unhandled rejection; awaited below.
+  opening.catch(() => {});
+  let prepared: S;
+  try {
+    prepared = await prepare();
+  } catch (error) {
+    void opening.then(
+      (client) => client.end().catch(() => {}),
+      () => {},
+    );
+    throw error;
+  }
+  return useClient(target, await opening, (client) => fn(client, prepared));
+}
+
+async function openClient(target: ConnectionTarget): Promise<pg.Client> {
   const { Client } = await loadPg();
   const client = new Client(target.config);
   // A connection the server drops (restart, pg_terminate_backend) emits 'error'; the failing query reports it.
@@ -159,6 +186,11 @@ export async function withClient<T>(target: ConnectionTarget, fn: (client: pg.Cl
         : "";
     throw new Error(`connecting to ${target.display} failed: ${message}${advice}`, { cause });
   }
+  return client;
+}
+
+async function useClient<T>(target: ConnectionTarget, client: pg.Client, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const { Client } = await loadPg();
   const stopWatching = watchServer(client, target, () => new Client({ ...target.config, application_name: "migrator-watchdog" }));
   try {
     return await fn(client);

@@ -44,6 +44,11 @@ export async function withAdvisoryLock<T>(client: pg.ClientBase, location: Ledge
   for (;;) {
     const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock($1::bigint) AS locked`, [key]);
     if (rows[0]?.locked) break;
+    // Said at the first refusal, so even a short --lock-wait on a slow machine says what it waited for.
+    if (!announced) {
+      reporter.event({ type: "lock-waiting", holder: await describeLockHolder(client, BigInt(key)) });
+      announced = true;
+    }
     const waited = Date.now() - started;
     if (waited >= waitMs) {
       const holder = await describeLockHolder(client, BigInt(key));
@@ -54,10 +59,6 @@ export async function withAdvisoryLock<T>(client: pg.ClientBase, location: Ledge
         continue;
       }
       throw new MigrationLockTimeoutError(waited, holder);
-    }
-    if (!announced) {
-      reporter.event({ type: "lock-waiting", holder: await describeLockHolder(client, BigInt(key)) });
-      announced = true;
     }
     await sleep(Math.min(250, Math.max(10, waitMs - waited)));
   }

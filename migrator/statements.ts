@@ -234,10 +234,14 @@ function relationsOf(kind: string, node: any): RelationName[] {
     if (r) found.set(`${r.schema ?? ""}.${r.name}`, r);
   };
   const walk = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === "object") {
+    if (Array.isArray(value)) {
+      for (const item of value) if (item && typeof item === "object") walk(item);
+    } else if (value && typeof value === "object") {
       add(rangeVarName(value));
-      Object.values(value).forEach(walk);
+      for (const key in value) {
+        const child = (value as Record<string, unknown>)[key];
+        if (child && typeof child === "object") walk(child);
+      }
     }
   };
   walk(node);
