@@ -113,22 +113,26 @@ export interface PlanReport {
 }
 
 export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
-  return withDatabase(ctx, () => readMigrationSet(ctx.dir), async (client, where, set) => {
-    const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
-    assertServerCanRun(planned.steps, await serverVersionNum(client));
-    return {
-      database: where,
-      steps: planned.steps.map((s) => ({
-        version: s.file.version,
-        name: s.file.name,
-        file: s.file.relativePath,
-        action: s.action,
-        transactional: s.file.transactional,
-        statements: s.file.statements.length,
-        resumes: s.action === "apply" && s.resumed,
-      })),
-    };
-  });
+  return withDatabase(
+    ctx,
+    () => readMigrationSet(ctx.dir),
+    async (client, where, set) => {
+      const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
+      assertServerCanRun(planned.steps, await serverVersionNum(client));
+      return {
+        database: where,
+        steps: planned.steps.map((s) => ({
+          version: s.file.version,
+          name: s.file.name,
+          file: s.file.relativePath,
+          action: s.action,
+          transactional: s.file.transactional,
+          statements: s.file.statements.length,
+          resumes: s.action === "apply" && s.resumed,
+        })),
+      };
+    },
+  );
 }
 
 export interface ApplyReport {
@@ -165,7 +169,11 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
 }
 
 export async function applyCommand(ctx: MigratorContext): Promise<ApplyReport> {
-  return withDatabase(ctx, () => readMigrationSet(ctx.dir), (client, where, set) => lockedApply(client, where, set, ctx));
+  return withDatabase(
+    ctx,
+    () => readMigrationSet(ctx.dir),
+    (client, where, set) => lockedApply(client, where, set, ctx),
+  );
 }
 
 /** The set and the verification checks: a missing verification folder is bad usage, found before anything runs. */

@@ -42,14 +42,39 @@ const PREDEFINED_ROLES: Record<string, number> = {
 };
 
 const RULES: Rule[] = [
-  { major: 12, feature: "REINDEX CONCURRENTLY", kinds: ["ReindexStmt"], matches: (k, n) => k === "ReindexStmt" && (n.params ?? []).some((p: any) => p?.DefElem?.defname === "concurrently") },
-  { major: 14, feature: "DETACH PARTITION CONCURRENTLY", kinds: ["AlterTableCmd"], matches: (k, n) => subtype(k, n, "AT_DetachPartition") && Boolean(n.def?.PartitionCmd?.concurrent) },
+  {
+    major: 12,
+    feature: "REINDEX CONCURRENTLY",
+    kinds: ["ReindexStmt"],
+    matches: (k, n) => k === "ReindexStmt" && (n.params ?? []).some((p: any) => p?.DefElem?.defname === "concurrently"),
+  },
+  {
+    major: 14,
+    feature: "DETACH PARTITION CONCURRENTLY",
+    kinds: ["AlterTableCmd"],
+    matches: (k, n) => subtype(k, n, "AT_DetachPartition") && Boolean(n.def?.PartitionCmd?.concurrent),
+  },
   { major: 14, feature: "DETACH PARTITION ... FINALIZE", kinds: ["AlterTableCmd"], matches: (k, n) => subtype(k, n, "AT_DetachPartitionFinalize") },
   { major: 14, feature: "CREATE OR REPLACE TRIGGER", kinds: ["CreateTrigStmt"], matches: (k, n) => k === "CreateTrigStmt" && Boolean(n.replace) },
-  { major: 14, feature: "column COMPRESSION", kinds: ["ColumnDef", "AlterTableCmd"], matches: (k, n) => (k === "ColumnDef" && Boolean(n.compression)) || subtype(k, n, "AT_SetCompression") },
+  {
+    major: 14,
+    feature: "column COMPRESSION",
+    kinds: ["ColumnDef", "AlterTableCmd"],
+    matches: (k, n) => (k === "ColumnDef" && Boolean(n.compression)) || subtype(k, n, "AT_SetCompression"),
+  },
   { major: 15, feature: "MERGE", kinds: ["MergeStmt"], matches: (k) => k === "MergeStmt" },
-  { major: 15, feature: "NULLS NOT DISTINCT", kinds: ["IndexStmt", "Constraint"], matches: (k, n) => (k === "IndexStmt" || k === "Constraint") && Boolean(n.nulls_not_distinct) },
-  { major: 15, feature: "ON DELETE SET NULL/SET DEFAULT with a column list", kinds: ["Constraint"], matches: (k, n) => k === "Constraint" && (n.fk_del_set_cols ?? []).length > 0 },
+  {
+    major: 15,
+    feature: "NULLS NOT DISTINCT",
+    kinds: ["IndexStmt", "Constraint"],
+    matches: (k, n) => (k === "IndexStmt" || k === "Constraint") && Boolean(n.nulls_not_distinct),
+  },
+  {
+    major: 15,
+    feature: "ON DELETE SET NULL/SET DEFAULT with a column list",
+    kinds: ["Constraint"],
+    matches: (k, n) => k === "Constraint" && (n.fk_del_set_cols ?? []).length > 0,
+  },
   { major: 15, feature: "security_invoker views", kinds: ["DefElem"], matches: (k, n) => k === "DefElem" && n.defname === "security_invoker" },
   { major: 15, feature: "GRANT ... ON PARAMETER", kinds: ["GrantStmt"], matches: (k, n) => k === "GrantStmt" && n.objtype === "OBJECT_PARAMETER_ACL" },
   { major: 15, feature: "ALTER TABLE ... SET ACCESS METHOD", kinds: ["AlterTableCmd"], matches: (k, n) => subtype(k, n, "AT_SetAccessMethod") },
@@ -66,10 +91,20 @@ const RULES: Rule[] = [
     matches: (k) => ["JsonObjectConstructor", "JsonArrayConstructor", "JsonArrayQueryConstructor", "JsonObjectAgg", "JsonArrayAgg", "JsonIsPredicate"].includes(k),
   },
   { major: 17, feature: "MERGE ... RETURNING", kinds: ["MergeStmt"], matches: (k, n) => k === "MergeStmt" && (n.returningList ?? []).length > 0 },
-  { major: 17, feature: "MERGE ... WHEN NOT MATCHED BY SOURCE", kinds: ["MergeWhenClause"], matches: (k, n) => k === "MergeWhenClause" && n.matchKind === "MERGE_WHEN_NOT_MATCHED_BY_SOURCE" },
+  {
+    major: 17,
+    feature: "MERGE ... WHEN NOT MATCHED BY SOURCE",
+    kinds: ["MergeWhenClause"],
+    matches: (k, n) => k === "MergeWhenClause" && n.matchKind === "MERGE_WHEN_NOT_MATCHED_BY_SOURCE",
+  },
   { major: 17, feature: "SQL/JSON query functions (JSON_QUERY, JSON_VALUE, JSON_EXISTS)", kinds: ["JsonFuncExpr"], matches: (k) => k === "JsonFuncExpr" },
   { major: 17, feature: "JSON_TABLE", kinds: ["JsonTable"], matches: (k) => k === "JsonTable" },
-  { major: 17, feature: "JSON(), JSON_SCALAR(), JSON_SERIALIZE()", kinds: ["JsonParseExpr", "JsonScalarExpr", "JsonSerializeExpr"], matches: (k) => ["JsonParseExpr", "JsonScalarExpr", "JsonSerializeExpr"].includes(k) },
+  {
+    major: 17,
+    feature: "JSON(), JSON_SCALAR(), JSON_SERIALIZE()",
+    kinds: ["JsonParseExpr", "JsonScalarExpr", "JsonSerializeExpr"],
+    matches: (k) => ["JsonParseExpr", "JsonScalarExpr", "JsonSerializeExpr"].includes(k),
+  },
   { major: 17, feature: "the MAINTAIN privilege", kinds: ["AccessPriv"], matches: (k, n) => k === "AccessPriv" && n.priv_name === "maintain" },
   { major: 17, feature: "ALTER COLUMN ... SET EXPRESSION", kinds: ["AlterTableCmd"], matches: (k, n) => subtype(k, n, "AT_SetExpression") },
 ];
