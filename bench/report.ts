@@ -96,8 +96,9 @@ export function targetsOf(report: BenchReport): Target[] {
       detail: `${zd.safe.maxWriteLatencyMs} ms vs ${zd.lockTimeoutMs} ms`,
     });
     targets.push({
-      name: "naive holds writes up more than safe (p99 and writes over 100 ms)",
-      met: zd.naive.p99WriteLatencyMs > zd.safe.p99WriteLatencyMs && zd.naive.writesOver100Ms > zd.safe.writesOver100Ms,
+      // Writes over 100 ms are 0 for both at the quick size, where comparing them says nothing; they stay in the detail.
+      name: "naive holds writes up more than safe (p99 and slowest write)",
+      met: zd.naive.p99WriteLatencyMs > zd.safe.p99WriteLatencyMs && zd.naive.maxWriteLatencyMs > zd.safe.maxWriteLatencyMs,
       detail:
         `naive p99 ${zd.naive.p99WriteLatencyMs} ms, ${zd.naive.writesOver100Ms} writes over 100 ms, max ${zd.naive.maxWriteLatencyMs} ms; ` +
         `safe p99 ${zd.safe.p99WriteLatencyMs} ms, ${zd.safe.writesOver100Ms} over 100 ms, max ${zd.safe.maxWriteLatencyMs} ms`,
