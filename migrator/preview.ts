@@ -23,6 +23,8 @@ export interface PreviewSummary {
   manifest: { before: Record<string, string>; after: Record<string, string> } | undefined;
   /** Error diagnostics the preview printed (the program failed, a config key is missing…). */
   errors: string[];
+  /** The ledger schema the apply command names (`--ledger-schema` in its command line), if it names one. */
+  ledgerSchema?: string;
 }
 
 interface RawStep {
@@ -61,6 +63,12 @@ function manifestOf(inputs: Record<string, unknown> | undefined): Record<string,
   return out;
 }
 
+/** The `--ledger-schema` value in the apply command's line (a plain identifier, so never quoted by the program). */
+function ledgerSchemaOf(inputs: Record<string, unknown> | undefined): string | undefined {
+  const create = inputs?.create;
+  return typeof create === "string" ? /(?:^|\s)--ledger-schema\s+([A-Za-z_][A-Za-z0-9_$]*)(?=\s|$)/.exec(create)?.[1] : undefined;
+}
+
 /** Reads `pulumi preview --json` output; `applyName` is the apply command's resource name. */
 export function summarisePreview(json: string, applyName = "migration-apply"): PreviewSummary {
   let parsed: { steps?: RawStep[]; diagnostics?: { severity?: string; message?: string }[] };
@@ -72,12 +80,14 @@ export function summarisePreview(json: string, applyName = "migration-apply"): P
   const seen = new Map<string, ResourceChange>();
   const dangerous = new Map<string, ResourceChange>();
   let manifest: PreviewSummary["manifest"];
+  let ledgerSchema: string | undefined;
   for (const step of parsed.steps ?? []) {
     if (!step.urn) continue;
     const type = step.type ?? step.newState?.type ?? step.oldState?.type ?? urnType(step.urn);
     const change: ResourceChange = { op: step.op ?? "unknown", type, name: urnName(step.urn), urn: step.urn };
     if (urnName(step.urn) === applyName && type === "command:local:Command") {
       const after = manifestOf(step.newState?.inputs) ?? manifestOf(step.oldState?.inputs) ?? {};
+      ledgerSchema ??= ledgerSchemaOf(step.newState?.inputs) ?? ledgerSchemaOf(step.oldState?.inputs);
       // Created or replaced (a new database): nothing of this manifest is applied there yet.
       const fresh = step.op === "create" || step.op === "replace" || step.op === "create-replacement" || step.op === "delete-replaced";
       if (fresh) manifest = { before: {}, after: step.op === "delete-replaced" ? (manifest?.after ?? after) : after };
@@ -96,5 +106,5 @@ export function summarisePreview(json: string, applyName = "migration-apply"): P
     }
   }
   const errors = (parsed.diagnostics ?? []).filter((d) => d.severity === "error" && d.message).map((d) => d.message!.trim());
-  return { changes: [...seen.values()], dangerous: [...dangerous.values()], manifest, errors };
+  return { changes: [...seen.values()], dangerous: [...dangerous.values()], manifest, errors, ...(ledgerSchema ? { ledgerSchema } : {}) };
 }

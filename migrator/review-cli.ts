@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { resolveConnection, withClient, type ConnectionTarget } from "./connection.js";
 import { ExitCode, exitCodeOf, UsageError } from "./errors.js";
 import { readMigrationSet } from "./files.js";
-import { DEFAULT_LEDGER, readLedger, type LedgerRow } from "./ledger.js";
+import { DEFAULT_LEDGER, readLedger, validateLedgerLocation, type LedgerRow } from "./ledger.js";
 import { lintMigrations } from "./lint.js";
 import { summarisePreview } from "./preview.js";
 import { redact } from "./redact.js";
@@ -24,6 +24,8 @@ edited or removed (which up refuses), and any database resource the preview repl
   --database-url URL      read what is applied from this database's ledger (else DATABASE_URL;
                           with neither, from the stack's state as the preview shows it)
   --dir DIR               migrations folder (default sql/migrations)
+  --ledger-schema NAME    the ledger's schema in that database (default: the one the stack's
+                          apply command names in the preview, else migrator)
   --allow-insecure-connection  connect to a non-local host without TLS
   --full                  no 64,000-character limit (the comment's limit)
   -h, --help              this text
@@ -37,6 +39,7 @@ const OPTIONS = {
   "preview-json": { type: "string" },
   "database-url": { type: "string" },
   dir: { type: "string" },
+  "ledger-schema": { type: "string" },
   "allow-insecure-connection": { type: "boolean" },
   full: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -86,6 +89,8 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     const url = values["database-url"] ?? io.env.DATABASE_URL;
     if (url !== undefined && url.trim() === "") throw new UsageError("--database-url is empty; leave it out to read what is applied from the preview");
     const target: ConnectionTarget | undefined = url ? resolveConnection(url, io.env, values["allow-insecure-connection"] ?? false) : undefined;
+    const explicitSchema = values["ledger-schema"];
+    if (explicitSchema !== undefined) validateLedgerLocation({ ...DEFAULT_LEDGER, schema: explicitSchema });
     secrets = target?.secrets ?? [];
 
     const dir = path.resolve(values.dir ?? path.join(PROJECT_ROOT, "sql/migrations"));
@@ -95,7 +100,9 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
 
     let ledger: LedgerRow[];
     if (target) {
-      ledger = await withClient(target, (client) => readLedger(client, DEFAULT_LEDGER));
+      // The stack's own ledger: a stack with ledgerSchema set keeps it elsewhere than the default.
+      const location = validateLedgerLocation({ ...DEFAULT_LEDGER, schema: explicitSchema ?? preview.ledgerSchema ?? DEFAULT_LEDGER.schema });
+      ledger = await withClient(target, (client) => readLedger(client, location));
     } else if (preview.manifest) {
       ledger = ledgerFromManifest(preview.manifest.before);
     } else {

@@ -185,6 +185,38 @@ describe("npm run review", () => {
     expect(missing.stderr).toMatch(/no migration-apply command/);
   });
 
+  test("a stack whose ledger lives in another schema: the review reads that ledger, named by the apply command or by --ledger-schema", async () => {
+    const url = await freshDatabase("review");
+    const dir = await writeSet([
+      { version: "1", name: "one", sql: "CREATE TABLE one (id int);\n" },
+      { version: "2", name: "two", sql: "CREATE TABLE two (id int);\n" },
+    ]);
+    const applied = await migrate(["apply", "--quiet", "--database-url", url, "--dir", dir, "--ledger-schema", "ops"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    await writeMigration(dir, { version: "3", name: "three", sql: "CREATE TABLE three (id int);\n" });
+    // The command line as infra/migrations.ts writes it for a stack with ledgerSchema: ops.
+    const create = "node dist/migrate.js apply --dir sql/migrations --expect-manifest --ledger-schema ops --lock-timeout 5s";
+    const json = JSON.parse(previewJson(undefined, {})) as { steps: { newState: { inputs: Record<string, unknown> } }[] };
+    json.steps[0]!.newState.inputs.create = create;
+    expect(summarisePreview(JSON.stringify(json)).ledgerSchema).toBe("ops");
+    const named = await writePreview("ledger-schema.json", JSON.stringify(json));
+
+    const fromPreview = await review(["--stack", "local", "--preview-json", named, "--dir", dir], { DATABASE_URL: url });
+    expect(fromPreview.code, fromPreview.stderr).toBe(0);
+    expect(fromPreview.stdout).toContain("**1 file pending");
+    expect(fromPreview.stdout).toMatch(/\| 3 \| three \|/);
+
+    // Where the preview names none (an older program), the option says where it is; the default finds nothing.
+    const unnamed = await writePreview("no-ledger-schema.json", previewJson(undefined, {}));
+    const explicit = await review(["--stack", "local", "--preview-json", unnamed, "--dir", dir, "--ledger-schema", "ops"], { DATABASE_URL: url });
+    expect(explicit.stdout).toContain("**1 file pending");
+    const fallback = await review(["--stack", "local", "--preview-json", unnamed, "--dir", dir], { DATABASE_URL: url });
+    expect(fallback.stdout).toContain("**3 files pending");
+    const bad = await review(["--stack", "local", "--preview-json", unnamed, "--dir", dir, "--ledger-schema", "Ops;drop"], { DATABASE_URL: url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--ledger-schema "Ops;drop" is not a plain identifier/);
+  });
+
   test("a set of 3,000 files stays under 64,000 characters: whole rows only, the rest counted after the table", async () => {
     const files = Array.from({ length: 3000 }, (_, i) => ({
       version: String(20300101000000 + i),
