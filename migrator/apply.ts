@@ -75,11 +75,11 @@ function timeoutsSql(file: MigrationFile, settings: ApplySettings, durable: bool
 /**
  * Each file but the run's last commits without waiting for its WAL to reach disk; the last one
  * waits (or, when a file fails, sealRun), and since WAL is flushed in order, that flush makes
- * every earlier file durable too. A file stays atomic with its ledger row either way: a server crash in the middle of
- * a run loses at most the last files together with their rows (as if they had not run yet), never
- * a file without its row or a row without its file, and a run that reports success is on disk (and
- * on a synchronous standby, as the session's own setting asks). On a set of many small files this
- * saves one disk flush per file, most of a file's cost.
+ * every earlier file durable too. A file stays atomic with its ledger row either way: a server
+ * crash in the middle of a run loses at most the last files together with their rows (as if they
+ * had not run yet), never a file without its row or a row without its file, and a run that reports
+ * success is on disk (and on a synchronous standby, as the session's own setting asks). On a set
+ * of many small files this saves one disk flush per file.
  */
 const ASYNC_COMMIT = "SET synchronous_commit = off";
 
@@ -321,7 +321,8 @@ function failureFor(file: MigrationFile, error: PgError & { statement?: Statemen
 
 /**
  * Runs the planned steps in order; stops at the first failure and says what was applied before it.
- * Whatever was recorded is made durable before this returns (sealRun).
+ * Whatever was recorded is durable before this returns: by the last step's own commit, or after a
+ * failure by sealRun.
  */
 export async function applySteps(client: pg.ClientBase, steps: readonly Step[], settings: ApplySettings, reporter: Reporter): Promise<ApplyOutcome> {
   const outcome = await runSteps(client, steps, settings, reporter);
