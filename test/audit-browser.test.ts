@@ -1,21 +1,21 @@
 /**
- * The report page in a real browser: Debian's headless Chromium, driven by playwright-core, opens
+ * The report page in a real browser: headless Chromium from npm (`@sparticuz/chromium`, see
+ * test/support/chromium.ts; never a browser installed on the machine), driven by playwright-core, opens
  * the page written from prod-shaped outputs (the prod program under mocks) at desktop size and as
  * printed on A4. It checks the DOM (every control and every ledger row, the failed check marked,
  * the hostile ledger name shown as text and never run) and keeps the screenshots and the PDF in
  * test/artifacts/audit/ (git-ignored) for a person to look at.
  */
-import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runAudit } from "../audit/cli.js";
 import { FAILED_CHECK, HOSTILE_NAME, prodOutputs } from "./support/audit-outputs.js";
+import { launchNpmChromium, PACKAGE_VERSION } from "./support/chromium.js";
 import { ROOT } from "./support/pulumi.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "test/artifacts/audit");
 const REPORT = path.join(ARTIFACTS, "prod");
 
@@ -26,7 +26,6 @@ const requests: string[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (.ci/run does it)`);
   outputs = await prodOutputs();
   await rm(ARTIFACTS, { recursive: true, force: true });
   await mkdir(ARTIFACTS, { recursive: true });
@@ -39,10 +38,7 @@ beforeAll(async () => {
     cwd: ROOT,
   });
   expect(code).toBe(0);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchNpmChromium();
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   page.on("request", (r) => {
     if (!r.url().startsWith("file:")) requests.push(r.url());
@@ -56,6 +52,10 @@ afterAll(async () => {
 });
 
 describe("the report page in Chromium", () => {
+  test("the browser is the one @sparticuz/chromium ships (its major is the package's)", () => {
+    expect(browser.version().split(".")[0]).toBe(PACKAGE_VERSION.split(".")[0]);
+  });
+
   test("every control of the prod stack is a row, with its status; unmet ones are marked", async () => {
     const expected = (outputs.controls as { controls: { id: string; status: string }[] }).controls;
     const rows = await page.$$eval("tr[data-control]", (trs) =>
