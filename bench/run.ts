@@ -8,7 +8,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../migrator/durations.js";
 import { ensureBundles } from "../scripts/bundle.mjs";
-import { exitWith } from "../migrator/exit.js";
+import { exitWith } from "../bin/exit.js";
 import { loadV1Database, shapeFor } from "./data.js";
 import { run } from "./proc.js";
 import { chartInput, formatSummary, overheadOf, perFileOf, targetsOf, type BenchReport } from "./report.js";

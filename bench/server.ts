@@ -2,7 +2,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { startEmbedded, type EmbeddedServer } from "../migrator/embedded.js";
+import { startEmbedded, type EmbeddedServer } from "../migrator/embedded/server.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** Git-ignored scratch space: generated sets, the bench server's data, raw logs. */

@@ -1,7 +1,7 @@
 /** `npm run audit -- …`: the auditor's report of a stack as a process (audit/cli.ts holds the CLI itself). */
 import { runAudit } from "../audit/cli.js";
-import { exitWith } from "../migrator/exit.js";
-import { warnIfStale } from "../migrator/stale-bundle.js";
+import { exitWith } from "./exit.js";
+import { warnIfStale } from "./stale-bundle.js";
 
 warnIfStale(import.meta.url);
 const code = await runAudit(process.argv.slice(2), {

@@ -1,7 +1,7 @@
 /** `npm run migrate -- …`: the migrator CLI as a process (migrator/cli.ts holds the CLI itself). */
 import { runCli } from "../migrator/cli.js";
-import { exitWith } from "../migrator/exit.js";
-import { warnIfStale } from "../migrator/stale-bundle.js";
+import { exitWith } from "./exit.js";
+import { warnIfStale } from "./stale-bundle.js";
 
 warnIfStale(import.meta.url);
 const code = await runCli(process.argv.slice(2), {

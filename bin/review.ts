@@ -1,7 +1,7 @@
-/** `npm run review -- --stack NAME`: the migration review of one stack as Markdown (migrator/review-cli.ts). */
-import { exitWith } from "../migrator/exit.js";
-import { runReview } from "../migrator/review-cli.js";
-import { warnIfStale } from "../migrator/stale-bundle.js";
+/** `npm run review -- --stack NAME`: the migration review of one stack as Markdown (review/cli.ts). */
+import { exitWith } from "./exit.js";
+import { runReview } from "../review/cli.js";
+import { warnIfStale } from "./stale-bundle.js";
 
 warnIfStale(import.meta.url);
 const code = await runReview(process.argv.slice(2), {

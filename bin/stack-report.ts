@@ -1,20 +1,91 @@
 /**
- * The stacks' verification command as a process (migrator/stack-report.ts): prints the report's JSON on
- * stdout, or says why there is none and exits 1, so the command fails and runs again on the next up.
+ * The stacks' verification command (run by a command.local.Command after the migrations, from the
+ * project root): on one session to DATABASE_URL, the ledger's status, every verification check and
+ * the server's own facts (version, TLS of this very connection), printed as one JSON document that
+ * the Pulumi program (infra/verification.ts) turns into the `migrations` and `verification` outputs.
+ *
+ * The process exits 0 when the report was produced, even if checks failed: the outputs must show
+ * a failed check, and the program decides what a failure does to `pulumi up`. It exits 1 when no
+ * report could be produced (no connection, a bad set): the command then fails and is retried on
+ * the next `up` instead of leaving a broken report in the state.
+ *
+ * Nothing secret is printed: the connection's secrets are redacted from everything written.
  */
-import { exitWith } from "../migrator/exit.js";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type pg from "pg";
+import { statusOf, type StatusReport } from "../migrator/commands.js";
+import { resolveConnection, withClientWhile } from "../migrator/connection.js";
+import { readMigrationSet } from "../migrator/files.js";
+import { DEFAULT_LEDGER, readLedger, validateLedgerLocation } from "../migrator/ledger.js";
 import { redact } from "../migrator/redact.js";
-import { warnIfStale } from "../migrator/stale-bundle.js";
-import { produceReport } from "../migrator/stack-report.js";
+import { readVerifyFiles, verify, type VerifyReport } from "../migrator/verify.js";
+import { exitWith } from "./exit.js";
+import { warnIfStale } from "./stale-bundle.js";
 
+export interface ServerFacts {
+  version: string;
+  /** Whether the connection the report used is encrypted (pg_stat_ssl). */
+  connectionEncrypted: boolean;
+  tlsVersion: string | null;
+  /** RDS's rds.force_ssl, or null on a server that has no such setting. */
+  forceSsl: string | null;
+}
+
+/** What this command prints: infra/verification.ts reads it as this type. */
+export interface StackReport {
+  status: StatusReport;
+  verify: VerifyReport;
+  server: ServerFacts;
+}
+
+const USAGE = "usage: stack-report.js --dir DIR --verify-dir DIR [--ledger-schema NAME] [--ignore-unknown]";
+
+async function serverFacts(client: pg.ClientBase): Promise<ServerFacts> {
+  const { rows } = await client.query<{ version: string; ssl: boolean; tls_version: string | null; force_ssl: string | null }>(
+    `SELECT current_setting('server_version') AS version,
+            coalesce(s.ssl, false) AS ssl, s.version AS tls_version,
+            current_setting('rds.force_ssl', true) AS force_ssl
+       FROM (SELECT 1) AS one LEFT JOIN pg_stat_ssl AS s ON s.pid = pg_backend_pid()`,
+  );
+  const row = rows[0]!;
+  return { version: row.version, connectionEncrypted: row.ssl, tlsVersion: row.tls_version, forceSsl: row.force_ssl || null };
+}
+
+/** The report, on one connection; `secrets` receives what must be redacted from anything printed. */
+export async function produceReport(argv: string[], env: NodeJS.ProcessEnv, secrets: string[] = []): Promise<StackReport> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: "string" },
+      "verify-dir": { type: "string" },
+      "ledger-schema": { type: "string" },
+      "ignore-unknown": { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (!values.dir || !values["verify-dir"]) throw new Error(USAGE);
+  const target = env.DATABASE_URL ? resolveConnection(undefined, env) : undefined;
+  if (!target) throw new Error("DATABASE_URL is not set; the report never falls back to the embedded PostgreSQL");
+  secrets.push(...target.secrets);
+  const ledger = validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: DEFAULT_LEDGER.table });
+  const read = async () => ({ set: await readMigrationSet(path.resolve(values.dir!)), checks: await readVerifyFiles(path.resolve(values["verify-dir"]!)) });
+  return withClientWhile(target, read, async (client, { set, checks }) => ({
+    status: statusOf(set, await readLedger(client, ledger), { ignoreUnknown: values["ignore-unknown"] ?? false }, target.display),
+    verify: await verify(client, set, checks, ledger),
+    server: await serverFacts(client),
+  }));
+}
+
+// The command itself. infra/verification.ts imports this module's types only (`import type`, erased), so this runs only as the process.
 warnIfStale(import.meta.url);
-const stderr = (t: string) => process.stderr.write(redact(t));
+const secrets: string[] = [];
 let code = 0;
 try {
-  const report = await produceReport(process.argv.slice(2), process.env, stderr);
-  process.stdout.write(JSON.stringify(report) + "\n");
+  const report = await produceReport(process.argv.slice(2), process.env, secrets);
+  process.stdout.write(redact(JSON.stringify(report), secrets) + "\n");
 } catch (error) {
-  stderr(`error: ${(error as Error).message}\n`);
+  process.stderr.write(redact(`error: ${(error as Error).message}\n`, secrets));
   code = 1;
 }
 await exitWith(code);

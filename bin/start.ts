@@ -3,10 +3,10 @@ import { parseArgs } from "node:util";
 import { buildContext, PROJECT_ROOT } from "../migrator/cli.js";
 import { applyAndVerify } from "../migrator/commands.js";
 import { exitCodeOf } from "../migrator/errors.js";
-import { exitWith } from "../migrator/exit.js";
+import { exitWith } from "./exit.js";
 import { formatApply, formatEvent, formatVerify } from "../migrator/format.js";
 import { redact } from "../migrator/redact.js";
-import { warnIfStale } from "../migrator/stale-bundle.js";
+import { warnIfStale } from "./stale-bundle.js";
 
 /**
  * The main job (`npm start`): apply sql/migrations and run sql/verify on the embedded

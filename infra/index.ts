@@ -18,6 +18,7 @@ import { securityHubControls } from "./controls.js";
 import { Database } from "./database.js";
 import { lintSet } from "./lint-gate.js";
 import { loadMigrationSet, Migrations } from "./migrations.js";
+import { MIGRATIONS_NAME } from "./resource-names.js";
 import { DatabaseNetwork } from "./network.js";
 import { ensureBundles } from "../scripts/bundle.mjs";
 import { localTarget, type DatabaseTarget } from "./target.js";
@@ -34,7 +35,7 @@ await ensureBundles(projectRoot);
 const { migrations: m, connection } = settings;
 
 const set = await loadMigrationSet(fromRoot(m.dir), m.dir);
-await lintSet(fromRoot(m.dir), m.dir, m.lintErrors);
+await lintSet(set, m.dir, m.lintErrors);
 if (!existsSync(fromRoot(m.verifyDir))) {
   throw new pulumi.RunError(`verifyDir ${m.verifyDir} does not exist; set ${settings.project}:verifyDir to the folder of verification queries`);
 }
@@ -75,7 +76,7 @@ const migratorUrl = connectionUrl({
   sslRootCert: connection.sslRootCert,
 });
 
-const migrationRun = new Migrations("migration", {
+const migrationRun = new Migrations(MIGRATIONS_NAME, {
   settings,
   set,
   connectionUrl: migratorUrl,

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { FailOrWarn } from "../stacks/index.js";
+import type { MigrationSet } from "../migrator/files.js";
 import { lintMigrations, type LintFinding } from "../migrator/lint.js";
 
 /** Where lint findings go; Pulumi's log in the program, a recorder in tests. */
@@ -49,10 +50,10 @@ const pulumiLog: LintLog = {
  * at preview and at up alike. A failure of the linter itself is treated like an error-level
  * finding: a stack that fails on findings cannot deploy an unlinted set.
  */
-export async function lintSet(absoluteDir: string, configuredDir: string, lintErrors: FailOrWarn, log: LintLog = pulumiLog): Promise<void> {
+export async function lintSet(set: MigrationSet, configuredDir: string, lintErrors: FailOrWarn, log: LintLog = pulumiLog): Promise<void> {
   let findings: LintFinding[];
   try {
-    findings = await lintMigrations(absoluteDir);
+    findings = await lintMigrations(set);
   } catch (error) {
     const message = `linting ${configuredDir} failed: ${(error as Error).message}`;
     if (lintErrors === "fail") throw new pulumi.RunError(message);

@@ -4,7 +4,7 @@ import type { StackSettings } from "../stacks/index.js";
 import { shellCommand } from "./shell-command.js";
 import { MigrationSetError } from "../migrator/errors.js";
 import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
-import { manifestOf, setDigest } from "../migrator/manifest.js";
+import { manifestEnvironment, setDigest } from "../migrator/manifest.js";
 
 /**
  * How the commands start the migrator: the bundle scripts/bundle.mjs builds (plain JavaScript,
@@ -109,7 +109,7 @@ export class Migrations extends pulumi.ComponentResource {
       `${name}-apply`,
       {
         create: applyCommandLine(settings),
-        environment: { DATABASE_URL: args.connectionUrl, ...manifestOf(set) },
+        environment: { DATABASE_URL: args.connectionUrl, ...manifestEnvironment(set) },
         triggers: [args.databaseIdentity],
         logging: "stdoutAndStderr",
         addPreviousOutputInEnv: false,

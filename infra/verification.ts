@@ -6,6 +6,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { StackSettings } from "../stacks/index.js";
 import { shellCommand } from "./shell-command.js";
+import type { StackReport } from "../bin/stack-report.js";
 import type { MigrationSet } from "../migrator/files.js";
 import { setDigest } from "../migrator/manifest.js";
 import type { TransactionMode } from "./migrations.js";
@@ -55,57 +56,52 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function list(v: unknown, what: string): Record<string, unknown>[] {
-  if (!Array.isArray(v) || !v.every(isRecord)) fail(`${what} is not a list of objects`);
-  return v;
-}
+const mode = (transactional: boolean): TransactionMode => (transactional ? "transaction" : "no-transaction");
 
-const text = (v: unknown) => (v === null || v === undefined ? "" : String(v));
-const mode = (transactional: unknown): TransactionMode => (transactional === false ? "no-transaction" : "transaction");
-
-/** Turns the report's stdout into the two outputs, checking its shape (a wrong shape is an error, never an empty output). */
+/**
+ * Turns the report's stdout (a StackReport, typed by the command that writes it) into the two outputs.
+ * Only its outline is checked, since stdout crosses a process: a wrong outline is an error, never an empty output.
+ */
 export function parseReport(stdout: string): ParsedReport {
-  let doc: unknown;
+  let doc: StackReport;
   try {
-    doc = JSON.parse(stdout);
+    doc = JSON.parse(stdout) as StackReport;
   } catch {
     fail("stdout is not JSON");
   }
   if (!isRecord(doc) || !isRecord(doc.status) || !isRecord(doc.verify) || !isRecord(doc.server)) fail("status, verify or server is missing");
   const { status, verify, server } = doc;
-  const checks = list(verify.checks, "verify.checks").map((c) => ({ name: text(c.name), ok: c.ok === true, detail: text(c.detail), file: text(c.file) }));
+  for (const [what, value] of [
+    ["status.applied", status.applied],
+    ["status.pending", status.pending],
+    ["verify.checks", verify.checks],
+  ] as const) {
+    if (!Array.isArray(value) || !value.every(isRecord)) fail(`${what} is not a list of objects`);
+  }
+  const checks = verify.checks.map((c) => ({ name: c.name, ok: c.ok === true, detail: c.detail, file: c.file }));
   const failed = checks.filter((c) => !c.ok).length;
   return {
     ledger: {
-      database: text(status.database),
-      applied: list(status.applied, "status.applied").map((r) => ({
-        version: text(r.version),
-        name: text(r.name),
-        checksum: text(r.checksum),
+      database: status.database,
+      applied: status.applied.map((r) => ({
+        version: r.version,
+        name: r.name,
+        checksum: r.checksum,
         transaction: mode(r.transactional),
-        appliedAt: text(r.appliedAt),
-        durationMs: typeof r.durationMs === "number" ? r.durationMs : null,
-        status: text(r.status),
-        appliedBy: text(r.appliedBy),
+        appliedAt: r.appliedAt,
+        durationMs: r.durationMs,
+        status: r.status,
+        appliedBy: r.appliedBy,
       })),
-      pending: list(status.pending, "status.pending").map((r) => ({ version: text(r.version), name: text(r.name), transaction: mode(r.transactional) })),
-      problems: (Array.isArray(status.problems) ? list(status.problems, "status.problems") : []).map((p) => ({
-        file: text(p.file),
-        ...(typeof p.line === "number" ? { line: p.line } : {}),
-        message: text(p.message),
-      })),
+      pending: status.pending.map((r) => ({ version: r.version, name: r.name, transaction: mode(r.transactional) })),
+      problems: (status.problems ?? []).map((p) => ({ file: p.file, ...(p.line === undefined ? {} : { line: p.line }), message: p.message })),
     },
     verification: {
       ok: failed === 0 && checks.length > 0,
       passed: checks.length - failed,
       failed,
       checks,
-      server: {
-        version: text(server.version),
-        connectionEncrypted: server.connectionEncrypted === true,
-        tlsVersion: typeof server.tlsVersion === "string" ? server.tlsVersion : null,
-        forceSsl: typeof server.forceSsl === "string" ? server.forceSsl : null,
-      },
+      server: { version: server.version, connectionEncrypted: server.connectionEncrypted === true, tlsVersion: server.tlsVersion, forceSsl: server.forceSsl },
     },
   };
 }

@@ -227,9 +227,10 @@ async function runVerb(
   // The verbs load the driver and the parser; imported here so that `--help` and a usage error start fast.
   const { applyCommand, planCommand, statusCommand, verifyCommand } = await import("./commands.js");
   const { lintMigrations } = await import("./lint.js");
+  const { readMigrationSet } = await import("./files.js");
   switch (verb) {
     case "lint": {
-      const findings = await lintMigrations(ctx.dir);
+      const findings = await lintMigrations(await readMigrationSet(ctx.dir));
       const errors = findings.filter((f) => f.level === "error").length;
       say(json ? JSON.stringify({ findings, errors, warnings: findings.length - errors }, null, 2) : formatLint(findings));
       return errors > 0 ? ExitCode.failed : ExitCode.ok;

@@ -1,12 +1,11 @@
-import path from "node:path";
 import type pg from "pg";
 import { applySteps, type ApplySettings, type StepResult } from "./apply.js";
-import { withClient, withClientWhile, type ConnectionTarget } from "./connection.js";
-import { startEmbedded } from "./embedded.js";
+import { withClientWhile, type ConnectionTarget } from "./connection.js";
+import { withEmbeddedDatabase } from "./embedded/server.js";
 import { LedgerConflictError, type Problem } from "./errors.js";
 import { readMigrationSet, type MigrationSet } from "./files.js";
 import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from "./ledger.js";
-import { withAdvisoryLock } from "./lock.js";
+import { withAdvisoryLock } from "./advisory-lock.js";
 import { plan, type PlanOptions } from "./plan.js";
 import type { Reporter } from "./reporter.js";
 import { assertServerCanRun, serverVersionNum } from "./server-version.js";
@@ -28,34 +27,15 @@ export interface MigratorContext {
   reporter: Reporter;
 }
 
-export const EMBEDDED_DATABASE = "app";
-
 /**
  * Reads the local inputs (`read`: the set, the checks) and opens the named database at the same
- * time, or, for the embedded server, reads first and then starts it (and its `app` database), so
- * bad input never starts a server; stops it afterwards.
+ * time, or runs on the embedded server (which starts only after the inputs are read, so bad input
+ * never starts a server).
  */
 export async function withDatabase<S, T>(ctx: MigratorContext, read: () => Promise<S>, fn: (client: pg.Client, where: string, input: S) => Promise<T>): Promise<T> {
   if (ctx.target) return withClientWhile(ctx.target, read, (client, input) => fn(client, ctx.target!.display, input));
   const input = await read();
-  const server = await startEmbedded({ rootDir: path.resolve(ctx.embeddedDir), persistent: true });
-  ctx.reporter.event({ type: "embedded-started", version: server.version, dataDir: server.dataDir });
-  try {
-    const admin: ConnectionTarget = { config: { connectionString: server.url("postgres") }, display: "embedded", secrets: [] };
-    await withClient(admin, async (client) => {
-      const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [EMBEDDED_DATABASE]);
-      if (rows.length === 0) await client.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
-    });
-    const target: ConnectionTarget = {
-      config: { connectionString: server.url(EMBEDDED_DATABASE), application_name: "migrator" },
-      // The data folder as it really is: in root's shared cache when the server user cannot reach embeddedDir.
-      display: `embedded PostgreSQL ${server.major} at ${server.host}:${server.port}/${EMBEDDED_DATABASE} (data in ${server.dataDir})`,
-      secrets: [],
-    };
-    return await withClient(target, (client) => fn(client, target.display, input));
-  } finally {
-    await server.stop();
-  }
+  return withEmbeddedDatabase(ctx.embeddedDir, ctx.reporter, (client, where) => fn(client, where, input));
 }
 
 export interface StatusReport {
@@ -66,7 +46,7 @@ export interface StatusReport {
   problems: Problem[];
 }
 
-function statusOf(set: MigrationSet, ledger: LedgerRow[], options: PlanOptions, database: string): StatusReport {
+export function statusOf(set: MigrationSet, ledger: LedgerRow[], options: PlanOptions, database: string): StatusReport {
   let problems: Problem[] = [];
   try {
     plan(set, ledger, { ...options, only: undefined, baseline: undefined });

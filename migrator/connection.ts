@@ -62,9 +62,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Parts {
   };
 }
 
-/** Loopback and Unix sockets never leave the machine; anything else must be encrypted. */
+/** Loopback and Unix sockets never leave the machine; anything else must be encrypted (the stacks' checks use the same test). */
 export function isLocalHost(host: string): boolean {
-  return host.startsWith("/") || host === "localhost" || /^127\./.test(host) || host === "::1";
+  return host.startsWith("/") || host === "localhost" || /^127\./.test(host) || host === "::1" || host === "[::1]";
 }
 
 /**

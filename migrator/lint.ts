@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
-import { readMigrationSet, type MigrationFile } from "./files.js";
+import type { MigrationFile, MigrationSet } from "./files.js";
 
 const run = promisify(execFile);
 
@@ -112,9 +112,8 @@ export function characterColumn(bytes: Buffer, line0: number, byteColumn: number
   return bytes.toString("utf8", start, start + Math.max(0, column)).length + 1;
 }
 
-/** Lints the set with squawk, each file under the transaction mode it will really run in. */
-export async function lintMigrations(dir: string): Promise<LintFinding[]> {
-  const set = await readMigrationSet(dir);
+/** Lints a set already read (the caller reads and parses it once), each file under the transaction mode it will really run in. */
+export async function lintMigrations(set: MigrationSet): Promise<LintFinding[]> {
   const [inTx, outside] = await Promise.all([
     squawk(
       set.dir,

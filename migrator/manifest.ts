@@ -27,23 +27,31 @@ export function manifestValue(file: Pick<MigrationFile, "name" | "transactional"
 }
 
 /** The whole set as environment variables. */
-export function manifestOf(set: MigrationSet): Record<string, string> {
+export function manifestEnvironment(set: MigrationSet): Record<string, string> {
   return Object.fromEntries(set.files.map((f) => [manifestKey(f.version), manifestValue(f)]));
 }
 
 const VALUE = /^(\S+) (transaction|no-transaction) sha256:([0-9a-f]{64})$/;
+
+/** One variable read back (the one parser of the format), or undefined when it is not a manifest entry. */
+export function parseManifestEntry(key: string, value: string): ManifestEntry | undefined {
+  if (!key.startsWith(MANIFEST_PREFIX)) return undefined;
+  const version = key.slice(MANIFEST_PREFIX.length);
+  const m = VALUE.exec(value);
+  if (!/^\d+$/.test(version) || !m) return undefined;
+  return { version, name: m[1]!, transactional: m[2] === "transaction", checksum: m[3]! };
+}
 
 /** Reads the manifest back from an environment; a malformed variable is a usage error naming it. */
 export function readManifest(env: NodeJS.ProcessEnv): ManifestEntry[] {
   const entries: ManifestEntry[] = [];
   for (const [key, value] of Object.entries(env)) {
     if (!key.startsWith(MANIFEST_PREFIX) || value === undefined) continue;
-    const version = key.slice(MANIFEST_PREFIX.length);
-    const m = VALUE.exec(value);
-    if (!/^\d+$/.test(version) || !m) {
+    const entry = parseManifestEntry(key, value);
+    if (!entry) {
       throw new UsageError(`${key}="${value.slice(0, 120)}" is not a manifest entry (MIGRATION_<version>="<name> <transaction|no-transaction> sha256:<hex>")`);
     }
-    entries.push({ version, name: m[1]!, transactional: m[2] === "transaction", checksum: m[3]! });
+    entries.push(entry);
   }
   if (entries.length === 0) throw new UsageError(`--expect-manifest: no ${MANIFEST_PREFIX}<version> variable in the environment`);
   return entries;

@@ -5,6 +5,7 @@
  */
 import type { ConfigReader } from "./config-reader.js";
 import type { AccessSettings, Engine, SslMode } from "./types.js";
+import { isLocalHost } from "../migrator/connection.js";
 
 /** Keys that only one engine takes: set with the other, they would silently do nothing. */
 const ENGINE_KEYS: Record<string, Engine> = {
@@ -104,11 +105,7 @@ export function checkAuroraMultiAz(r: ConfigReader, environment: "dev" | "prod",
 
 /** The migrator refuses to send a password in clear anywhere but to this machine. */
 export function checkCleartextOnlyToLoopback(r: ConfigReader, sslMode: SslMode, localHost: string): void {
-  if (sslMode === "disable" && localHost !== "" && !isLoopback(localHost)) {
+  if (sslMode === "disable" && localHost !== "" && !isLocalHost(localHost)) {
     r.problem("sslMode", `disable sends the passwords in clear to ${localHost}; allowed for a host other than localhost/127.x/::1: require, verify-ca, verify-full`);
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || /^127\./.test(host) || host === "::1" || host === "[::1]";
 }

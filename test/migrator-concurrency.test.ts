@@ -5,7 +5,7 @@
 import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
 import { DEFAULT_LEDGER } from "../migrator/ledger.js";
-import { lockKey } from "../migrator/lock.js";
+import { lockKey } from "../migrator/advisory-lock.js";
 import { migrate, migrateProcess, printed } from "./support/cli.js";
 import { freshDatabase } from "./support/database.js";
 import { ledgerRows, query, relationExists } from "./support/migrator-db.js";

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
-import { freePort, startEmbedded } from "../migrator/embedded.js";
+import { freePort, startEmbedded } from "../migrator/embedded/server.js";
 import { migrateProcess, printed } from "./support/cli.js";
 import { freshDatabase, withTestClient } from "./support/database.js";
 import { startMigrator, waitFor, waitForMigratorQuery, waitForNoMigratorSession } from "./support/faults.js";

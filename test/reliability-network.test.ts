@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { freePort, startEmbedded } from "../migrator/embedded.js";
+import { freePort, startEmbedded } from "../migrator/embedded/server.js";
 import { migrateJson, migrateProcess, printed } from "./support/cli.js";
 import { freshDatabase, withTestClient } from "./support/database.js";
 import { signalServer, silentServer, startMigrator, waitForMigratorQuery, waitForNoMigratorSession } from "./support/faults.js";

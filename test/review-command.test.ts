@@ -10,10 +10,10 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { checksumOf, readMigrationSet } from "../migrator/files.js";
-import { manifestOf } from "../migrator/manifest.js";
-import { summarisePreview } from "../migrator/preview.js";
-import { COMMENT_LIMIT, reviewMarker } from "../migrator/review-markdown.js";
-import { runReview } from "../migrator/review-cli.js";
+import { manifestEnvironment } from "../migrator/manifest.js";
+import { summarisePreview } from "../review/preview.js";
+import { COMMENT_LIMIT, reviewMarker } from "../review/markdown.js";
+import { runReview } from "../review/cli.js";
 import { migrate, ROOT } from "./support/cli.js";
 import { freshDatabase } from "./support/database.js";
 import { writeMigration, writeSet } from "./support/sets.js";
@@ -108,7 +108,7 @@ describe("npm run review", () => {
     const dir = path.join(scratch, "manifest-set");
     await cp(SEED, dir, { recursive: true });
     const set = await readMigrationSet(dir);
-    const applied = manifestOf(set);
+    const applied = manifestEnvironment(set);
     // The state says: a file that is gone was applied, and validate_v2_fks was applied with other text.
     const before = {
       ...applied,
@@ -116,7 +116,7 @@ describe("npm run review", () => {
       MIGRATION_20260123015817: applied.MIGRATION_20260123015817!.replace(/sha256:\w+/, `sha256:${checksumOf("old text")}`),
     };
     await writeMigration(dir, { version: "20270101000000", name: "member_bio_index", sql: 'CREATE INDEX "Member_bio_idx" ON "Member" ("bio");\n' });
-    const after = manifestOf(await readMigrationSet(dir));
+    const after = manifestEnvironment(await readMigrationSet(dir));
     const file = await writePreview("manifest.json", previewJson(before, after));
 
     const r = await review(["--stack", "dev", "--preview-json", file, "--dir", dir]);
@@ -137,9 +137,9 @@ describe("npm run review", () => {
       { version: "1", name: "a", sql: "CREATE TABLE a (id int);\n" },
       { version: "3", name: "c", sql: "CREATE TABLE c (id int);\n" },
     ]);
-    const before = manifestOf(await readMigrationSet(dir));
+    const before = manifestEnvironment(await readMigrationSet(dir));
     await writeMigration(dir, { version: "2", name: "b", sql: "CREATE TABLE b (id int);\n" });
-    const file = await writePreview("out-of-order.json", previewJson(before, manifestOf(await readMigrationSet(dir))));
+    const file = await writePreview("out-of-order.json", previewJson(before, manifestEnvironment(await readMigrationSet(dir))));
     const r = await review(["--stack", "dev", "--preview-json", file, "--dir", dir]);
     expect(r.code, r.stderr).toBe(0);
     expect(
@@ -254,7 +254,7 @@ describe("npm run review", () => {
 
   test("the bundled command: npm run review's entry point prints the review and exits 0", async () => {
     const set = await readMigrationSet(SEED);
-    const file = await writePreview("bundle.json", previewJson(manifestOf(set), manifestOf(set)));
+    const file = await writePreview("bundle.json", previewJson(manifestEnvironment(set), manifestEnvironment(set)));
     const { stdout } = await run(process.execPath, [path.join(ROOT, "dist", "review.js"), "--stack", "dev", "--preview-json", file], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "" },

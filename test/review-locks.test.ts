@@ -4,7 +4,7 @@
  * test/review-pg-locks.test.ts checks the same claims against pg_locks on a real server.
  */
 import { beforeAll, describe, expect, test } from "vitest";
-import { covers, emptyKnowledge, statementLocks, type SetKnowledge } from "../migrator/locks.js";
+import { covers, emptyKnowledge, statementLocks, type SetKnowledge } from "../migrator/table-locks.js";
 import { loadParser } from "../migrator/statements.js";
 
 beforeAll(() => loadParser());

@@ -14,7 +14,7 @@
 import pg from "pg";
 import { beforeAll, describe, expect, test } from "vitest";
 import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
-import { covers, setLocks, statementLocks, type LockMode, type TableLock } from "../migrator/locks.js";
+import { covers, setLocks, statementLocks, type LockMode, type TableLock } from "../migrator/table-locks.js";
 import { PROJECT_ROOT } from "../migrator/root.js";
 import { freshDatabase } from "./support/database.js";
 import path from "node:path";

@@ -7,7 +7,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded.js";
+import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded/server.js";
 import { engineProject, missingTools, type EngineProject } from "./support.js";
 
 export interface LocalStackOptions {

@@ -8,7 +8,7 @@ import { appendFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/pro
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { EmbeddedServer } from "../../migrator/embedded.js";
+import type { EmbeddedServer } from "../../migrator/embedded/server.js";
 import { localStack, type LocalStack } from "./local-stack-fixture.js";
 import { changes, copyProject, REPO, urnName, urnType, type EngineProject } from "./support.js";
 

@@ -9,8 +9,8 @@ import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { readMigrationSet } from "../../migrator/files.js";
-import { runReview } from "../../migrator/review-cli.js";
-import { COMMENT_LIMIT, reviewMarker } from "../../migrator/review-markdown.js";
+import { runReview } from "../../review/cli.js";
+import { COMMENT_LIMIT, reviewMarker } from "../../review/markdown.js";
 import { localStack, type LocalStack } from "./local-stack-fixture.js";
 import { REPO, type EngineProject } from "./support.js";
 

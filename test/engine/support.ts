@@ -47,7 +47,7 @@ export interface EngineProject {
 }
 
 /** What a checkout holds that the program and its commands use (dist/ is built by the program itself). */
-const PROJECT_ENTRIES = ["Pulumi.yaml", "Pulumi.local.yaml", "package.json", "tsconfig.json", "audit", "bin", "infra", "migrator", "scripts", "stacks", "sql"];
+const PROJECT_ENTRIES = ["Pulumi.yaml", "Pulumi.local.yaml", "package.json", "tsconfig.json", "audit", "bin", "infra", "migrator", "review", "scripts", "stacks", "sql"];
 
 /** Copies the project into `dir`, as a clone would be, with node_modules linked. */
 export async function copyProject(dir: string): Promise<void> {

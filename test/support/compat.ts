@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded.js";
+import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded/server.js";
 import { migrate, migrateJson, migrateProcess, printed } from "./cli.js";
 import { freshDatabase, withTestClient } from "./database.js";
 import { migratorBackend, startMigrator, waitFor, waitForMigratorQuery, waitForNoMigratorSession } from "./faults.js";

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { ensureBundles } from "../../scripts/bundle.mjs";
-import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded.js";
+import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded/server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -21,7 +21,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { startEmbedded } from "../../migrator/embedded.js";
+import { startEmbedded } from "../../migrator/embedded/server.js";
 import { reveal, ROOT, type Registered } from "./pulumi.js";
 
 export interface TlsServer {

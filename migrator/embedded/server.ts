@@ -5,11 +5,14 @@ import { chmod, chown, mkdir, readFile, realpath, rm, writeFile } from "node:fs/
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { locateBinaries, reachableBinaries, sharedRootFolder } from "./postgres-binaries.js";
-import { initCluster, startPostmaster } from "./postgres-process.js";
-import { serverUser, type ServerUser } from "./postgres-user.js";
+import { locateBinaries, reachableBinaries, sharedRootFolder } from "./binaries.js";
+import { initCluster, startPostmaster } from "./process.js";
+import { serverUser, type ServerUser } from "./system-user.js";
 
-import { EmbeddedStartError } from "./embedded-errors.js";
+import { EmbeddedStartError } from "./errors.js";
+import type pg from "pg";
+import { withClient, type ConnectionTarget } from "../connection.js";
+import type { Reporter } from "../reporter.js";
 
 export { EmbeddedStartError };
 
@@ -152,4 +155,32 @@ async function start(options: EmbeddedOptions): Promise<EmbeddedServer> {
       if (!options.persistent) await rm(dataDir.startsWith(rootDir + path.sep) ? dataDir : path.dirname(dataDir), { recursive: true, force: true });
     },
   };
+}
+
+/** The database the migrator uses on the embedded server (created on first use). */
+export const EMBEDDED_DATABASE = "app";
+
+/**
+ * The embedded branch of a verb: starts the persistent server under `embeddedDir` (announcing it),
+ * makes sure its `app` database exists, runs `fn` on a session there, and stops the server.
+ */
+export async function withEmbeddedDatabase<T>(embeddedDir: string, reporter: Reporter, fn: (client: pg.Client, where: string) => Promise<T>): Promise<T> {
+  const server = await startEmbedded({ rootDir: path.resolve(embeddedDir), persistent: true });
+  reporter.event({ type: "embedded-started", version: server.version, dataDir: server.dataDir });
+  try {
+    const admin: ConnectionTarget = { config: { connectionString: server.url("postgres") }, display: "embedded", secrets: [] };
+    await withClient(admin, async (client) => {
+      const { rows } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [EMBEDDED_DATABASE]);
+      if (rows.length === 0) await client.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+    });
+    const target: ConnectionTarget = {
+      config: { connectionString: server.url(EMBEDDED_DATABASE), application_name: "migrator" },
+      // The data folder as it really is: in root's shared cache when the server user cannot reach embeddedDir.
+      display: `embedded PostgreSQL ${server.major} at ${server.host}:${server.port}/${EMBEDDED_DATABASE} (data in ${server.dataDir})`,
+      secrets: [],
+    };
+    return await withClient(target, (client) => fn(client, target.display));
+  } finally {
+    await server.stop();
+  }
 }

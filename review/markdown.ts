@@ -1,5 +1,5 @@
-import { displayTable, LOCK_MODES, type LockMode, type StatementLocks, type TableLock } from "./locks.js";
-import { redact } from "./redact.js";
+import { displayTable, LOCK_MODES, type LockMode, type StatementLocks, type TableLock } from "../migrator/table-locks.js";
+import { redact } from "../migrator/redact.js";
 import type { PendingFile, Review } from "./review.js";
 
 /**

@@ -1,14 +1,14 @@
-import type { MigrationFile, MigrationSet } from "./files.js";
-import { compareVersions, type LedgerRow } from "./ledger.js";
-import type { LintFinding } from "./lint.js";
-import { setLocks, type StatementLocks } from "./locks.js";
-import { MANIFEST_PREFIX } from "./manifest.js";
-import { plan } from "./plan.js";
+import type { MigrationFile, MigrationSet } from "../migrator/files.js";
+import { compareVersions, type LedgerRow } from "../migrator/ledger.js";
+import type { LintFinding } from "../migrator/lint.js";
+import { setLocks, type StatementLocks } from "../migrator/table-locks.js";
+import { parseManifestEntry } from "../migrator/manifest.js";
+import { plan } from "../migrator/plan.js";
 import type { PreviewSummary } from "./preview.js";
 
 /**
  * A migration review: what `pulumi up` of one stack will do to its database, as data (pure).
- * `review-markdown.ts` turns it into the pull-request comment.
+ * `markdown.ts` turns it into the pull-request comment.
  *
  * What is applied comes from the database's ledger when the reviewer can reach it, else from the
  * preview: the apply command's manifest in the state is the set of the last successful `up`, so
@@ -46,13 +46,13 @@ export interface Review {
 export function ledgerFromManifest(manifest: Record<string, string>): LedgerRow[] {
   const out: LedgerRow[] = [];
   for (const [key, value] of Object.entries(manifest)) {
-    const m = /^(\S+) (transaction|no-transaction) sha256:([0-9a-f]{64})$/.exec(value);
-    if (!key.startsWith(MANIFEST_PREFIX) || !m) continue;
+    const entry = parseManifestEntry(key, value);
+    if (!entry) continue;
     out.push({
-      version: key.slice(MANIFEST_PREFIX.length),
-      name: m[1]!,
-      checksum: m[3]!,
-      transactional: m[2] === "transaction",
+      version: entry.version,
+      name: entry.name,
+      checksum: entry.checksum,
+      transactional: entry.transactional,
       status: "applied",
       appliedAt: new Date(0),
       durationMs: null,

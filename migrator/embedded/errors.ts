@@ -1,4 +1,4 @@
-import { ExitCode } from "./errors.js";
+import { ExitCode } from "../errors.js";
 
 /**
  * The embedded server could not be started: what failed, where, and what to do. Exit 1 (the

@@ -2,16 +2,16 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { resolveConnection, withClient, type ConnectionTarget } from "./connection.js";
-import { ExitCode, exitCodeOf, UsageError } from "./errors.js";
-import { readMigrationSet } from "./files.js";
-import { DEFAULT_LEDGER, readLedger, validateLedgerLocation, type LedgerRow } from "./ledger.js";
-import { lintMigrations } from "./lint.js";
+import { resolveConnection, withClient, type ConnectionTarget } from "../migrator/connection.js";
+import { ExitCode, exitCodeOf, UsageError } from "../migrator/errors.js";
+import { readMigrationSet } from "../migrator/files.js";
+import { DEFAULT_LEDGER, readLedger, validateLedgerLocation, type LedgerRow } from "../migrator/ledger.js";
+import { lintMigrations } from "../migrator/lint.js";
 import { summarisePreview } from "./preview.js";
-import { redact } from "./redact.js";
+import { redact } from "../migrator/redact.js";
 import { buildReview, ledgerFromManifest } from "./review.js";
-import { renderReview } from "./review-markdown.js";
-import { PROJECT_ROOT } from "./root.js";
+import { renderReview } from "./markdown.js";
+import { PROJECT_ROOT } from "../migrator/root.js";
 
 export const REVIEW_HELP = `Usage: npm run review -- --stack NAME [options]
 
@@ -110,7 +110,7 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
         "the preview has no migration-apply command with a manifest, so what is applied cannot be known; give --database-url, or check the stack's program",
       );
     }
-    const lint = await lintMigrations(dir);
+    const lint = await lintMigrations(set);
     const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview });
     io.stdout(renderReview(review, { secrets, ...(values.full ? { limit: Number.MAX_SAFE_INTEGER } : {}) }));
     return ExitCode.ok;

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { EmbeddedStartError } from "./embedded-errors.js";
+import { EmbeddedStartError } from "./errors.js";
 
 /** The system user the embedded server runs as when we are root. */
 export interface ServerUser {

@@ -1,4 +1,5 @@
-import { MANIFEST_PREFIX } from "./manifest.js";
+import { APPLY_COMMAND_NAME, DATABASE_RESOURCE_TYPES } from "../infra/resource-names.js";
+import { MANIFEST_PREFIX } from "../migrator/manifest.js";
 
 /**
  * What a review needs from `pulumi preview --json` (read as plain JSON: nothing here imports
@@ -40,8 +41,7 @@ const DESTRUCTIVE_OPS = new Set(["replace", "create-replacement", "delete-replac
 
 /** aws:rds instances and clusters, and the postgresql provider's roles, schemas and databases. */
 export function isDatabaseResource(type: string): boolean {
-  if (/^aws:rds\/[A-Za-z]+:(Instance|Cluster|ClusterInstance|GlobalCluster)$/.test(type)) return true;
-  return /^postgresql:index\/(role|schema|database):(Role|Schema|Database)$/.test(type);
+  return DATABASE_RESOURCE_TYPES.some((pattern) => pattern.test(type));
 }
 
 export function urnName(urn: string): string {
@@ -53,7 +53,7 @@ export function urnType(urn: string): string {
   return chain.slice(chain.lastIndexOf("$") + 1);
 }
 
-function manifestOf(inputs: Record<string, unknown> | undefined): Record<string, string> | undefined {
+function manifestInInputs(inputs: Record<string, unknown> | undefined): Record<string, string> | undefined {
   const environment = inputs?.environment;
   if (!environment || typeof environment !== "object") return undefined;
   const out: Record<string, string> = {};
@@ -70,7 +70,7 @@ function ledgerSchemaOf(inputs: Record<string, unknown> | undefined): string | u
 }
 
 /** Reads `pulumi preview --json` output; `applyName` is the apply command's resource name. */
-export function summarisePreview(json: string, applyName = "migration-apply"): PreviewSummary {
+export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): PreviewSummary {
   let parsed: { steps?: RawStep[]; diagnostics?: { severity?: string; message?: string }[] };
   try {
     parsed = JSON.parse(json) as typeof parsed;
@@ -86,12 +86,12 @@ export function summarisePreview(json: string, applyName = "migration-apply"): P
     const type = step.type ?? step.newState?.type ?? step.oldState?.type ?? urnType(step.urn);
     const change: ResourceChange = { op: step.op ?? "unknown", type, name: urnName(step.urn), urn: step.urn };
     if (urnName(step.urn) === applyName && type === "command:local:Command") {
-      const after = manifestOf(step.newState?.inputs) ?? manifestOf(step.oldState?.inputs) ?? {};
+      const after = manifestInInputs(step.newState?.inputs) ?? manifestInInputs(step.oldState?.inputs) ?? {};
       ledgerSchema ??= ledgerSchemaOf(step.newState?.inputs) ?? ledgerSchemaOf(step.oldState?.inputs);
       // Created or replaced (a new database): nothing of this manifest is applied there yet.
       const fresh = step.op === "create" || step.op === "replace" || step.op === "create-replacement" || step.op === "delete-replaced";
       if (fresh) manifest = { before: {}, after: step.op === "delete-replaced" ? (manifest?.after ?? after) : after };
-      else if (!manifest) manifest = { before: manifestOf(step.oldState?.inputs) ?? after, after };
+      else if (!manifest) manifest = { before: manifestInInputs(step.oldState?.inputs) ?? after, after };
     }
     if (step.op === "same" || step.op === "read" || step.op === "refresh") continue;
     const prior = seen.get(step.urn);
