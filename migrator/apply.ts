@@ -324,20 +324,30 @@ function failureFor(file: MigrationFile, error: PgError & { statement?: Statemen
  * Whatever was recorded is durable before this returns: by the last step's own commit, or after a
  * failure by sealRun.
  */
-export async function applySteps(client: pg.ClientBase, steps: readonly Step[], settings: ApplySettings, reporter: Reporter): Promise<ApplyOutcome> {
-  const outcome = await runSteps(client, steps, settings, reporter);
+export async function applySteps(client: pg.ClientBase, steps: readonly Step[], settings: ApplySettings, reporter: Reporter, afterRun?: AfterRun): Promise<ApplyOutcome> {
+  const outcome = await runSteps(client, steps, settings, reporter, afterRun !== undefined);
   const last = outcome.results.at(-1);
   // Best effort: the failure is the news, and a lost connection can seal nothing.
   if (outcome.failure && last) await sealRun(client, settings.ledger, last.version).catch(() => {});
+  // The run's durable commit is afterRun's own (the schema snapshot); if it did not commit, seal the run as after a failure.
+  else if (afterRun && last && !(await afterRun())) await sealRun(client, settings.ledger, last.version).catch(() => {});
   return outcome;
 }
 
-async function runSteps(client: pg.ClientBase, steps: readonly Step[], settings: ApplySettings, reporter: Reporter): Promise<ApplyOutcome> {
+/**
+ * Runs after a successful run that did something, on the same session under the same lock, and
+ * commits under the session's own synchronous_commit: the files before it committed without
+ * waiting for the disk (ASYNC_COMMIT), so its commit makes them durable. Says whether it committed.
+ */
+export type AfterRun = () => Promise<boolean>;
+
+async function runSteps(client: pg.ClientBase, steps: readonly Step[], settings: ApplySettings, reporter: Reporter, sealedAfter: boolean): Promise<ApplyOutcome> {
   const results: StepResult[] = [];
   for (const [index, step] of steps.entries()) {
     const { file } = step;
-    // The run's last commit waits for the disk, and with it every earlier one (ASYNC_COMMIT).
-    const durable = index === steps.length - 1;
+    // The run's last commit waits for the disk, and with it every earlier one (ASYNC_COMMIT); with
+    // afterRun, its commit is the last one.
+    const durable = index === steps.length - 1 && !sealedAfter;
     const base = { version: file.version, name: file.name, file: file.relativePath, transactional: file.transactional };
     if (step.action === "baseline") {
       await client.query(`${durable ? "RESET synchronous_commit; " : ""}${recordSql(client, settings.ledger, file, "baselined", null)}`);

@@ -6,6 +6,7 @@ import { LedgerConflictError, type Problem } from "./errors.js";
 import { readMigrationSet, type MigrationSet } from "./files.js";
 import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from "./ledger.js";
 import { withAdvisoryLock } from "./advisory-lock.js";
+import { snapshotAfterRun } from "./catalog/snapshot.js";
 import { plan, type PlanOptions } from "./plan.js";
 import type { Reporter } from "./reporter.js";
 import { assertServerCanRun, serverVersionNum } from "./server-version.js";
@@ -137,7 +138,7 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
     const alreadyApplied = planned.applied.map(({ file, row }) => ({ version: file.version, name: file.name, status: row.status, transactional: row.transactional }));
     // Said before anything runs, so progress reads in version order: what was there, then what is new.
     ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
-    const outcome = await applySteps(client, planned.steps, ctx.apply, ctx.reporter);
+    const outcome = await applySteps(client, planned.steps, ctx.apply, ctx.reporter, snapshotAfterRun(client, ctx.ledger, ctx.reporter));
     return {
       database: where,
       results: outcome.results,

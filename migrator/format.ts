@@ -41,6 +41,10 @@ export function formatEvent(e: MigratorEvent): string | undefined {
       return `  lock wait   ${e.file.folder}: lock_timeout reached (attempt ${e.attempt}); retrying in ${ms(e.delayMs)}${e.blocker ? `; blocked by ${e.blocker}` : ""}`;
     case "invalid-index-dropped":
       return `  repaired    ${e.file.folder}: dropped INVALID index ${e.index} left by an interrupted build; building it again`;
+    case "snapshot-recorded":
+      return undefined;
+    case "snapshot-failed":
+      return `warning: the schema snapshot was not recorded (${e.message}); the files above are applied; \`migrate drift --replay\` compares without it`;
   }
 }
 

@@ -15,7 +15,10 @@ export type MigratorEvent =
   | { type: "file-baselined"; file: MigrationFile }
   | { type: "file-completed-earlier"; file: MigrationFile; index: string }
   | { type: "lock-timeout-retry"; file: MigrationFile; attempt: number; delayMs: number; blocker: string | undefined }
-  | { type: "invalid-index-dropped"; file: MigrationFile; index: string };
+  | { type: "invalid-index-dropped"; file: MigrationFile; index: string }
+  /** The schema's catalog recorded beside the ledger at the applied head (migrator/catalog/snapshot.ts). */
+  | { type: "snapshot-recorded"; head: string; sha256: string }
+  | { type: "snapshot-failed"; message: string };
 
 export interface Reporter {
   event(e: MigratorEvent): void;

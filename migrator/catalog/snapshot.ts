@@ -1,0 +1,148 @@
+import type pg from "pg";
+import type { AfterRun } from "../apply.js";
+import type { Reporter } from "../reporter.js";
+import { quoteIdent, readLedger, type LedgerLocation, type LedgerRow } from "../ledger.js";
+import { snapshotTableOf, takeCatalog } from "./index.js";
+import { canonicalJson, fingerprintOf, privilegesFingerprintOf, type NormalisedCatalog } from "./normalise.js";
+
+/** The catalog as it was when a run ended, recorded beside the ledger. */
+export interface Snapshot {
+  /** The last applied migration's folder when it was taken: the applied head. */
+  head: string;
+  takenAt: Date;
+  normaliser: number;
+  sha256: string;
+  privilegesSha256: string | null;
+  catalog: NormalisedCatalog;
+}
+
+const tableOf = (ledger: LedgerLocation) => `${quoteIdent(ledger.schema)}.${quoteIdent(snapshotTableOf(ledger))}`;
+
+/**
+ * The applied head: the last file the ledger holds as applied or baselined, by its folder name.
+ * A `started` row is an interrupted file, not part of the schema yet.
+ */
+export function appliedHead(rows: readonly LedgerRow[]): string | undefined {
+  const done = rows.filter((r) => r.status !== "started");
+  const last = done.at(-1);
+  return last ? folderOf(last) : undefined;
+}
+
+/** A ledger row's folder name, `<version>_<name>`, as the set on disk names it. */
+export function folderOf(row: Pick<LedgerRow, "version" | "name">): string {
+  return row.name ? `${row.version}_${row.name}` : row.version;
+}
+
+/**
+ * Creates the snapshot table the way ensureLedger creates the ledger: only when missing (so a
+ * role with rights on an existing table is not refused CREATE), private to its owner, and with
+ * any database-wide default grants the migrating role has revoked again: the application must not
+ * read or rewrite the history. Reading granted for the ledger's own schema (the auditor) is kept.
+ */
+async function ensureSnapshotTable(client: pg.ClientBase, ledger: LedgerLocation): Promise<void> {
+  const table = tableOf(ledger);
+  const exists = await client.query<{ found: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS found`, [table]);
+  if (exists.rows[0]?.found) return;
+  await client.query(`
+    CREATE TABLE IF NOT EXISTS ${table} (
+      head              text        PRIMARY KEY,
+      taken_at          timestamptz NOT NULL DEFAULT now(),
+      normaliser        integer     NOT NULL,
+      sha256            text        NOT NULL,
+      privileges_sha256 text,
+      snapshot          jsonb       NOT NULL
+    );
+    REVOKE ALL ON ${table} FROM PUBLIC;
+    COMMENT ON TABLE ${table} IS 'The schema''s catalog after each migrator run, by applied head; written by the migrator only';
+  `);
+  const { rows } = await client.query<{ grantee: string; reader: boolean }>(
+    `SELECT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee,
+            bool_or(a.privilege_type = 'SELECT' AND EXISTS (
+              SELECT 1 FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) s
+               WHERE d.defaclrole = c.relowner AND d.defaclnamespace = c.relnamespace AND d.defaclobjtype = 'r'
+                 AND s.grantee = a.grantee AND s.privilege_type = 'SELECT')) AS reader
+       FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+      WHERE c.oid = to_regclass($1) AND a.grantee <> c.relowner
+      GROUP BY 1`,
+    [table],
+  );
+  for (const { grantee, reader } of rows) {
+    await client.query(`REVOKE ALL ON ${table} FROM ${grantee}`);
+    if (reader) await client.query(`GRANT SELECT ON ${table} TO ${grantee}`);
+  }
+}
+
+/**
+ * Reads the catalog and records it at the applied head, in one transaction that commits under the
+ * session's own synchronous_commit: the caller makes this the run's durable commit, so the files
+ * and their snapshot reach the disk together (apply.ts, ASYNC_COMMIT). Runs under the migration
+ * lock, so no other migrator changes the schema between the last file and this read.
+ */
+export async function recordSnapshot(client: pg.ClientBase, ledger: LedgerLocation): Promise<Snapshot | undefined> {
+  const head = appliedHead(await readLedger(client, ledger));
+  if (!head) return undefined;
+  // Back to the migrator's own role and settings: the files may have changed them on this session.
+  await client.query("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL");
+  const catalog = await takeCatalog(client, ledger);
+  const snapshot: Snapshot = {
+    head,
+    takenAt: new Date(),
+    normaliser: catalog.normaliser,
+    sha256: fingerprintOf(catalog),
+    privilegesSha256: privilegesFingerprintOf(catalog),
+    catalog,
+  };
+  await client.query("BEGIN");
+  try {
+    await ensureSnapshotTable(client, ledger);
+    await client.query(
+      `INSERT INTO ${tableOf(ledger)} (head, normaliser, sha256, privileges_sha256, snapshot) VALUES ($1, $2, $3, $4, $5::jsonb)
+       ON CONFLICT (head) DO UPDATE SET taken_at = now(), normaliser = EXCLUDED.normaliser, sha256 = EXCLUDED.sha256,
+         privileges_sha256 = EXCLUDED.privileges_sha256, snapshot = EXCLUDED.snapshot`,
+      [head, snapshot.normaliser, snapshot.sha256, snapshot.privilegesSha256, canonicalJson(catalog)],
+    );
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+  return snapshot;
+}
+
+/** The snapshot recorded at `head`, if any (none before the first run that recorded one). */
+export async function readSnapshot(client: pg.ClientBase, ledger: LedgerLocation, head: string): Promise<Snapshot | undefined> {
+  const exists = await client.query<{ found: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS found`, [tableOf(ledger)]);
+  if (!exists.rows[0]?.found) return undefined;
+  const { rows } = await client.query(
+    `SELECT head, taken_at, normaliser, sha256, privileges_sha256, snapshot::text AS snapshot FROM ${tableOf(ledger)} WHERE head = $1`,
+    [head],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    head: row.head,
+    takenAt: row.taken_at,
+    normaliser: row.normaliser,
+    sha256: row.sha256,
+    privilegesSha256: row.privileges_sha256,
+    catalog: JSON.parse(row.snapshot) as NormalisedCatalog,
+  };
+}
+
+/**
+ * apply's afterRun: records the snapshot and says whether it committed. A snapshot that cannot be
+ * written does not undo the files (they are applied and recorded); it is said, and `migrate drift`
+ * then finds no snapshot at that head and says to compare with `--replay`.
+ */
+export function snapshotAfterRun(client: pg.ClientBase, ledger: LedgerLocation, reporter: Reporter): AfterRun {
+  return async () => {
+    try {
+      const snapshot = await recordSnapshot(client, ledger);
+      if (snapshot) reporter.event({ type: "snapshot-recorded", head: snapshot.head, sha256: snapshot.sha256 });
+      return snapshot !== undefined;
+    } catch (error) {
+      reporter.event({ type: "snapshot-failed", message: (error as Error).message });
+      return false;
+    }
+  };
+}
