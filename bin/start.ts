@@ -1,6 +1,6 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { buildContext, PROJECT_ROOT } from "../migrator/cli.js";
+import { buildContext, PROJECT_ROOT, shownPath } from "../migrator/cli.js";
 import { applyAndVerify } from "../migrator/commands.js";
 import { exitCodeOf } from "../migrator/errors.js";
 import { exitWith } from "./exit.js";
@@ -17,22 +17,26 @@ async function main(): Promise<number> {
   let secrets: string[] = [];
   const print = (t: string) => process.stdout.write(redact(t, secrets) + "\n");
   try {
-    const { values } = parseArgs({ args: process.argv.slice(2), options: { help: { type: "boolean", short: "h" }, "embedded-dir": { type: "string" } }, strict: true });
+    const { values } = parseArgs({
+      args: process.argv.slice(2),
+      options: { help: { type: "boolean", short: "h" }, "embedded-dir": { type: "string" }, verbose: { type: "boolean" } },
+      strict: true,
+    });
     if (values.help) {
       print(
-        "Usage: npm start [-- --embedded-dir DIR]\nApplies sql/migrations and runs sql/verify on the embedded PostgreSQL 17 (data in .data/embedded),\nor on the database DATABASE_URL / PG* name. See `npm run migrate -- --help` for the full CLI.",
+        "Usage: npm start [-- --embedded-dir DIR] [--verbose]\nApplies sql/migrations and runs sql/verify on the embedded PostgreSQL 17 (data in .data/embedded),\nor on the database DATABASE_URL / PG* name; --verbose lists every file applied before this run.\nSee `npm run migrate -- --help` for the full CLI.",
       );
       return 0;
     }
     const ctx = buildContext({ "embedded-dir": values["embedded-dir"] }, process.env, {
       event: (e) => {
-        const line = formatEvent(e);
+        const line = formatEvent(e, { verbose: values.verbose ?? false });
         if (line) print(line);
       },
     });
     secrets = ctx.target?.secrets ?? [];
     print(
-      `Migrations: ${path.relative(PROJECT_ROOT, ctx.dir)}  →  ${ctx.target?.display ?? `embedded PostgreSQL 17 (data in ${path.relative(PROJECT_ROOT, ctx.embeddedDir)})`}`,
+      `Migrations: ${path.relative(PROJECT_ROOT, ctx.dir)}  →  ${ctx.target?.display ?? `embedded PostgreSQL 17 (data in ${shownPath(values["embedded-dir"], ctx.embeddedDir)})`}`,
     );
     const started = performance.now();
     const result = await applyAndVerify(ctx);

@@ -59,6 +59,8 @@ Apply:
 Output:
   --json                  one JSON document on stdout; progress goes to stderr
   --quiet                 no progress lines
+  --verbose               apply: list every file applied before this run (else one line
+                          for all of them, none when nothing is pending)
   -h, --help              this text
 
 Exit codes: 0 done; 1 a migration or check failed, or the database disagrees with the
@@ -91,6 +93,7 @@ export const OPTIONS = {
   "allow-insecure-connection": { type: "boolean" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
+  verbose: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -179,6 +182,16 @@ function errorJson(error: unknown): Record<string, unknown> {
   return { error: { kind: e.name ?? "Error", message: e.message, ...located, ...(e.problems ? { problems: e.problems } : {}) } };
 }
 
+/**
+ * A path as the user gave it (`--dir /x/y` prints /x/y, wherever the command runs); the default
+ * relative to the working directory when it is inside it, else absolute.
+ */
+export function shownPath(given: string | undefined, resolved: string): string {
+  if (given !== undefined) return given;
+  const relative = path.relative(process.cwd(), resolved);
+  return relative === "" ? "." : relative.startsWith("..") || path.isAbsolute(relative) ? resolved : relative;
+}
+
 /** The whole CLI, in process: returns the exit code; prints through `io` only. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let secrets: string[] = [];
@@ -202,15 +215,24 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       if (json) complain(text);
       else say(text);
     };
+    // apply's header comes with its first progress line: with nothing pending, the summary alone names the folder.
+    let header: string | undefined;
     const reporter: Reporter = {
       event: (e) => {
-        const line = formatEvent(e);
-        if (line) progress(line);
+        const line = formatEvent(e, { verbose: values.verbose ?? false });
+        if (!line) return;
+        if (header && e.type !== "embedded-started") {
+          progress(header);
+          header = undefined;
+        }
+        progress(line);
       },
     };
     const ctx = buildContext(values, io.env, reporter, verb !== "lint");
     secrets = ctx.target?.secrets ?? [];
-    return await runVerb(verb as Verb, ctx, { json, say, progress, complain });
+    const dir = shownPath(values.dir, ctx.dir);
+    if (verb === "apply" && !json) header = `Applying ${dir} to ${ctx.target?.display ?? "the embedded PostgreSQL"}`;
+    return await runVerb(verb as Verb, ctx, { json, say, complain, dir });
   } catch (error) {
     if (json) say(JSON.stringify(errorJson(error), null, 2));
     complain(`error: ${(error as Error).message ?? String(error)}`);
@@ -218,12 +240,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function runVerb(
-  verb: Verb,
-  ctx: MigratorContext,
-  out: { json: boolean; say: (t: string) => void; progress: (t: string) => void; complain: (t: string) => void },
-): Promise<number> {
-  const { json, say, progress } = out;
+async function runVerb(verb: Verb, ctx: MigratorContext, out: { json: boolean; say: (t: string) => void; complain: (t: string) => void; dir: string }): Promise<number> {
+  const { json, say } = out;
   // The verbs load the driver and the parser; imported here so that `--help` and a usage error start fast.
   const { applyCommand, planCommand, statusCommand, verifyCommand } = await import("./commands.js");
   const { lintMigrations } = await import("./lint.js");
@@ -251,7 +269,6 @@ async function runVerb(
       return report.failed > 0 ? ExitCode.failed : ExitCode.ok;
     }
     case "apply": {
-      if (!json) progress(`Applying ${path.relative(process.cwd(), ctx.dir) || ctx.dir} to ${ctx.target?.display ?? "the embedded PostgreSQL"}`);
       const report = await applyCommand(ctx);
       if (json) {
         say(
@@ -262,7 +279,7 @@ async function runVerb(
           ),
         );
       } else {
-        say(formatApply(report));
+        say(formatApply(report, { dir: out.dir }));
       }
       if (report.failure) {
         out.complain(`error: ${report.failure.message}`);

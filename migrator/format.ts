@@ -8,8 +8,13 @@ import { displayVersion } from "./version-rules.js";
 const mode = (transactional: boolean) => (transactional ? "transaction" : "no-transaction");
 export const ms = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
 
+export interface EventFormat {
+  /** List every file applied before this run, not one line for all of them. */
+  verbose?: boolean;
+}
+
 /** One progress line per engine event; undefined for events that need no line. */
-export function formatEvent(e: MigratorEvent): string | undefined {
+export function formatEvent(e: MigratorEvent, options: EventFormat = {}): string | undefined {
   switch (e.type) {
     case "embedded-started":
       return `embedded PostgreSQL ${e.version.replace(/-.*/, "")} started; data in ${e.dataDir}`;
@@ -24,11 +29,14 @@ export function formatEvent(e: MigratorEvent): string | undefined {
     case "lock-acquired":
       return `got the migration lock after ${ms(e.waitedMs)}`;
     case "planned":
-      return e.alreadyApplied.length === 0
-        ? undefined
-        : e.alreadyApplied
-            .map((a) => `  ${a.status === "baselined" ? "baselined  " : "already    "} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional)}`)
-            .join("\n");
+      if (e.alreadyApplied.length === 0) return undefined;
+      if (options.verbose) {
+        return e.alreadyApplied
+          .map((a) => `  ${a.status === "baselined" ? "baselined  " : "already    "} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional)}`)
+          .join("\n");
+      }
+      // A long history is one line; with nothing pending not even that (the summary says it all).
+      return e.pending === 0 ? undefined : `  already     ${describeApplied(e.alreadyApplied)} (--verbose lists them)`;
     case "file-started":
       return undefined;
     case "file-applied":
@@ -48,8 +56,21 @@ export function formatEvent(e: MigratorEvent): string | undefined {
   }
 }
 
-export function formatApply(report: ApplyReport): string {
-  // The files applied before this run were listed as progress (the "planned" event).
+/** "417 files, 0_init … 20261130000000_points (2 baselined)": the files applied before this run. */
+function describeApplied(applied: { version: string; name: string; status: string }[]): string {
+  const folder = (a: { version: string; name: string }) => `${a.version}_${a.name}`;
+  const range = applied.length === 1 ? folder(applied[0]!) : `${folder(applied[0]!)} … ${folder(applied.at(-1)!)}`;
+  const baselined = applied.filter((a) => a.status === "baselined").length;
+  return `${applied.length} file${applied.length === 1 ? "" : "s"}, ${range}${baselined ? ` (${baselined} baselined)` : ""}`;
+}
+
+export interface ApplyFormat {
+  /** The migrations folder as the user gave it, and the database's display name: named when nothing else was printed. */
+  dir: string;
+}
+
+/** The summary line of an apply: the files this run applied were listed as progress, as was (in brief) the rest. */
+export function formatApply(report: ApplyReport, where?: ApplyFormat): string {
   const lines: string[] = [];
   const applied = report.results.filter((r) => r.action !== "baselined").length;
   const baselined = report.results.filter((r) => r.action === "baselined").length;
@@ -57,7 +78,9 @@ export function formatApply(report: ApplyReport): string {
   if (report.failure) {
     lines.push(`Applied ${applied} migration${applied === 1 ? "" : "s"} before a failure.`);
   } else if (report.results.length === 0 && report.stillPending === 0) {
-    lines.push(`Nothing pending: all ${report.alreadyApplied.length} migrations are applied.`);
+    const last = report.alreadyApplied.at(-1);
+    const facts = [where ? `${where.dir} on ${report.database}` : undefined, last ? `the last is ${last.version}_${last.name}` : undefined].filter(Boolean);
+    lines.push(`Nothing pending: all ${report.alreadyApplied.length} migrations are applied${facts.length ? ` (${facts.join("; ")})` : ""}.`);
   } else if (report.results.length === 0) {
     // --only a file that is already applied: the others are not this run's business, but say so.
     lines.push(`Nothing to apply in this run; ${report.alreadyApplied.length} applied, ${report.stillPending} still pending.`);

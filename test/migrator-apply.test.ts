@@ -210,8 +210,9 @@ describe("a failing file", () => {
     });
     const rerun = await apply(url, dir);
     expect(rerun.code, printed(rerun)).toBe(0);
-    // In version order: what was applied before, then what this run applied.
-    expect(rerun.stdout).toMatch(/already\s+1_users[^\n]*\n\s+applied\s+2_unique_email[^\n]*\n\s+applied\s+3_later/);
+    // The folder as given (absolute here, wherever the command runs), then in version order: what was applied before (one line for all of them), then what this run applied.
+    expect(rerun.stdout.startsWith(`Applying ${dir} to `)).toBe(true);
+    expect(rerun.stdout).toMatch(/already\s+1 file, 1_users \(--verbose lists them\)\n\s+applied\s+2_unique_email[^\n]*\n\s+applied\s+3_later/);
     expect(rerun.stdout).toMatch(/Applied 2 migrations in .*; 1 was already applied\./);
     expect((await ledgerRows(url)).map((r) => `${r.version}:${r.status}`)).toEqual(["1:applied", "2:applied", "3:applied"]);
     expect(await relationExists(url, "audit")).toBe(true);
@@ -336,9 +337,15 @@ describe("baseline", () => {
     expect(rows[0]!.duration_ms).toBeNull();
     expect(await relationExists(url, "c")).toBe(true);
 
+    // Nothing pending: one summary line that names the folder as given and the last file; --verbose lists every file.
     const again = await apply(url, dir);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/baselined\s+0_init/);
+    expect(again.stdout.trim().split("\n")).toEqual([
+      expect.stringMatching(new RegExp(`^Nothing pending: all 3 migrations are applied \\(${dir} on .+; the last is 2_c\\)\\.$`)),
+    ]);
+    const verbose = await apply(url, dir, "--verbose");
+    expect(verbose.code).toBe(0);
+    expect(verbose.stdout).toMatch(/baselined\s+0_init[^\n]*\n\s+baselined\s+1_b[^\n]*\n\s+already\s+2_c/);
     expect(again.stdout).toMatch(/Nothing pending: all 3 migrations are applied/);
   });
 
