@@ -27,6 +27,9 @@ Commands:
   status   list applied and pending migrations, and any disagreement with the files
   verify   run the verification queries (sql/verify) and report each check
   lint     lint the migration set with squawk; exit 1 on error-level findings
+  new NAME write the next migration, <dir>/<UTC yyyymmddHHMMSS>_NAME/migration.sql, and print
+           its path (--no-transaction: for a statement that cannot run in a transaction,
+           such as CREATE INDEX CONCURRENTLY; the file gets the directive and a template)
 
 Where:
   --database-url URL      the database (else DATABASE_URL, else PGHOST/PGPORT/PGUSER/PGPASSWORD/
@@ -69,7 +72,7 @@ Per-file directives (leading comment lines): -- migrate:no-transaction,
 -- migrate:lock-timeout 10s, -- migrate:statement-timeout 30min.
 `;
 
-const VERBS = ["plan", "apply", "status", "verify", "lint"] as const;
+const VERBS = ["plan", "apply", "status", "verify", "lint", "new"] as const;
 type Verb = (typeof VERBS)[number];
 
 export const OPTIONS = {
@@ -94,6 +97,7 @@ export const OPTIONS = {
   json: { type: "boolean" },
   quiet: { type: "boolean" },
   verbose: { type: "boolean" },
+  "no-transaction": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -209,6 +213,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     if (positionals.length === 0) throw new UsageError(`no command given; commands: ${VERBS.join(", ")}; see --help`);
     const [verb, ...extra] = positionals;
     if (!(VERBS as readonly string[]).includes(verb!)) throw new UsageError(`unknown command "${verb}"; commands: ${VERBS.join(", ")}`);
+    if (verb === "new") return await runNew(extra, values, say, json);
+    if (values["no-transaction"]) throw new UsageError("--no-transaction goes with new NAME; a file's own -- migrate:no-transaction decides how it runs");
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; see --help`);
     const progress = (text: string) => {
       if (values.quiet) return;
@@ -232,7 +238,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     secrets = ctx.target?.secrets ?? [];
     const dir = shownPath(values.dir, ctx.dir);
     if (verb === "apply" && !json) header = `Applying ${dir} to ${ctx.target?.display ?? "the embedded PostgreSQL"}`;
-    return await runVerb(verb as Verb, ctx, { json, say, complain, dir });
+    return await runVerb(verb as Exclude<Verb, "new">, ctx, { json, say, complain, dir });
   } catch (error) {
     if (json) say(JSON.stringify(errorJson(error), null, 2));
     complain(`error: ${(error as Error).message ?? String(error)}`);
@@ -240,7 +246,22 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function runVerb(verb: Verb, ctx: MigratorContext, out: { json: boolean; say: (t: string) => void; complain: (t: string) => void; dir: string }): Promise<number> {
+/** `new NAME`: files only, no database; the path printed is under the folder as the user gave it. */
+async function runNew(names: string[], values: Values, say: (t: string) => void, json: boolean): Promise<number> {
+  if (names.length !== 1) throw new UsageError(names.length === 0 ? "new needs a NAME, e.g. new add_member_email" : `new takes one NAME; got ${names.length}`);
+  const { newMigration } = await import("./new-migration.js");
+  const dir = path.resolve(values.dir ?? path.join(PROJECT_ROOT, "sql/migrations"));
+  const created = await newMigration(dir, names[0]!, { noTransaction: values["no-transaction"] ?? false, now: new Date() });
+  const shown = path.join(shownPath(values.dir, dir), created.folder, "migration.sql");
+  say(json ? JSON.stringify({ folder: created.folder, file: shown }, null, 2) : `Created ${shown}\nWrite its SQL, then: npm run migrate -- plan`);
+  return ExitCode.ok;
+}
+
+async function runVerb(
+  verb: Exclude<Verb, "new">,
+  ctx: MigratorContext,
+  out: { json: boolean; say: (t: string) => void; complain: (t: string) => void; dir: string },
+): Promise<number> {
   const { json, say } = out;
   // The verbs load the driver and the parser; imported here so that `--help` and a usage error start fast.
   const { applyCommand, planCommand, statusCommand, verifyCommand } = await import("./commands.js");

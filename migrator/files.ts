@@ -31,8 +31,9 @@ export interface MigrationSet {
   files: MigrationFile[];
 }
 
-const FOLDER = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
-const MIGRATION_FILE = "migration.sql";
+/** A migration folder's name: `<version>_<name>`, Prisma's layout. */
+export const FOLDER = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
+export const MIGRATION_FILE = "migration.sql";
 const LOCK_FILE = "migration_lock.toml";
 
 /** The text the checksum and parser see: no BOM, LF line endings. */
