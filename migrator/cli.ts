@@ -30,6 +30,9 @@ Commands:
   new NAME write the next migration, <dir>/<UTC yyyymmddHHMMSS>_NAME/migration.sql, and print
            its path (--no-transaction: for a statement that cannot run in a transaction,
            such as CREATE INDEX CONCURRENTLY; the file gets the directive and a template)
+  drift    compare the database's schema with the snapshot taken at the last applied
+           migration (--replay: with what the applied files build on an empty server of
+           the same major); exit 1 on any difference, each one line
 
 Where:
   --database-url URL      the database (else DATABASE_URL, else PGHOST/PGPORT/PGUSER/PGPASSWORD/
@@ -59,6 +62,9 @@ Apply:
   --retry-delay DUR       first pause between retries, doubled each time (default 1s)
   --lock-wait DUR         how long to wait for another migrator (default 60s)
 
+Drift:
+  --replay                compare with the applied files replayed on an embedded PostgreSQL
+
 Output:
   --json                  one JSON document on stdout; progress goes to stderr
   --quiet                 no progress lines
@@ -72,7 +78,7 @@ Per-file directives (leading comment lines): -- migrate:no-transaction,
 -- migrate:lock-timeout 10s, -- migrate:statement-timeout 30min.
 `;
 
-const VERBS = ["plan", "apply", "status", "verify", "lint", "new"] as const;
+const VERBS = ["plan", "apply", "status", "verify", "lint", "new", "drift"] as const;
 type Verb = (typeof VERBS)[number];
 
 export const OPTIONS = {
@@ -98,6 +104,7 @@ export const OPTIONS = {
   quiet: { type: "boolean" },
   verbose: { type: "boolean" },
   "no-transaction": { type: "boolean" },
+  replay: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -215,6 +222,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     if (!(VERBS as readonly string[]).includes(verb!)) throw new UsageError(`unknown command "${verb}"; commands: ${VERBS.join(", ")}`);
     if (verb === "new") return await runNew(extra, values, say, json);
     if (values["no-transaction"]) throw new UsageError("--no-transaction goes with new NAME; a file's own -- migrate:no-transaction decides how it runs");
+    if (values.replay && verb !== "drift") throw new UsageError("--replay goes with drift");
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; see --help`);
     const progress = (text: string) => {
       if (values.quiet) return;
@@ -238,7 +246,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     secrets = ctx.target?.secrets ?? [];
     const dir = shownPath(values.dir, ctx.dir);
     if (verb === "apply" && !json) header = `Applying ${dir} to ${ctx.target?.display ?? "the embedded PostgreSQL"}`;
-    return await runVerb(verb as Exclude<Verb, "new">, ctx, { json, say, complain, dir });
+    return await runVerb(verb as Exclude<Verb, "new">, ctx, { json, say, complain, dir, replay: values.replay ?? false });
   } catch (error) {
     if (json) say(JSON.stringify(errorJson(error), null, 2));
     complain(`error: ${(error as Error).message ?? String(error)}`);
@@ -260,7 +268,7 @@ async function runNew(names: string[], values: Values, say: (t: string) => void,
 async function runVerb(
   verb: Exclude<Verb, "new">,
   ctx: MigratorContext,
-  out: { json: boolean; say: (t: string) => void; complain: (t: string) => void; dir: string },
+  out: { json: boolean; say: (t: string) => void; complain: (t: string) => void; dir: string; replay: boolean },
 ): Promise<number> {
   const { json, say } = out;
   // The verbs load the driver and the parser; imported here so that `--help` and a usage error start fast.
@@ -288,6 +296,12 @@ async function runVerb(
       const report = await verifyCommand(ctx);
       say(json ? JSON.stringify(report, null, 2) : formatVerify(report));
       return report.failed > 0 ? ExitCode.failed : ExitCode.ok;
+    }
+    case "drift": {
+      const { driftCommand, formatDrift } = await import("./drift.js");
+      const report = await driftCommand(ctx, { replay: out.replay });
+      say(json ? JSON.stringify(report, null, 2) : formatDrift(report));
+      return report.differences.length > 0 ? ExitCode.failed : ExitCode.ok;
     }
     case "apply": {
       const report = await applyCommand(ctx);

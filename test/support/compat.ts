@@ -12,7 +12,10 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { takeCatalog } from "../../migrator/catalog/index.js";
+import { canonicalJson } from "../../migrator/catalog/normalise.js";
 import { startEmbedded, type EmbeddedServer } from "../../migrator/embedded/server.js";
+import { DEFAULT_LEDGER } from "../../migrator/ledger.js";
 import { migrate, migrateJson, migrateProcess, printed } from "./cli.js";
 import { freshDatabase, withTestClient } from "./database.js";
 import { migratorBackend, startMigrator, waitFor, waitForMigratorQuery, waitForNoMigratorSession } from "./faults.js";
@@ -244,6 +247,30 @@ export function compatSuite(major: Major): void {
       expect(again.code, printed(again)).toBe(0);
       expect(again.stdout).toMatch(/Nothing pending: all 20 migrations are applied/);
     });
+
+    test("the catalog fingerprint and drift: a read-only role reads the owner's catalog; a clean apply has no drift; a column added by hand is found against the snapshot and against a replay on this major", async () => {
+      const url = await fresh();
+      expect((await migrate(["apply", "--database-url", url, "--dir", MIGRATIONS, "--quiet"])).code).toBe(0);
+      const reader = `compat_reader_${major}_${process.pid}`;
+      await query(url, `DO $$ BEGIN CREATE ROLE ${reader} LOGIN PASSWORD 'ro'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+      // What the stacks grant the auditor: reading the migrator's schema (the ledger and its snapshots), nothing else.
+      await query(url, `GRANT USAGE ON SCHEMA migrator TO ${reader}; GRANT SELECT ON ALL TABLES IN SCHEMA migrator TO ${reader}`);
+      const asReader = new URL(url);
+      asReader.username = reader;
+      asReader.password = "ro";
+      const [owner, readOnly] = await Promise.all([url, asReader.toString()].map((u) => withTestClient(u, (c) => takeCatalog(c, DEFAULT_LEDGER))));
+      expect(canonicalJson(readOnly)).toBe(canonicalJson(owner));
+      expect(owner!.serverMajor).toBe(major);
+      const clean = await migrateJson(["drift", "--database-url", url, "--dir", MIGRATIONS, "--replay"]);
+      expect(clean.code, printed(clean)).toBe(0);
+      expect(clean.json.replay.serverVersion).toMatch(new RegExp(`^${major}\\.`));
+      await query(url, `ANALYZE; ALTER TABLE "Member" ADD COLUMN nickname text`);
+      for (const extra of [[], ["--replay"]]) {
+        const run = await migrateJson(["drift", "--database-url", asReader.toString(), "--dir", MIGRATIONS, ...extra]);
+        expect(run.code, printed(run)).toBe(1);
+        expect(run.json.differences.map((d: { line: string }) => d.line)).toEqual([`column "Member"."nickname" text exists in the database, not in the migrations`]);
+      }
+    }, 120_000);
 
     const tooNew = VERSIONED.filter((v) => v.needs > major);
     const runs = VERSIONED.filter((v) => v.needs <= major);
