@@ -285,7 +285,7 @@ function connectionLost(error: PgError): boolean {
 function failureFor(file: MigrationFile, error: PgError & { statement?: Statement }, attempts: number, blocker: string | undefined): Error {
   // A position belongs to the statement that failed; when that was not one of the file's (the
   // ledger row, COMMIT), it says nothing about where in the file to look.
-  const { line, column } = error.statement ? locateInFile(error.statement, error.position) : { line: file.statements[0]!.line, column: undefined };
+  const { line, column } = error.statement ? locateInFile(error.statement, error.position) : { line: file.statements[0]?.line ?? 1, column: undefined };
   let advice: string;
   if (error.code === LOCK_NOT_AVAILABLE) {
     advice =

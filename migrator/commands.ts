@@ -3,7 +3,7 @@ import { applySteps, type ApplySettings, type StepResult } from "./apply.js";
 import { withClientWhile, type ConnectionTarget } from "./connection.js";
 import { withEmbeddedDatabase } from "./embedded/server.js";
 import { LedgerConflictError, type Problem } from "./errors.js";
-import { readMigrationSet, type MigrationSet } from "./files.js";
+import { readMigrationSet, type MigrationSet, type RunMode } from "./files.js";
 import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from "./ledger.js";
 import { withAdvisoryLock } from "./advisory-lock.js";
 import { snapshotAfterRun } from "./catalog/snapshot.js";
@@ -90,7 +90,7 @@ export async function statusCommand(ctx: MigratorContext): Promise<StatusReport>
 
 export interface PlanReport {
   database: string;
-  steps: { version: string; name: string; file: string; action: "apply" | "baseline"; transactional: boolean; statements: number; resumes: boolean }[];
+  steps: { version: string; name: string; file: string; action: "apply" | "baseline"; transactional: boolean; mode: RunMode; statements: number; resumes: boolean }[];
 }
 
 export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
@@ -108,6 +108,7 @@ export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
           file: s.file.relativePath,
           action: s.action,
           transactional: s.file.transactional,
+          mode: s.file.mode,
           statements: s.file.statements.length,
           resumes: s.action === "apply" && s.resumed,
         })),

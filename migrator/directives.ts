@@ -21,6 +21,33 @@ const PREFIX = /^\s*--\s*migrate\s*:/i;
 const TRAILING_COMMENT = /^(\s*--\s*migrate\s*:.*?)\s+--.*$/i;
 
 /**
+ * The file's leading comments: where the first token starts, and where each `--` line comment
+ * before it starts (one inside a block comment is commented out, not a comment line).
+ * Prisma writes a destructive migration's warnings as a block comment at the top, so the
+ * header runs through block comments as well as line comments.
+ */
+function leadingComments(text: string): { end: number; lineComments: Set<number> } {
+  const lineComments = new Set<number>();
+  let i = 0;
+  for (;;) {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    if (text.startsWith("--", i)) {
+      lineComments.add(i);
+      const end = text.indexOf("\n", i);
+      i = end === -1 ? text.length : end + 1;
+    } else if (text.startsWith("/*", i)) {
+      // Nested, as PostgreSQL's lexer reads them.
+      let depth = 1;
+      for (i += 2; i < text.length && depth > 0;) {
+        const step = text.startsWith("/*", i) ? 1 : text.startsWith("*/", i) ? -1 : 0;
+        depth += step;
+        i += step === 0 ? 1 : 2;
+      }
+    } else return { end: i, lineComments };
+  }
+}
+
+/**
  * Reads `-- migrate:<name> [value]` lines from the file's leading comments.
  * An unknown or misplaced directive is an error rather than ignored: a misspelt
  * `no-transaction` silently ignored would run CONCURRENTLY inside a transaction.
@@ -28,14 +55,17 @@ const TRAILING_COMMENT = /^(\s*--\s*migrate\s*:.*?)\s+--.*$/i;
 export function readDirectives(text: string): { directives: Directives; problems: DirectiveProblem[] } {
   const directives: Directives = { transactional: true };
   const problems: DirectiveProblem[] = [];
-  const lines = text.split("\n");
-  let inHeader = true;
-  lines.forEach((raw, i) => {
+  const header = leadingComments(text);
+  let lineStart = 0;
+  text.split("\n").forEach((raw, i) => {
     const line = i + 1;
+    const at = lineStart + raw.indexOf("-");
+    lineStart += raw.length + 1;
     const trimmed = raw.trim();
-    if (inHeader && trimmed !== "" && !trimmed.startsWith("--")) inHeader = false;
     if (!PREFIX.test(raw)) return;
-    if (!inHeader) {
+    // Inside a block comment at the top: commented out, as the author meant.
+    if (at < header.end && !header.lineComments.has(at)) return;
+    if (at >= header.end) {
       problems.push({ line, message: `"${trimmed}" is a directive, but directives are read only from the comment lines at the top of the file; move it there` });
       return;
     }

@@ -5,6 +5,7 @@ import path from "node:path";
 import { readDirectives, type Directives } from "./directives.js";
 import { MigrationSetError, type Problem } from "./errors.js";
 import { loadParser, parseStatements, type Statement } from "./statements.js";
+import { isUntouchedTemplate } from "./template.js";
 
 export type { Statement } from "./statements.js";
 
@@ -21,6 +22,10 @@ export interface MigrationFile {
   /** sha256 (hex) of the file with any BOM dropped and CRLF normalised to LF. */
   checksum: string;
   transactional: boolean;
+  /** How it runs, as plan, lint and the review name it (runModeOf). */
+  mode: RunMode;
+  /** The file was wrapped whole in BEGIN … COMMIT (as Prisma writes some); the wrapper is not run. */
+  wrapped: boolean;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   statements: Statement[];
@@ -31,14 +36,26 @@ export interface MigrationSet {
   files: MigrationFile[];
 }
 
+/**
+ * How a file runs: in one transaction with its ledger row; outside any, because its first lines
+ * say `-- migrate:no-transaction`; or outside any because its one statement cannot run in a
+ * transaction block, as PostgreSQL runs a one-statement simple query (and so Prisma's files).
+ */
+export type RunMode = "transaction" | "no-transaction" | "no-transaction (one statement)";
+
 /** A migration folder's name: `<version>_<name>`, Prisma's layout. */
 export const FOLDER = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
 export const MIGRATION_FILE = "migration.sql";
 const LOCK_FILE = "migration_lock.toml";
 
-/** The text the checksum and parser see: no BOM, LF line endings. */
+/** The text the checksum sees: no BOM, LF line endings (a checkout's line endings are not an edit). */
 export function normaliseText(text: string): string {
-  return text.replace(/^\uFEFF/, "").replace(/\r\n/g, "\n");
+  return withoutBom(text).replace(/\r\n/g, "\n");
+}
+
+/** The text that is parsed and run: the file as written, its line endings kept (a CR inside a string literal is data). */
+export function withoutBom(text: string): string {
+  return text.replace(/^\uFEFF/, "");
 }
 
 export function checksumOf(normalisedText: string): string {
@@ -58,7 +75,11 @@ function decodeUtf8(bytes: Buffer, file: string, problems: Problem[]): string | 
 }
 
 /** Checks what one file says and how it will run; adds every problem found. */
-export function checkFile(text: string, relativePath: string, problems: Problem[]): { directives: Directives; statements: Statement[] } | undefined {
+export function checkFile(
+  text: string,
+  relativePath: string,
+  problems: Problem[],
+): { directives: Directives; statements: Statement[]; wrapped: boolean; mode: RunMode } | undefined {
   const before = problems.length;
   const { directives, problems: directiveProblems } = readDirectives(text);
   for (const p of directiveProblems) problems.push({ file: relativePath, ...p });
@@ -88,11 +109,11 @@ export function checkFile(text: string, relativePath: string, problems: Problem[
     }
     return undefined;
   }
-  const { statements } = parsed;
-  if (statements.length === 0) {
-    problems.push({ file: relativePath, message: "has no SQL statements (empty or comments only); delete the folder or write the migration" });
-    return undefined;
-  }
+  const unwrapped = unwrapTransaction(parsed.statements, directives, relativePath, problems);
+  if (!unwrapped) return undefined;
+  const { statements, wrapped } = unwrapped;
+  // A comment-only or empty file is what `prisma migrate dev --create-only` writes; Prisma records it.
+  if (statements.length === 0) return problems.length === before ? { directives, statements, wrapped, mode: "transaction" } : undefined;
 
   for (const s of statements) {
     if (s.transactionControl) {
@@ -100,18 +121,23 @@ export function checkFile(text: string, relativePath: string, problems: Problem[
         file: relativePath,
         line: s.line,
         column: s.column,
-        message: `${s.transactionControl}: the migrator controls transactions itself (the whole file is one transaction${directives.transactional ? "" : ", or autocommit with -- migrate:no-transaction"}); remove this statement`,
+        message: `${s.transactionControl}: the migrator controls transactions itself (the whole file is one transaction${directives.transactional ? "" : ", or autocommit with -- migrate:no-transaction"}); a file may be wrapped whole in one BEGIN … COMMIT, but no other transaction control is allowed: remove this statement`,
       });
     }
   }
-  if (directives.transactional) {
+  let mode: RunMode = directives.transactional ? "transaction" : "no-transaction";
+  // One statement is one simple query, which PostgreSQL runs outside any transaction block.
+  if (directives.transactional && !wrapped && statements.length === 1 && statements[0]!.nonTransactional) mode = "no-transaction (one statement)";
+  if (mode === "transaction") {
     for (const s of statements) {
       if (s.nonTransactional) {
         problems.push({
           file: relativePath,
           line: s.line,
           column: s.column,
-          message: `${s.nonTransactional} cannot run inside a transaction block, and this file runs in one; move it to a migration of its own whose first line is "-- migrate:no-transaction"`,
+          message: wrapped
+            ? `${s.nonTransactional} cannot run inside a transaction block, and this file wraps it in ${unwrapped.opening} … ${unwrapped.closing}; remove the wrapper${statements.length > 1 ? " and move it to a migration of its own" : ""}`
+            : `${s.nonTransactional} cannot run inside a transaction block, and this file of ${statements.length} statements runs in one; move it to a migration of its own, where as its one statement it runs outside a transaction (after SETs, under a first line "-- migrate:no-transaction")`,
         });
       }
     }
@@ -135,7 +161,48 @@ export function checkFile(text: string, relativePath: string, problems: Problem[
       problems.push({ file: relativePath, line: lateSet.line, message: "a SET after the statement has no effect on it; put SETs before the statement" });
     }
   }
-  return problems.length === before ? { directives, statements } : undefined;
+  return problems.length === before ? { directives, statements, wrapped, mode } : undefined;
+}
+
+/**
+ * A file wrapped whole in one `BEGIN` / `START TRANSACTION` … `COMMIT` / `END`, as Prisma writes
+ * its enum rewrites, is one transactional file: the migrator's own transaction takes the
+ * wrapper's place, so the wrapper is dropped. A wrapper with options (isolation level, read only)
+ * would be dropped with a meaning, and a directive file has no transaction to take its place:
+ * both are refused, as is any other transaction control (checked by the caller).
+ */
+function unwrapTransaction(
+  all: Statement[],
+  directives: Directives,
+  relativePath: string,
+  problems: Problem[],
+): { statements: Statement[]; wrapped: boolean; opening?: string; closing?: string } | undefined {
+  const first = all[0];
+  const last = all.at(-1);
+  const opens = first?.transactionKind === "TRANS_STMT_BEGIN" || first?.transactionKind === "TRANS_STMT_START";
+  const closes = all.length >= 2 && last?.transactionKind === "TRANS_STMT_COMMIT";
+  const inner = all.slice(1, -1);
+  if (!opens || !closes || inner.some((s) => s.transactionControl)) return { statements: all, wrapped: false };
+  if (!directives.transactional) {
+    problems.push({
+      file: relativePath,
+      line: first.line,
+      column: first.column,
+      message: `${first.transactionControl}: this file says -- migrate:no-transaction but wraps its SQL in a transaction; remove the wrapper or the directive`,
+    });
+    return undefined;
+  }
+  const optioned = [first, last!].find((s) => s.transactionOptions);
+  if (optioned) {
+    problems.push({
+      file: relativePath,
+      line: optioned.line,
+      column: optioned.column,
+      message: `"${optioned.sql.replace(/\s+/g, " ")}": the migrator runs a wrapped file in its own transaction, with the server's defaults, so these options would be dropped; remove them (or the wrapper)`,
+    });
+    return undefined;
+  }
+  return { statements: inner, wrapped: true, opening: first.transactionControl!, closing: last!.transactionControl! };
 }
 
 function checkLockFile(text: string, problems: Problem[]): void {
@@ -232,7 +299,11 @@ export async function readMigrationSet(dir: string): Promise<MigrationSet> {
     }
     const raw = decodeUtf8(content, relativePath, problems);
     if (raw === undefined) continue;
-    const text = normaliseText(raw);
+    const text = withoutBom(raw);
+    if (isUntouchedTemplate(normaliseText(text), f.name)) {
+      problems.push({ file: relativePath, message: "is still the template `migrate new` wrote; write its SQL, or delete the folder" });
+      continue;
+    }
     const checked = checkFile(text, relativePath, problems);
     if (!checked) continue;
     files.push({
@@ -241,8 +312,10 @@ export async function readMigrationSet(dir: string): Promise<MigrationSet> {
       folder: f.folder,
       relativePath,
       path: filePath,
-      checksum: checksumOf(text),
-      transactional: checked.directives.transactional,
+      checksum: checksumOf(normaliseText(text)),
+      transactional: checked.mode === "transaction",
+      mode: checked.mode,
+      wrapped: checked.wrapped,
       ...(checked.directives.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: checked.directives.lockTimeoutMs }),
       ...(checked.directives.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: checked.directives.statementTimeoutMs }),
       statements: checked.statements,

@@ -1,11 +1,16 @@
 import type { ApplyReport, PlanReport, StatusReport } from "./commands.js";
 import { formatProblem } from "./errors.js";
+import type { MigrationFile } from "./files.js";
 import type { LintFinding } from "./lint.js";
 import type { MigratorEvent } from "./reporter.js";
 import type { VerifyReport } from "./verify.js";
 import { displayVersion } from "./version-rules.js";
 
 const mode = (transactional: boolean) => (transactional ? "transaction" : "no-transaction");
+/** What a file of the set says of how it runs, and a note for the forms Prisma writes. */
+const fileMode = (file: Pick<MigrationFile, "mode" | "wrapped" | "statements">) =>
+  file.statements.length === 0 ? "empty" : file.mode + (file.wrapped ? " (BEGIN … COMMIT dropped)" : "");
+const EMPTY_WARNING = "warning: no SQL statements (empty or comments only): recorded as applied, nothing ran";
 export const ms = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`);
 
 export interface EventFormat {
@@ -40,11 +45,12 @@ export function formatEvent(e: MigratorEvent, options: EventFormat = {}): string
     case "file-started":
       return undefined;
     case "file-applied":
-      return `  applied     ${e.file.folder.padEnd(56)} ${mode(e.file.transactional).padEnd(15)} ${ms(e.durationMs).padStart(9)}`;
+      if (e.file.statements.length === 0) return `  applied     ${e.file.folder.padEnd(56)} ${"empty".padEnd(15)} ${EMPTY_WARNING}`;
+      return `  applied     ${e.file.folder.padEnd(56)} ${fileMode(e.file).padEnd(15)} ${ms(e.durationMs).padStart(9)}`;
     case "file-baselined":
-      return `  baselined   ${e.file.folder.padEnd(56)} ${mode(e.file.transactional).padEnd(15)} (recorded, not run)`;
+      return `  baselined   ${e.file.folder.padEnd(56)} ${fileMode(e.file).padEnd(15)} (recorded, not run)`;
     case "file-completed-earlier":
-      return `  applied     ${e.file.folder.padEnd(56)} ${mode(e.file.transactional).padEnd(15)} (index ${e.index} was completed by an interrupted earlier run; recorded)`;
+      return `  applied     ${e.file.folder.padEnd(56)} ${fileMode(e.file).padEnd(15)} (index ${e.index} was completed by an interrupted earlier run; recorded)`;
     case "lock-timeout-retry":
       return `  lock wait   ${e.file.folder}: lock_timeout reached (attempt ${e.attempt}); retrying in ${ms(e.delayMs)}${e.blocker ? `; blocked by ${e.blocker}` : ""}`;
     case "invalid-index-dropped":
@@ -116,7 +122,7 @@ export function formatPlan(report: PlanReport): string {
   const lines = [`Plan for ${report.database}:`];
   report.steps.forEach((s, i) => {
     lines.push(
-      `  ${String(i + 1).padStart(3)}. ${s.action.padEnd(8)} ${s.file.replace(/\/migration\.sql$/, "").padEnd(56)} ${mode(s.transactional).padEnd(15)} ${s.statements} statement${s.statements === 1 ? "" : "s"}${s.resumes ? " (resumes an interrupted run)" : ""}`,
+      `  ${String(i + 1).padStart(3)}. ${s.action.padEnd(8)} ${s.file.replace(/\/migration\.sql$/, "").padEnd(56)} ${(s.statements === 0 ? "empty" : s.mode).padEnd(15)} ${s.statements} statement${s.statements === 1 ? "" : "s"}${s.statements === 0 ? " (comments only: recorded as applied, nothing runs)" : ""}${s.resumes ? " (resumes an interrupted run)" : ""}`,
     );
   });
   return lines.join("\n");

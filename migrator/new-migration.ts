@@ -2,6 +2,9 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "./errors.js";
 import { FOLDER, MIGRATION_FILE } from "./files.js";
+import { migrationTemplate } from "./template.js";
+
+export { migrationTemplate } from "./template.js";
 
 /** Prisma's versions: the UTC time as yyyymmddHHMMSS. */
 export function timestampOf(now: Date): string {
@@ -28,20 +31,6 @@ export function nextVersion(existingVersions: string[], now: Date): string {
   const lastTime = parseTimestamp(last);
   if (lastTime) return timestampOf(new Date(Math.max(now.getTime(), lastTime.getTime() + 1000)));
   return String(BigInt(last) + 1n).padStart(last.length, "0");
-}
-
-export function migrationTemplate(name: string, noTransaction: boolean): string {
-  if (noTransaction) {
-    return [
-      "-- migrate:no-transaction",
-      `-- ${name}: runs outside a transaction, so it holds one statement that cannot run in one.`,
-      "-- Build an index without blocking writes (IF NOT EXISTS: a rerun after an interrupted build is safe;",
-      "-- the migrator drops an INVALID index it left and builds it again):",
-      '-- CREATE INDEX CONCURRENTLY IF NOT EXISTS "Table_column_idx" ON "Table" ("column");',
-      "",
-    ].join("\n");
-  }
-  return [`-- ${name}: the whole file runs in one transaction; a failure rolls all of it back.`, "", ""].join("\n");
 }
 
 export interface NewMigration {

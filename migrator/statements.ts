@@ -14,8 +14,12 @@ export interface Statement {
   kind: string;
   /** Why this statement cannot run inside a transaction block, e.g. "CREATE INDEX CONCURRENTLY". */
   nonTransactional?: string;
-  /** BEGIN / COMMIT / ROLLBACK and friends: the migrator owns transaction control. */
+  /** BEGIN / COMMIT / ROLLBACK and friends, as the file spells them ("END", "ABORT"): the migrator owns transaction control. */
   transactionControl?: string;
+  /** The parser's kind of a transaction statement, e.g. "TRANS_STMT_COMMIT" (END is one too). */
+  transactionKind?: string;
+  /** Set when a BEGIN / START TRANSACTION sets something (isolation level, read only) or a COMMIT says AND CHAIN. */
+  transactionOptions?: "options";
   /** A session `SET` / `RESET` (allowed before the one statement of a no-transaction file). */
   sessionSetting: boolean;
   /** For CREATE INDEX: what the invalid-index repair needs. */
@@ -146,7 +150,8 @@ export function parseStatements(text: string): { statements: Statement[] } | { e
     const end = raw.stmt_len === undefined || raw.stmt_len === 0 ? text.length : toChar(startByte + raw.stmt_len);
     const first = skipTrivia(text, start);
     const { line, column } = lines.locate(first);
-    statements.push({ sql: text.slice(first, end), line, column, offset: first, ...classify(raw.stmt) });
+    const sql = text.slice(first, end);
+    statements.push({ sql, line, column, offset: first, ...classify(raw.stmt, /^[A-Za-z]*/.exec(sql)![0]) });
   }
   return { statements };
 }
@@ -157,17 +162,25 @@ interface RawStmt {
   stmt_len?: number;
 }
 
-type Classification = Pick<Statement, "kind" | "nonTransactional" | "transactionControl" | "sessionSetting" | "index" | "relations" | "requires">;
+type Classification = Pick<
+  Statement,
+  "kind" | "nonTransactional" | "transactionControl" | "transactionKind" | "transactionOptions" | "sessionSetting" | "index" | "relations" | "requires"
+>;
 
 const TRANSACTION_CONTROL: Record<string, string> = {
   TRANS_STMT_BEGIN: "BEGIN",
   TRANS_STMT_START: "START TRANSACTION",
   TRANS_STMT_COMMIT: "COMMIT",
   TRANS_STMT_ROLLBACK: "ROLLBACK",
+  TRANS_STMT_SAVEPOINT: "SAVEPOINT",
+  TRANS_STMT_RELEASE: "RELEASE SAVEPOINT",
+  TRANS_STMT_ROLLBACK_TO: "ROLLBACK TO SAVEPOINT",
   TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
   TRANS_STMT_COMMIT_PREPARED: "COMMIT PREPARED",
   TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
 };
+/** Other spellings PostgreSQL accepts, named as written so a message quotes the file. */
+const SYNONYMS: Record<string, string> = { END: "END", ABORT: "ABORT" };
 
 /** Statements PostgreSQL refuses inside a transaction block (PreventInTransactionBlock callers). */
 function nonTransactionalReason(kind: string, node: any): string | undefined {
@@ -255,7 +268,7 @@ function relationsOf(kind: string, node: any): RelationName[] {
   return [...found.values()];
 }
 
-function classify(stmt: Record<string, any>): Classification {
+function classify(stmt: Record<string, any>, firstWord: string): Classification {
   const kind = Object.keys(stmt)[0] ?? "Unknown";
   const node = stmt[kind] ?? {};
   const relations = relationsOf(kind, node);
@@ -269,7 +282,9 @@ function classify(stmt: Record<string, any>): Classification {
   const reason = nonTransactionalReason(kind, node);
   if (reason) classification.nonTransactional = reason;
   if (kind === "TransactionStmt" && TRANSACTION_CONTROL[node.kind]) {
-    classification.transactionControl = TRANSACTION_CONTROL[node.kind];
+    classification.transactionControl = SYNONYMS[firstWord.toUpperCase()] ?? TRANSACTION_CONTROL[node.kind];
+    classification.transactionKind = node.kind;
+    if ((node.options ?? []).length > 0 || node.chain) classification.transactionOptions = "options";
   }
   if (kind === "IndexStmt" && node.idxname && node.relation?.relname) {
     classification.index = {

@@ -85,6 +85,20 @@ describe("npm run migrate -- new", () => {
     expect(await readFile(path.join(dir, "20991231235958_taken", "migration.sql"), "utf8")).toBe("SELECT 1;\n");
   });
 
+  test("a template not yet written is refused by plan and apply (other comment-only files are recorded, as Prisma does), so it cannot be applied and then edited", async () => {
+    const url = await freshDatabase("new");
+    const dir = await emptySet();
+    await migrate(["new", "forgotten", "--dir", dir]);
+    await migrate(["new", "forgotten_index", "--no-transaction", "--dir", dir]);
+    for (const verb of ["plan", "apply"]) {
+      const run = await migrate([verb, "--database-url", url, "--dir", dir]);
+      expect(run.code, printed(run)).toBe(2);
+      expect(run.stderr).toMatch(/the migration set has 2 problems/);
+      expect(run.stderr).toMatch(/\d{14}_forgotten\/migration\.sql: is still the template `migrate new` wrote; write its SQL, or delete the folder/);
+    }
+    expect(await ledgerRows(url)).toEqual([]);
+  });
+
   test("the templates, once written, apply on PostgreSQL in the mode they say", async () => {
     const url = await freshDatabase("new");
     const dir = await emptySet();

@@ -129,24 +129,16 @@ describe("reading the set: problems found before anything runs", () => {
     expect(problems[2]!.message).toMatch(/only from the comment lines at the top/);
   });
 
-  test("BEGIN/COMMIT, psql meta-commands, empty files and invalid UTF-8 are refused", async () => {
+  test("psql meta-commands and invalid UTF-8 are refused; a file wrapped in BEGIN … COMMIT and a comment-only file are not", async () => {
     const problems = await problemsOf([
       { version: "1", name: "begin", sql: "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n" },
       { version: "2", name: "meta", sql: "CREATE TABLE b (id int);\n\\connect other\n" },
       { version: "3", name: "empty", sql: "-- nothing here yet\n" },
       { version: "4", name: "latin1", sql: Buffer.from([...Buffer.from("SELECT 'caf"), 0xe9, ...Buffer.from("';\n")]) },
     ]);
-    expect(problems.map((p) => `${p.file}:${p.line ?? "-"}`)).toEqual([
-      "1_begin/migration.sql:1",
-      "1_begin/migration.sql:3",
-      "2_meta/migration.sql:2",
-      "3_empty/migration.sql:-",
-      "4_latin1/migration.sql:1",
-    ]);
-    expect(problems[0]!.message).toMatch(/^BEGIN: the migrator controls transactions/);
-    expect(problems[2]!.message).toMatch(/\\connect is a psql meta-command/);
-    expect(problems[3]!.message).toMatch(/no SQL statements/);
-    expect(problems[4]!.message).toMatch(/not valid UTF-8/);
+    expect(problems.map((p) => `${p.file}:${p.line ?? "-"}`)).toEqual(["2_meta/migration.sql:2", "4_latin1/migration.sql:1"]);
+    expect(problems[0]!.message).toMatch(/\\connect is a psql meta-command/);
+    expect(problems[1]!.message).toMatch(/not valid UTF-8/);
   });
 
   test("layout: versions out of numeric order, duplicate versions, stray files, a folder without migration.sql, another provider", async () => {
@@ -176,7 +168,7 @@ describe("reading the set: problems found before anything runs", () => {
     const url = await freshDatabase("plan");
     const dir = await writeSet([
       { version: "1", name: "ok", sql: "CREATE TABLE ok (id int);\n" },
-      { version: "2", name: "conc", sql: "CREATE INDEX CONCURRENTLY ok_id ON ok (id);\n" },
+      { version: "2", name: "conc", sql: "ANALYZE ok;\nCREATE INDEX CONCURRENTLY ok_id ON ok (id);\n" },
       { version: "3", name: "syntax", sql: "SELEC 1;\n" },
       { version: "4", name: "two", sql: `${NO_TX}CREATE INDEX CONCURRENTLY a ON ok (id);\nCREATE INDEX CONCURRENTLY b ON ok (id);\n` },
     ]);
@@ -184,7 +176,7 @@ describe("reading the set: problems found before anything runs", () => {
       const run = await migrate([verb, "--database-url", url, "--dir", dir]);
       expect(run.code, verb).toBe(2);
       expect(run.stderr).toMatch(/the migration set has 3 problems; nothing was applied/);
-      expect(run.stderr).toContain("2_conc/migration.sql:1:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block");
+      expect(run.stderr).toContain("2_conc/migration.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block");
       expect(run.stderr).toContain('3_syntax/migration.sql:1:1: syntax error: syntax error at or near "SELEC"');
       expect(run.stderr).toContain("4_two/migration.sql:3:1: a -- migrate:no-transaction file holds exactly one statement");
     }
@@ -263,8 +255,8 @@ describe("a misspelt directive through the CLI", () => {
     const run = await migrate(["apply", "--database-url", url, "--dir", dir]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('2_idx/migration.sql:1: unknown directive "-- migrate:no_transaction"; did you mean "-- migrate:no-transaction"?');
-    // Its CONCURRENTLY then counts as inside a transaction, and that is reported in the same run.
-    expect(run.stderr).toContain("2_idx/migration.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block");
+    // Its one statement runs outside a transaction with or without the directive: only the spelling is wrong.
+    expect(run.stderr).toMatch(/the migration set has 1 problem; /);
     expect(await relationExists(url, "t")).toBe(false);
   });
 });
@@ -455,9 +447,36 @@ describe("plan against a database", () => {
     expect(run.code).toBe(0);
     expect(run.json.database).toMatch(/^postgres@127\.0\.0\.1:\d+\/plan_/);
     expect(run.json.steps).toEqual([
-      { version: "20260101000000", name: "users", file: "20260101000000_users/migration.sql", action: "apply", transactional: true, statements: 2, resumes: false },
-      { version: "20260102000000", name: "seed", file: "20260102000000_seed/migration.sql", action: "apply", transactional: true, statements: 1, resumes: false },
-      { version: "20260103000000", name: "index", file: "20260103000000_index/migration.sql", action: "apply", transactional: false, statements: 2, resumes: false },
+      {
+        version: "20260101000000",
+        name: "users",
+        file: "20260101000000_users/migration.sql",
+        action: "apply",
+        transactional: true,
+        mode: "transaction",
+        statements: 2,
+        resumes: false,
+      },
+      {
+        version: "20260102000000",
+        name: "seed",
+        file: "20260102000000_seed/migration.sql",
+        action: "apply",
+        transactional: true,
+        mode: "transaction",
+        statements: 1,
+        resumes: false,
+      },
+      {
+        version: "20260103000000",
+        name: "index",
+        file: "20260103000000_index/migration.sql",
+        action: "apply",
+        transactional: false,
+        mode: "no-transaction",
+        statements: 2,
+        resumes: false,
+      },
     ]);
     expect(await relationExists(url, "users")).toBe(false);
     expect(await relationExists(url, "migrator.applied_migrations")).toBe(false);

@@ -33,16 +33,6 @@ interface BadCase {
 
 const CASES: BadCase[] = [
   {
-    name: "an empty file",
-    files: [GOOD, { version: "2", name: "empty", sql: "" }],
-    message: /^ {2}2_empty\/migration\.sql: has no SQL statements \(empty or comments only\)/m,
-  },
-  {
-    name: "a comment-only file",
-    files: [GOOD, { version: "2", name: "comments", sql: "-- TODO: write this\n/* later */\n" }],
-    message: /^ {2}2_comments\/migration\.sql: has no SQL statements/m,
-  },
-  {
     name: "invalid UTF-8 (on line 2)",
     files: [
       GOOD,
@@ -107,6 +97,51 @@ const CASES: BadCase[] = [
     message: /^ {2}2_rollback\/migration\.sql:3:3: ROLLBACK: the migrator controls transactions itself/m,
   },
   {
+    name: "END written in the middle of a file (named as written)",
+    files: [GOOD, { version: "2", name: "end", sql: "CREATE TABLE e (id int);\nEND;\nCREATE TABLE f (id int);\n" }],
+    message: /^ {2}2_end\/migration\.sql:2:1: END: the migrator controls transactions itself/m,
+  },
+  {
+    name: "two BEGIN … COMMIT blocks in one file",
+    files: [GOOD, { version: "2", name: "two_blocks", sql: "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n" }],
+    message: /^ {2}2_two_blocks\/migration\.sql:1:1: BEGIN: the migrator controls transactions itself/m,
+    problems: 4,
+  },
+  {
+    name: "a wrapper around part of the file",
+    files: [GOOD, { version: "2", name: "part", sql: "BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n" }],
+    message: /^ {2}2_part\/migration\.sql:3:1: COMMIT: the migrator controls transactions itself/m,
+    problems: 2,
+  },
+  {
+    name: "a SAVEPOINT inside a wrapped file",
+    files: [GOOD, { version: "2", name: "savepoint", sql: "BEGIN;\nSAVEPOINT s;\nCREATE TABLE a (id int);\nROLLBACK TO SAVEPOINT s;\nCOMMIT;\n" }],
+    message: /^ {2}2_savepoint\/migration\.sql:2:1: SAVEPOINT: the migrator controls transactions itself/m,
+    problems: 4,
+  },
+  {
+    name: "a wrapper that sets an isolation level",
+    files: [GOOD, { version: "2", name: "isolation", sql: "BEGIN ISOLATION LEVEL SERIALIZABLE;\nCREATE TABLE a (id int);\nCOMMIT;\n" }],
+    message: /^ {2}2_isolation\/migration\.sql:1:1: "BEGIN ISOLATION LEVEL SERIALIZABLE": the migrator runs a wrapped file in its own transaction/m,
+  },
+  {
+    name: "a wrapper in a -- migrate:no-transaction file",
+    files: [GOOD, { version: "2", name: "wrapped_directive", sql: "-- migrate:no-transaction\nBEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n" }],
+    message: /^ {2}2_wrapped_directive\/migration\.sql:2:1: BEGIN: this file says -- migrate:no-transaction but wraps its SQL in a transaction/m,
+  },
+  {
+    name: "CREATE INDEX CONCURRENTLY inside a wrapper",
+    files: [GOOD, { version: "2", name: "wrapped_cic", sql: "BEGIN;\nCREATE INDEX CONCURRENTLY good_id ON good (id);\nCOMMIT;\n" }],
+    message:
+      /^ {2}2_wrapped_cic\/migration\.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and this file wraps it in BEGIN … COMMIT; remove the wrapper$/m,
+  },
+  {
+    name: "CREATE INDEX CONCURRENTLY beside another statement",
+    files: [GOOD, { version: "2", name: "cic_and_more", sql: "CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n" }],
+    message:
+      /^ {2}2_cic_and_more\/migration\.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and this file of 2 statements runs in one; move it to a migration of its own/m,
+  },
+  {
     name: "the psql meta-command \\connect",
     files: [GOOD, { version: "2", name: "connect", sql: "CREATE TABLE x (id int);\n\\connect other\nCREATE TABLE y (id int);\n" }],
     message: /^ {2}2_connect\/migration\.sql:2: \\connect is a psql meta-command, not SQL/m,
@@ -120,8 +155,7 @@ const CASES: BadCase[] = [
     name: "a misspelt directive (-- migrate:notransaction)",
     files: [GOOD, { version: "2", name: "typo", sql: "-- migrate:notransaction\nCREATE INDEX CONCURRENTLY good_id ON good (id);\n" }],
     message: /^ {2}2_typo\/migration\.sql:1: unknown directive "-- migrate:notransaction"; did you mean "-- migrate:no-transaction"\?/m,
-    // Not ignored: the file is not taken as no-transaction, so its CONCURRENTLY is refused too.
-    problems: 2,
+    // Refused, not ignored (its one statement would run outside a transaction either way).
   },
 ];
 
@@ -140,11 +174,13 @@ describe("a bad set: exit 2, one message naming the file (and line), nothing app
   });
 
   test("every problem of a set is listed at once, and a process exits 2 too", async () => {
-    const dir = await writeSet([GOOD, { version: "2", name: "empty", sql: "" }, { version: "3", name: "begin", sql: "BEGIN;\n" }], { lockFile: 'provider = "sqlite"\n' });
+    const dir = await writeSet([GOOD, { version: "2", name: "savepoint", sql: "SAVEPOINT s;\n" }, { version: "3", name: "begin", sql: "BEGIN;\n" }], {
+      lockFile: 'provider = "sqlite"\n',
+    });
     const run = await migrateProcess(["apply", "--dir", dir], { DATABASE_URL: url });
     expect(run.code, printed(run)).toBe(2);
     expect(run.stderr).toMatch(/the migration set has 3 problems; nothing was applied/);
-    for (const where of ["2_empty/migration.sql:", "3_begin/migration.sql:1:1:", "migration_lock.toml:"]) expect(run.stderr).toContain(where);
+    for (const where of ["2_savepoint/migration.sql:1:1:", "3_begin/migration.sql:1:1:", "migration_lock.toml:"]) expect(run.stderr).toContain(where);
     expect(await ledgerRows(url)).toEqual([]);
   });
 });

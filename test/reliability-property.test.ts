@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { exitCodeOf, MigrationSetError, type Problem } from "../migrator/errors.js";
-import { checkFile, checksumOf, normaliseText, readMigrationSet, type MigrationFile } from "../migrator/files.js";
+import { checkFile, checksumOf, normaliseText, readMigrationSet, withoutBom, type MigrationFile } from "../migrator/files.js";
 import type { LedgerRow } from "../migrator/ledger.js";
 import { plan } from "../migrator/plan.js";
 import { loadParser } from "../migrator/statements.js";
@@ -85,10 +85,11 @@ const FILE = "1_prop/migration.sql";
 
 /** What the reader promises for one text: a parsed file or problems that locate themselves in it. */
 function readOne(text: string): MigrationFile | undefined {
-  const normalised = normaliseText(text);
+  // Parsed and run as written (CRs kept); only the checksum sees the normalised text.
+  const written = withoutBom(text);
   const problems: Problem[] = [];
-  const checked = checkFile(normalised, FILE, problems);
-  const lines = normalised.split("\n").length;
+  const checked = checkFile(written, FILE, problems);
+  const lines = written.split("\n").length;
   if (!checked) {
     expect(problems.length).toBeGreaterThan(0);
     for (const p of problems) {
@@ -104,9 +105,10 @@ function readOne(text: string): MigrationFile | undefined {
     return undefined;
   }
   expect(problems).toEqual([]);
-  expect(checked.statements.length).toBeGreaterThan(0);
+  // An empty or comment-only file is a no-op that runs in a transaction; any other has statements.
+  if (checked.statements.length === 0) expect(checked.mode).toBe("transaction");
   // The parser stops at a NUL byte: a file holding one must be refused, or the SQL after it would vanish.
-  expect(normalised).not.toContain("\u0000");
+  expect(written).not.toContain("\u0000");
   for (const s of checked.statements) {
     expect(s.line).toBeGreaterThanOrEqual(1);
     expect(s.line).toBeLessThanOrEqual(lines);
@@ -117,8 +119,10 @@ function readOne(text: string): MigrationFile | undefined {
     folder: "1_prop",
     relativePath: FILE,
     path: FILE,
-    checksum: checksumOf(normalised),
-    transactional: checked.directives.transactional,
+    checksum: checksumOf(normaliseText(text)),
+    transactional: checked.mode === "transaction",
+    mode: checked.mode,
+    wrapped: checked.wrapped,
     statements: checked.statements,
   };
 }
