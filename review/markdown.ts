@@ -103,7 +103,7 @@ function lintCell(p: PendingFile): string {
 
 function row(p: PendingFile): string {
   const f = p.file;
-  return `| ${f.version} | ${cell(f.name)} | ${f.transactional ? "transaction" : "no-transaction"} | ${f.statements.length} | ${cell(locksCell(p))} | ${cell(lintCell(p))} |`;
+  return `| ${f.version} | ${cell(f.name)} | ${f.mode}${f.wrapped ? " (wrapper dropped)" : ""} | ${f.statements.length} | ${cell(locksCell(p))} | ${cell(lintCell(p))} |`;
 }
 
 export interface RenderOptions {
