@@ -20,6 +20,7 @@ import { readMigrationSet } from "../migrator/files.js";
 import { DEFAULT_LEDGER, readLedger, validateLedgerLocation } from "../migrator/ledger.js";
 import { redact } from "../migrator/redact.js";
 import { readVerifyFiles, verify, type VerifyReport } from "../migrator/verify.js";
+import { readPrivilegeIntent } from "../migrator/privileges/intent.js";
 import { exitWith } from "./exit.js";
 import { warnIfStale } from "./stale-bundle.js";
 
@@ -69,10 +70,12 @@ export async function produceReport(argv: string[], env: NodeJS.ProcessEnv, secr
   if (!target) throw new Error("DATABASE_URL is not set; the report never falls back to the embedded PostgreSQL");
   secrets.push(...target.secrets);
   const ledger = validateLedgerLocation({ schema: values["ledger-schema"] ?? DEFAULT_LEDGER.schema, table: DEFAULT_LEDGER.table });
+  // The stack's privilege intent (MIGRATOR_PRIVILEGES), which 15_table_privileges.sql compares with the database.
+  const privileges = readPrivilegeIntent(undefined, env);
   const read = async () => ({ set: await readMigrationSet(path.resolve(values.dir!)), checks: await readVerifyFiles(path.resolve(values["verify-dir"]!)) });
   return withClientWhile(target, read, async (client, { set, checks }) => ({
     status: statusOf(set, await readLedger(client, ledger), { ignoreUnknown: values["ignore-unknown"] ?? false }, target.display),
-    verify: await verify(client, set, checks, ledger),
+    verify: await verify(client, set, checks, ledger, privileges),
     server: await serverFacts(client),
   }));
 }

@@ -1,6 +1,7 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "../stacks/index.js";
+import { APP_TABLE_PRIVILEGES, APPEND_ONLY_PRIVILEGES } from "./privilege-intent.js";
 import type { DatabaseTarget } from "./target.js";
 
 export interface DatabaseAccessArgs {
@@ -16,10 +17,6 @@ function slug(text: string): string {
     .replace(/^-|-$/g, "");
 }
 
-/** The privileges the application gets on every table the migrations create, and on the immutable ones. */
-export const APP_TABLE_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE"];
-export const APPEND_ONLY_PRIVILEGES = ["INSERT", "SELECT"];
-
 /**
  * Roles and privileges, through the postgresql provider connected as the administrator:
  * - the migrator role logs in with the configured secret password and owns everything the
@@ -28,7 +25,10 @@ export const APPEND_ONLY_PRIVILEGES = ["INSERT", "SELECT"];
  *   append-only ones (the `PointTransaction` ledger), where it may only INSERT and SELECT;
  * - the auditor role reads every table and the migration ledger, and writes nothing.
  * Default privileges are in place before the first migration runs, so tables created by
- * later migrations are covered without a new grant.
+ * later migrations are covered without a new grant. They cannot leave a table out, so they give
+ * the application UPDATE and DELETE on the append-only tables too: the migrator takes those away
+ * after every apply, from the stack's privilege intent (privilege-intent.ts, which
+ * sql/verify/15_table_privileges.sql checks in the database).
  */
 export class DatabaseAccess extends pulumi.ComponentResource {
   readonly provider: postgresql.Provider;
@@ -161,8 +161,12 @@ export class DatabaseAccess extends pulumi.ComponentResource {
 
   /**
    * Grants that need the migrated tables, created after the last migration:
-   * - the append-only tables: the application keeps only INSERT and SELECT (the provider revokes
-   *   everything else the default privileges gave, then grants these);
+   * - the append-only tables: INSERT and SELECT for the application. This Grant takes nothing
+   *   away: the provider revokes only the privileges a Grant lists (REVOKE INSERT, SELECT, then
+   *   GRANT them), so UPDATE and DELETE from the default privileges would stay; the migrator's
+   *   privilege step, which ran just before, is what removes them. The Grant stays because
+   *   deleting it from a deployed stack would REVOKE INSERT and SELECT, and the application could
+   *   not write the ledger until the next apply;
    * - the auditor reads every table that exists now, including any that predate its default privileges.
    */
   afterMigrations(lastMigration: pulumi.Resource | undefined): pulumi.Resource[] {

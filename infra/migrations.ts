@@ -5,6 +5,8 @@ import { shellCommand } from "./shell-command.js";
 import { MigrationSetError } from "../migrator/errors.js";
 import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
 import { manifestEnvironment, setDigest } from "../migrator/manifest.js";
+import { PRIVILEGES_ENV } from "../migrator/privileges/intent.js";
+import { privilegeIntent } from "./privilege-intent.js";
 
 /**
  * How the commands start the migrator: the bundle scripts/bundle.mjs builds (plain JavaScript,
@@ -87,6 +89,9 @@ export interface MigrationsArgs {
  * - Any change of the manifest re-runs `create` (there is no `update`): the migrator applies what
  *   the ledger lacks and refuses an edited applied file before anything runs. There is no
  *   `delete`: removing the resource runs nothing against the database.
+ * - After the files, the migrator makes the tables' privileges what the stack intends
+ *   (`MIGRATOR_PRIVILEGES`, privilege-intent.ts): every run, so a new table, a re-run and a new
+ *   database all end with the same privileges.
  * - A failed file fails the command: the files before it stay applied (each committed with its
  *   ledger row); the state keeps the inputs of the last successful run, so the next `up` runs the
  *   command again and the migrator continues from the failed file.
@@ -109,7 +114,9 @@ export class Migrations extends pulumi.ComponentResource {
       `${name}-apply`,
       {
         create: applyCommandLine(settings),
-        environment: { DATABASE_URL: args.connectionUrl, ...manifestEnvironment(set) },
+        // The privilege intent is in the environment too: the migrator enforces it after the files,
+        // and a changed intent shows in the diff and runs the command again.
+        environment: { DATABASE_URL: args.connectionUrl, [PRIVILEGES_ENV]: JSON.stringify(privilegeIntent(settings)), ...manifestEnvironment(set) },
         triggers: [args.databaseIdentity],
         logging: "stdoutAndStderr",
         addPreviousOutputInEnv: false,

@@ -9,6 +9,8 @@ import { shellCommand } from "./shell-command.js";
 import type { StackReport } from "../bin/stack-report.js";
 import type { MigrationSet } from "../migrator/files.js";
 import { setDigest } from "../migrator/manifest.js";
+import { PRIVILEGES_ENV } from "../migrator/privileges/intent.js";
+import { privilegeIntent } from "./privilege-intent.js";
 import type { TransactionMode } from "./migrations.js";
 
 /** How the verification command starts: the stack's report (status + verify + server facts), bundled like the migrator. */
@@ -172,6 +174,8 @@ export class Verification extends pulumi.ComponentResource {
           MIGRATION_SET_SHA256: setDigest(args.set),
           VERIFY_SET_SHA256: args.verifyDigest,
           VERIFICATION_RUN: settings.migrations.verificationRun ?? "",
+          // What 15_table_privileges.sql compares the database's privileges with.
+          [PRIVILEGES_ENV]: JSON.stringify(privilegeIntent(settings)),
         },
         triggers: [args.databaseIdentity],
         logging: "none",

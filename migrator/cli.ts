@@ -10,6 +10,7 @@ import { formatApply, formatEvent, formatLint, formatPlan, formatStatus, formatV
 import { DEFAULT_LEDGER, validateLedgerLocation } from "./ledger.js";
 import { redact } from "./redact.js";
 import { readManifest } from "./manifest.js";
+import { readPrivilegeIntent } from "./privileges/intent.js";
 import { PROJECT_ROOT } from "./root.js";
 import type { Reporter } from "./reporter.js";
 
@@ -44,6 +45,8 @@ Where:
   --ledger-table NAME     name of the history table (default ${DEFAULT_LEDGER.table})
   --allow-insecure-connection  connect to a non-local host without TLS (refused otherwise;
                           sslmode and sslrootcert come from the URL or PGSSLMODE/PGSSLROOTCERT)
+  --privileges FILE       the table privileges intended (JSON: owner, schemas, grants; else
+                          MIGRATOR_PRIVILEGES): apply makes them so, verify compares
 
 Apply:
   --baseline VERSION      record files up to VERSION as applied without running them
@@ -100,6 +103,7 @@ export const OPTIONS = {
   "retry-delay": { type: "string" },
   "lock-wait": { type: "string" },
   "allow-insecure-connection": { type: "boolean" },
+  privileges: { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
   verbose: { type: "boolean" },
@@ -117,6 +121,8 @@ function parseCount(text: string, flag: string): number {
   if (!/^\d+$/.test(text)) throw new UsageError(`${flag} "${text}" is not a whole number`);
   return Number(text);
 }
+
+const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
 
 /** Turns flags and environment into one validated context; every problem is a UsageError before anything runs. */
 export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: Reporter, needsDatabase = true): MigratorContext {
@@ -158,6 +164,7 @@ export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: R
       allowOutOfOrder: values["allow-out-of-order"] ?? false,
       ignoreUnknown: values["ignore-unknown"] ?? false,
     },
+    ...optional("privileges", readPrivilegeIntent(values.privileges, env)),
     reporter,
   };
 }

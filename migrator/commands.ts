@@ -8,6 +8,8 @@ import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from ".
 import { withAdvisoryLock } from "./advisory-lock.js";
 import { snapshotAfterRun } from "./catalog/snapshot.js";
 import { plan, type PlanOptions } from "./plan.js";
+import { enforcePrivileges } from "./privileges/enforce.js";
+import type { PrivilegeIntent } from "./privileges/intent.js";
 import type { Reporter } from "./reporter.js";
 import { assertServerCanRun, serverVersionNum } from "./server-version.js";
 import { readVerifyFiles, verify, type VerifyReport } from "./verify.js";
@@ -25,6 +27,8 @@ export interface MigratorContext {
   /** How long to wait for another migrator's lock before giving up. */
   lockWaitMs: number;
   planOptions: PlanOptions;
+  /** The table privileges the caller intends: `apply` makes them so, `verify` compares (none: neither). */
+  privileges?: PrivilegeIntent;
   reporter: Reporter;
 }
 
@@ -139,15 +143,37 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
     const alreadyApplied = planned.applied.map(({ file, row }) => ({ version: file.version, name: file.name, status: row.status, transactional: row.transactional }));
     // Said before anything runs, so progress reads in version order: what was there, then what is new.
     ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
-    const outcome = await applySteps(client, planned.steps, ctx.apply, ctx.reporter, snapshotAfterRun(client, ctx.ledger, ctx.reporter));
+    let enforced: Promise<Error | undefined> | undefined;
+    const enforce = () => (enforced ??= enforceIntent(client, ctx));
+    const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter);
+    // Privileges first, so the snapshot (and drift after it) records them as they stay.
+    const outcome = await applySteps(client, planned.steps, ctx.apply, ctx.reporter, async () => {
+      await enforce();
+      return snapshot();
+    });
+    // With nothing to apply, or after a failed file (the files before it may have created tables),
+    // they are made right here; a failed file stays the news.
+    const privilegeFailure = await enforce();
+    const failure = outcome.failure ?? privilegeFailure;
     return {
       database: where,
       results: outcome.results,
       alreadyApplied,
       stillPending: set.files.length - alreadyApplied.length - outcome.results.length,
-      ...(outcome.failure ? { failure: outcome.failure } : {}),
+      ...(failure ? { failure } : {}),
     };
   });
+}
+
+/** Enforces the caller's privilege intent, if any; a failure is returned, to be reported as the run's. */
+async function enforceIntent(client: pg.ClientBase, ctx: MigratorContext): Promise<Error | undefined> {
+  if (!ctx.privileges) return undefined;
+  try {
+    ctx.reporter.event({ type: "privileges-enforced", changes: (await enforcePrivileges(client, ctx.privileges)).map((c) => c.says) });
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
 }
 
 export async function applyCommand(ctx: MigratorContext): Promise<ApplyReport> {
@@ -164,7 +190,7 @@ function readSetAndChecks(ctx: MigratorContext) {
 }
 
 export async function verifyCommand(ctx: MigratorContext): Promise<VerifyReport> {
-  return withDatabase(ctx, readSetAndChecks(ctx), (client, _where, { set, checks }) => verify(client, set, checks, ctx.ledger));
+  return withDatabase(ctx, readSetAndChecks(ctx), (client, _where, { set, checks }) => verify(client, set, checks, ctx.ledger, ctx.privileges));
 }
 
 /** The main job: apply, then verify, on one database session (one embedded start). */
@@ -172,6 +198,6 @@ export async function applyAndVerify(ctx: MigratorContext): Promise<{ apply: App
   return withDatabase(ctx, readSetAndChecks(ctx), async (client, where, { set, checks }) => {
     const applied = await lockedApply(client, where, set, ctx);
     if (applied.failure) return { apply: applied };
-    return { apply: applied, verify: await verify(client, set, checks, ctx.ledger) };
+    return { apply: applied, verify: await verify(client, set, checks, ctx.ledger, ctx.privileges) };
   });
 }

@@ -18,7 +18,9 @@ export type MigratorEvent =
   | { type: "invalid-index-dropped"; file: MigrationFile; index: string }
   /** The schema's catalog recorded beside the ledger at the applied head (migrator/catalog/snapshot.ts). */
   | { type: "snapshot-recorded"; head: string; sha256: string }
-  | { type: "snapshot-failed"; message: string };
+  | { type: "snapshot-failed"; message: string }
+  /** The tables' privileges were made what the caller's intent says (migrator/privileges/enforce.ts): what changed, if anything. */
+  | { type: "privileges-enforced"; changes: string[] };
 
 export interface Reporter {
   event(e: MigratorEvent): void;

@@ -6,6 +6,7 @@ import type { MigrationSet } from "./files.js";
 import { qualifiedName, type LedgerLocation } from "./ledger.js";
 import { UsageError } from "./errors.js";
 import { loadParser, parseStatements } from "./statements.js";
+import type { PrivilegeIntent } from "./privileges/intent.js";
 
 /** One verification result: a row `(check, ok, detail)` of a `sql/verify` file. */
 export interface Check {
@@ -48,10 +49,29 @@ export async function readVerifyFiles(dir: string): Promise<VerifyFile[]> {
 }
 
 /**
+ * The caller's privilege intent as two session-private tables (empty without one), so
+ * 15_table_privileges.sql compares the database with it: `privilege_scope` the schemas it covers
+ * and their tables' owner, `privilege_intent` one row per rule (table NULL: the whole schema).
+ */
+async function preparePrivilegeIntent(client: pg.ClientBase, intent: PrivilegeIntent | undefined): Promise<void> {
+  await client.query(`
+    DROP TABLE IF EXISTS pg_temp.privilege_scope;
+    DROP TABLE IF EXISTS pg_temp.privilege_intent;
+    CREATE TEMP TABLE privilege_scope (schema_name text, owner text);
+    CREATE TEMP TABLE privilege_intent (role text, schema_name text, table_name text, privileges text[]);`);
+  if (!intent) return;
+  await client.query(`INSERT INTO pg_temp.privilege_scope SELECT s, $2 FROM unnest($1::text[]) AS s`, [intent.schemas, intent.owner]);
+  for (const g of intent.grants) {
+    await client.query(`INSERT INTO pg_temp.privilege_intent VALUES ($1, $2, $3, $4::text[])`, [g.role, g.schema, g.table ?? null, g.privileges]);
+  }
+}
+
+/**
  * What the checks may read besides the catalog: the files on disk and the ledger, as
  * session-private relations, so checks never hard-code where the ledger lives.
  */
-async function prepareSession(client: pg.ClientBase, set: MigrationSet, ledger: LedgerLocation): Promise<void> {
+async function prepareSession(client: pg.ClientBase, set: MigrationSet, ledger: LedgerLocation, intent: PrivilegeIntent | undefined): Promise<void> {
+  await preparePrivilegeIntent(client, intent);
   await client.query(`
     DROP TABLE IF EXISTS pg_temp.migration_files;
     CREATE TEMP TABLE migration_files (version text, name text, checksum text, transactional boolean);
@@ -77,8 +97,8 @@ async function prepareSession(client: pg.ClientBase, set: MigrationSet, ledger: 
  * Runs every check file in a read-only transaction that is rolled back, so verifying can
  * never change the database. A file that errors or returns no rows is a failed check.
  */
-export async function verify(client: pg.ClientBase, set: MigrationSet, files: VerifyFile[], ledger: LedgerLocation): Promise<VerifyReport> {
-  await prepareSession(client, set, ledger);
+export async function verify(client: pg.ClientBase, set: MigrationSet, files: VerifyFile[], ledger: LedgerLocation, intent?: PrivilegeIntent): Promise<VerifyReport> {
+  await prepareSession(client, set, ledger, intent);
   const checks: Check[] = [];
   for (const { file, sql } of files) {
     await client.query("BEGIN READ ONLY");
