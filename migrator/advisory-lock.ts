@@ -3,6 +3,7 @@ import type pg from "pg";
 import { MigrationLockTimeoutError } from "./errors.js";
 import { qualifiedName, type LedgerLocation } from "./ledger.js";
 import type { Reporter } from "./reporter.js";
+import { assertSessionPinned } from "./session-pinning.js";
 
 /** A stable 64-bit advisory lock key per ledger, so two sets in one database do not block each other. */
 export function lockKey(location: LedgerLocation): bigint {
@@ -37,6 +38,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * lock dies with the session, so a killed migrator cannot leave it behind.
  */
 export async function withAdvisoryLock<T>(client: pg.ClientBase, location: LedgerLocation, waitMs: number, reporter: Reporter, fn: () => Promise<T>): Promise<T> {
+  // A session lock means nothing on a connection a pooler moves between backends: refused here, before the lock is asked for.
+  await assertSessionPinned(client);
   const key = lockKey(location).toString();
   const started = Date.now();
   let announced = false;

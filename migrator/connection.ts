@@ -189,8 +189,25 @@ async function openClient(target: ConnectionTarget): Promise<pg.Client> {
   return client;
 }
 
+/** How to open a second connection to the target a client was opened for (see peerOf). */
+const peers = new WeakMap<pg.ClientBase, () => pg.Client>();
+
+/**
+ * A new, unconnected client to the same target as `client`, or undefined for a client not opened
+ * here. The pooler guard (session-pinning.ts) asks one for its backend; the engine's functions
+ * take only a client, so the target travels with it instead of through every signature.
+ */
+export function peerOf(client: pg.ClientBase): pg.Client | undefined {
+  return peers.get(client)?.();
+}
+
 async function useClient<T>(target: ConnectionTarget, client: pg.Client, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const { Client } = await loadPg();
+  // A probe must not wait forever for a pooled server connection: the connect timeout bounds its one query too.
+  peers.set(
+    client,
+    () => new Client({ ...target.config, application_name: "migrator-probe", query_timeout: target.config.connectionTimeoutMillis || DEFAULT_CONNECT_TIMEOUT_S * 1000 }),
+  );
   const stopWatching = watchServer(client, target, () => new Client({ ...target.config, application_name: "migrator-watchdog" }));
   try {
     return await fn(client);

@@ -78,6 +78,27 @@ export class MigrationLockTimeoutError extends Error {
   }
 }
 
+/**
+ * The connection goes through a pooler that moves the session between server backends: refused
+ * before the migration lock, with nothing done, because what the migrator promises rests on one
+ * session staying on one backend.
+ */
+export class PooledConnectionError extends Error {
+  readonly exitCode = ExitCode.usage;
+  constructor(readonly evidence: string) {
+    super(
+      `this connection is not pinned to one server session: ${evidence}, so it goes through a transaction- or statement-pooling proxy ` +
+        `(PgBouncer in pool_mode=transaction or statement, or one like it). Nothing was done. On such a connection the migration lock ` +
+        `(a session advisory lock) could stay held on a pooled server connection or guard nothing, and SET lock_timeout and statement_timeout ` +
+        `would land on whichever server connection ran them, so the statements after them (CREATE INDEX CONCURRENTLY among them) could run ` +
+        `without those limits, and other clients' transactions with them. ` +
+        "Connect to the database's direct endpoint instead (`database.endpoint` in the stack's outputs: `pulumi stack output database`), " +
+        `or to a pooler in session mode.`,
+    );
+    this.name = "PooledConnectionError";
+  }
+}
+
 /** Details that PostgreSQL attaches to an error (node-postgres DatabaseError fields). */
 export interface ServerErrorDetails {
   sqlState?: string;
