@@ -1,4 +1,5 @@
 /** Checks every stack shares: the migration chain, the verification, and that no secret leaks. */
+import { PRIVILEGES_ENV } from "../../migrator/privileges/intent.js";
 import path from "node:path";
 import { expect } from "vitest";
 import { readMigrationSet } from "../../migrator/files.js";
@@ -36,7 +37,12 @@ export async function expectMigrationChain(run: ProgramRun, migrationsDir: strin
 
   const env = reveal<Record<string, string>>(c.inputs.environment);
   expect(env.DATABASE_URL).toMatch(/^postgresql:\/\/migrator:/);
-  const manifest = Object.fromEntries(Object.entries(env).filter(([k]) => k !== "DATABASE_URL"));
+  // The privilege intent rides beside the manifest (infra/privilege-intent.ts); the rest is one entry per file.
+  expect(JSON.parse(String(env[PRIVILEGES_ENV]))).toMatchObject({
+    owner: "migrator",
+    grants: expect.arrayContaining([expect.objectContaining({ table: "PointTransaction", privileges: ["INSERT", "SELECT"] })]),
+  });
+  const manifest = Object.fromEntries(Object.entries(env).filter(([k]) => k !== "DATABASE_URL" && k !== PRIVILEGES_ENV));
   expect(manifest).toEqual(
     Object.fromEntries(set.files.map((f) => [`MIGRATION_${f.version}`, `${f.name} ${f.transactional ? "transaction" : "no-transaction"} sha256:${f.checksum}`])),
   );

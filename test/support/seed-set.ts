@@ -21,4 +21,5 @@ export const CHECKS = [
   "points_trigger",
   "ledger_immutable",
   "member_points_consistent",
+  "table_privileges",
 ];
