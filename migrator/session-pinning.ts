@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
-import { peerOf } from "./connection.js";
+import { noteBackendPid, peerOf } from "./connection.js";
 import { PooledConnectionError } from "./errors.js";
 
 /** What node-postgres keeps of the BackendKeyData the server (or a proxy) sent at startup (not in its typings). */
@@ -43,6 +43,7 @@ export async function assertSessionPinned(client: pg.ClientBase): Promise<void> 
   if (shared === pid) throw new PooledConnectionError(`a second connection was served by this session's own server process (pid ${pid}) while this one sat idle`);
   if (again.pid !== pid) throw new PooledConnectionError(`pg_backend_pid() was ${pid} in one transaction and ${again.pid} in the next`);
   if (again.probe !== token) throw new PooledConnectionError(`a session setting made in one transaction was gone in the next`);
+  noteBackendPid(client, pid);
 }
 
 /** The one row of the `index`th statement of a multi-statement simple query (node-postgres returns one result per statement). */
