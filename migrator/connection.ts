@@ -189,6 +189,17 @@ async function openClient(target: ConnectionTarget): Promise<pg.Client> {
   return client;
 }
 
+/** A session's server backend pid as the server reported it, once the pooler guard has seen it stay put. */
+const backendPids = new WeakMap<pg.ClientBase, number>();
+
+/**
+ * Notes the pid of the backend a pinned session runs on. The startup key data holds it on a direct
+ * connection only; the connection watchdog needs the real one to ask the server about the session.
+ */
+export function noteBackendPid(client: pg.ClientBase, pid: number): void {
+  backendPids.set(client, pid);
+}
+
 /** How to open a second connection to the target a client was opened for (see peerOf). */
 const peers = new WeakMap<pg.ClientBase, () => pg.Client>();
 
@@ -241,14 +252,22 @@ function watchServer(client: pg.Client, target: ConnectionTarget, newWatcher: ()
   let probing = false;
   const abort = (reason: string) => internals.connection?.stream?.destroy(new Error(reason));
   const probe = async () => {
-    const pid = internals.processID;
+    // The pid the pooler guard saw the server report, else the one in the startup key data. Behind
+    // a proxy (PgBouncer makes up its own keys) the latter is no pid: then only a watcher whose
+    // own key names its own backend shows that keys are real on this path and the pid may be judged.
+    const known = backendPids.get(client);
+    const pid = known ?? internals.processID;
     const watcher = newWatcher();
     watcher.on("error", () => {});
     try {
       await watcher.connect();
-      const { rows } = await watcher.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid]);
+      const { rows } = await watcher.query<{ me: number; present: boolean }>(
+        `SELECT pg_backend_pid() AS me, EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1) AS present`,
+        [pid],
+      );
       unanswered = 0;
-      if (rows.length === 0 && internals.activeQuery) {
+      const judged = known !== undefined || (watcher as unknown as ClientInternals).processID === rows[0]?.me;
+      if (judged && !rows[0]?.present && internals.activeQuery) {
         abort(`the server no longer has this session (backend pid ${pid}) while the migrator waits for its statement; the connection was lost`);
       }
     } catch (error) {

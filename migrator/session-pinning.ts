@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
-import { peerOf } from "./connection.js";
+import { noteBackendPid, peerOf } from "./connection.js";
 import { PooledConnectionError } from "./errors.js";
 
 /** What node-postgres keeps of the BackendKeyData the server (or a proxy) sent at startup (not in its typings). */
@@ -26,23 +26,30 @@ const PROBE = "migrator.session_probe";
  * connection: its startup BackendKeyData names the very pid the server reports, which a pooler
  * (PgBouncer makes up its own cancel keys) cannot know in advance.
  *
- * `set_config` is also what makes RDS Proxy pin a session to its backend, so a pinning proxy is
- * pinned by the first round trip and passes, as it then holds every guarantee.
+ * A `SET` is also what makes RDS Proxy pin a session to its backend, so a pinning proxy is pinned
+ * by the first round trip and passes, as it then holds every guarantee.
  */
 export async function assertSessionPinned(client: pg.ClientBase): Promise<void> {
+  // Hex only, so it is safe inline: a plain SET statement (not set_config) is what RDS Proxy documents as pinning.
   const token = randomBytes(8).toString("hex");
-  const first = await client.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid, set_config('${PROBE}', $1, false)`, [token]);
-  const pid = first.rows[0]!.pid;
+  // Each is one simple-protocol message, so one round trip and one (implicit) transaction.
+  const first = await client.query(`SET ${PROBE} = '${token}'; SELECT pg_backend_pid() AS pid`);
+  const pid = rowsOf<{ pid: number }>(first, 1).pid;
   const direct = (client as unknown as KeyData).processID === pid;
   const shared = direct ? undefined : await peerBackend(client);
-  // Read back and cleared in one statement; OFFSET 0 keeps the read before the clear.
-  const second = await client.query<{ pid: number; probe: string | null }>(
-    `SELECT p.pid, p.probe, set_config('${PROBE}', '', false) FROM (SELECT pg_backend_pid() AS pid, current_setting('${PROBE}', true) AS probe OFFSET 0) p`,
-  );
-  const again = second.rows[0]!;
+  // Read back, then cleared, so the setting does not outlive the check on this session.
+  const second = await client.query(`SELECT pg_backend_pid() AS pid, current_setting('${PROBE}', true) AS probe; RESET ${PROBE}`);
+  const again = rowsOf<{ pid: number; probe: string | null }>(second, 0);
   if (shared === pid) throw new PooledConnectionError(`a second connection was served by this session's own server process (pid ${pid}) while this one sat idle`);
   if (again.pid !== pid) throw new PooledConnectionError(`pg_backend_pid() was ${pid} in one transaction and ${again.pid} in the next`);
   if (again.probe !== token) throw new PooledConnectionError(`a session setting made in one transaction was gone in the next`);
+  noteBackendPid(client, pid);
+}
+
+/** The one row of the `index`th statement of a multi-statement simple query (node-postgres returns one result per statement). */
+function rowsOf<R>(results: unknown, index: number): R {
+  const all = results as pg.QueryResult[];
+  return all[index]!.rows[0] as R;
 }
 
 /**

@@ -165,6 +165,15 @@ describe("PgBouncer pool_mode=session: the session is pinned, so apply works wit
     expect((await ledgerRows(direct)).map((r) => r.version)).toEqual(["1", "2", "3"]);
   });
 
+  test("a statement that outlasts the connection watchdog's interval is not taken for a lost session (the pooler's made-up backend key is no pid)", async () => {
+    const { direct, pooled } = await databaseBehind(bouncer);
+    const dir = await writeSet([{ version: "1", name: "long", sql: "CREATE TABLE long AS SELECT 1 AS done FROM pg_sleep(3.5);\n" }]);
+    // connect_timeout=1: the watchdog asks after every second a statement runs.
+    const run = await migrateProcess(["apply", "--dir", dir], { DATABASE_URL: `${pooled}?connect_timeout=1` });
+    expect(run.code, printed(run)).toBe(0);
+    expect((await ledgerRows(direct)).map((r) => r.version)).toEqual(["1"]);
+  });
+
   test("four migrators at once through the pooler: every file runs exactly once and every one exits 0", async () => {
     const { direct, pooled } = await databaseBehind(bouncer);
     const dir = await writeSet(SET);
