@@ -13,7 +13,7 @@ export function lockKey(location: LedgerLocation): bigint {
     .readBigInt64BE(0);
 }
 
-/** Says who holds the lock, so a waiting user knows whom to ask. */
+/** Says who holds the lock, so a waiting user knows whom to ask. Advisory locks are per database; pg_locks lists every database's. */
 export async function describeLockHolder(client: pg.ClientBase, key: bigint): Promise<string | undefined> {
   const unsigned = BigInt.asUintN(64, key);
   const result = await client.query(
@@ -21,6 +21,7 @@ export async function describeLockHolder(client: pg.ClientBase, key: bigint): Pr
             extract(epoch FROM now() - a.backend_start)::int AS seconds
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 1
         AND l.pid <> pg_backend_pid()`,
     [(unsigned >> 32n).toString(), (unsigned & 0xffffffffn).toString()],

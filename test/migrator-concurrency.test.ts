@@ -88,6 +88,34 @@ describe("concurrent appliers", () => {
     expect((await ledgerRows(url)).map((r) => r.version)).toEqual(["1", "2", "3", "4"]);
   });
 
+  test("the holder named is the one on this database: the same lock held on another database of the server is neither waited for nor named", async () => {
+    const url = await freshDatabase("conc");
+    const elsewhere = await freshDatabase("conc");
+    const dir = await writeSet(SET);
+    // Advisory locks belong to one database; pg_locks lists every database's.
+    const other = new pg.Client({ connectionString: elsewhere, application_name: "migrator" });
+    const holder = new pg.Client({ connectionString: url, application_name: "migrator" });
+    await other.connect();
+    await holder.connect();
+    try {
+      await other.query("SELECT pg_advisory_lock($1::bigint)", [lockKey(DEFAULT_LEDGER).toString()]);
+      const otherPid = (await other.query("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+      await holder.query("SELECT pg_advisory_lock($1::bigint)", [lockKey(DEFAULT_LEDGER).toString()]);
+      const holderPid = (await holder.query("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+      const run = await migrate(["apply", "--dir", dir, "--lock-wait", "300ms"], { DATABASE_URL: url });
+      expect(run.code, printed(run)).toBe(1);
+      expect(run.stderr).toContain(`(pid ${holderPid}, user postgres`);
+      expect(run.stderr).not.toContain(`pid ${otherPid},`);
+      await holder.end();
+      // Only the other database's holder is left: this database's migrator goes ahead.
+      const after = await migrate(["apply", "--dir", dir, "--lock-wait", "300ms"], { DATABASE_URL: url });
+      expect(after.code, printed(after)).toBe(0);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await other.end();
+    }
+  });
+
   test("a migrator waiting for the lock says so, and goes ahead once it is released", async () => {
     const url = await freshDatabase("conc");
     const dir = await writeSet(SET);
