@@ -74,7 +74,7 @@ export async function produceReport(argv: string[], env: NodeJS.ProcessEnv, secr
   const privileges = readPrivilegeIntent(undefined, env);
   const read = async () => ({ set: await readMigrationSet(path.resolve(values.dir!)), checks: await readVerifyFiles(path.resolve(values["verify-dir"]!)) });
   return withClientWhile(target, read, async (client, { set, checks }) => ({
-    status: statusOf(set, await readLedger(client, ledger), { ignoreUnknown: values["ignore-unknown"] ?? false }, target.display),
+    status: statusOf(set, await readLedger(client, ledger, set), { ignoreUnknown: values["ignore-unknown"] ?? false }, target.display),
     verify: await verify(client, set, checks, ledger, privileges),
     server: await serverFacts(client),
   }));

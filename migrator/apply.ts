@@ -28,6 +28,8 @@ export const DEFAULT_APPLY_SETTINGS: Omit<ApplySettings, "ledger"> = {
 export type StepAction = "applied" | "baselined" | "completed-earlier";
 
 export interface StepResult {
+  /** The folder, which identifies the file. */
+  folder: string;
   version: string;
   name: string;
   file: string;
@@ -89,8 +91,8 @@ const ASYNC_COMMIT = "SET synchronous_commit = off";
  * to and including it. A no-op update of the last recorded row, because only a transaction that
  * writes WAL waits for the flush.
  */
-async function sealRun(client: pg.ClientBase, ledger: LedgerLocation, version: string): Promise<void> {
-  await client.query(`${AS_MIGRATOR}; RESET ALL; UPDATE ${qualifiedName(ledger)} SET status = status WHERE version = ${client.escapeLiteral(version)}`);
+async function sealRun(client: pg.ClientBase, ledger: LedgerLocation, folder: string): Promise<void> {
+  await client.query(`${AS_MIGRATOR}; RESET ALL; UPDATE ${qualifiedName(ledger)} SET status = status WHERE folder = ${client.escapeLiteral(folder)}`);
 }
 
 /**
@@ -265,11 +267,11 @@ async function runOutsideTransaction(
   } catch (error) {
     // A clean failure leaves nothing applied, so nothing stays recorded.
     await client.query(AS_MIGRATOR).catch(() => {});
-    await forgetStarted(client, settings.ledger, file.version).catch(() => {});
+    await forgetStarted(client, settings.ledger, file.folder).catch(() => {});
     throw Object.assign(error as Error, { statement: current });
   }
   // Outside the try: the statement is done, so a failure here must leave the `started` marker.
-  await client.query(`${AS_MIGRATOR}; ${markAppliedSql(client, settings.ledger, file.version, performance.now() - started)}`);
+  await client.query(`${AS_MIGRATOR}; ${markAppliedSql(client, settings.ledger, file.folder, performance.now() - started)}`);
   return "applied";
 }
 
@@ -328,9 +330,9 @@ export async function applySteps(client: pg.ClientBase, steps: readonly Step[], 
   const outcome = await runSteps(client, steps, settings, reporter, afterRun !== undefined);
   const last = outcome.results.at(-1);
   // Best effort: the failure is the news, and a lost connection can seal nothing.
-  if (outcome.failure && last) await sealRun(client, settings.ledger, last.version).catch(() => {});
+  if (outcome.failure && last) await sealRun(client, settings.ledger, last.folder).catch(() => {});
   // The run's durable commit is afterRun's own (the schema snapshot); if it did not commit, seal the run as after a failure.
-  else if (afterRun && last && !(await afterRun())) await sealRun(client, settings.ledger, last.version).catch(() => {});
+  else if (afterRun && last && !(await afterRun())) await sealRun(client, settings.ledger, last.folder).catch(() => {});
   return outcome;
 }
 
@@ -348,7 +350,7 @@ async function runSteps(client: pg.ClientBase, steps: readonly Step[], settings:
     // The run's last commit waits for the disk, and with it every earlier one (ASYNC_COMMIT); with
     // afterRun, its commit is the last one.
     const durable = index === steps.length - 1 && !sealedAfter;
-    const base = { version: file.version, name: file.name, file: file.relativePath, transactional: file.transactional };
+    const base = { folder: file.folder, version: file.version, name: file.name, file: file.relativePath, transactional: file.transactional };
     if (step.action === "baseline") {
       await client.query(`${durable ? "RESET synchronous_commit; " : ""}${recordSql(client, settings.ledger, file, "baselined", null)}`);
       reporter.event({ type: "file-baselined", file });

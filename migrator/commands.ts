@@ -45,8 +45,18 @@ export async function withDatabase<S, T>(ctx: MigratorContext, read: () => Promi
 
 export interface StatusReport {
   database: string;
-  applied: { version: string; name: string; checksum: string; transactional: boolean; appliedAt: string; durationMs: number | null; status: string; appliedBy: string }[];
-  pending: { version: string; name: string; transactional: boolean; resumes: boolean }[];
+  applied: {
+    folder: string;
+    version: string;
+    name: string;
+    checksum: string;
+    transactional: boolean;
+    appliedAt: string;
+    durationMs: number | null;
+    status: string;
+    appliedBy: string;
+  }[];
+  pending: { folder: string; version: string; name: string; transactional: boolean; resumes: boolean }[];
   /** Disagreements between the database and the files (edited, unknown, out of order). */
   problems: Problem[];
 }
@@ -60,14 +70,13 @@ export function statusOf(set: MigrationSet, ledger: LedgerRow[], options: PlanOp
     problems = error.problems;
   }
   const done = ledger.filter((r) => r.status !== "started");
-  const doneVersions = new Set(done.map((r) => r.version));
+  const doneFolders = new Set(done.map((r) => r.folder));
   // Same rule as the planner: only the very file an interrupted run started resumes.
-  const started = new Set(
-    ledger.filter((r) => r.status === "started" && set.files.some((f) => f.version === r.version && f.checksum === r.checksum)).map((r) => r.version),
-  );
+  const started = new Set(ledger.filter((r) => r.status === "started" && set.files.some((f) => f.folder === r.folder && f.checksum === r.checksum)).map((r) => r.folder));
   return {
     database,
     applied: done.map((r) => ({
+      folder: r.folder,
       version: r.version,
       name: r.name,
       checksum: r.checksum,
@@ -78,8 +87,8 @@ export function statusOf(set: MigrationSet, ledger: LedgerRow[], options: PlanOp
       appliedBy: r.appliedBy,
     })),
     pending: set.files
-      .filter((f) => !doneVersions.has(f.version))
-      .map((f) => ({ version: f.version, name: f.name, transactional: f.transactional, resumes: started.has(f.version) })),
+      .filter((f) => !doneFolders.has(f.folder))
+      .map((f) => ({ folder: f.folder, version: f.version, name: f.name, transactional: f.transactional, resumes: started.has(f.folder) })),
     problems,
   };
 }
@@ -88,13 +97,23 @@ export async function statusCommand(ctx: MigratorContext): Promise<StatusReport>
   return withDatabase(
     ctx,
     () => readMigrationSet(ctx.dir),
-    async (client, where, set) => statusOf(set, await readLedger(client, ctx.ledger), ctx.planOptions, where),
+    async (client, where, set) => statusOf(set, await readLedger(client, ctx.ledger, set), ctx.planOptions, where),
   );
 }
 
 export interface PlanReport {
   database: string;
-  steps: { version: string; name: string; file: string; action: "apply" | "baseline"; transactional: boolean; mode: RunMode; statements: number; resumes: boolean }[];
+  steps: {
+    folder: string;
+    version: string;
+    name: string;
+    file: string;
+    action: "apply" | "baseline";
+    transactional: boolean;
+    mode: RunMode;
+    statements: number;
+    resumes: boolean;
+  }[];
 }
 
 export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
@@ -102,11 +121,12 @@ export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
     ctx,
     () => readMigrationSet(ctx.dir),
     async (client, where, set) => {
-      const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
+      const planned = plan(set, await readLedger(client, ctx.ledger, set), ctx.planOptions);
       assertServerCanRun(planned.steps, await serverVersionNum(client));
       return {
         database: where,
         steps: planned.steps.map((s) => ({
+          folder: s.file.folder,
           version: s.file.version,
           name: s.file.name,
           file: s.file.relativePath,
@@ -125,7 +145,7 @@ export interface ApplyReport {
   database: string;
   results: StepResult[];
   /** Files applied before this run, untouched by it. */
-  alreadyApplied: { version: string; name: string; status: string; transactional: boolean }[];
+  alreadyApplied: { folder: string; version: string; name: string; status: string; transactional: boolean }[];
   /** Files of the set still not applied after this run (with --only, the later ones). */
   stillPending: number;
   failure?: Error;
@@ -135,13 +155,19 @@ export interface ApplyReport {
 async function lockedApply(client: pg.Client, where: string, set: MigrationSet, ctx: MigratorContext): Promise<ApplyReport> {
   return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
     // Planned and checked against the server before the ledger is created: a set this run refuses changes nothing.
-    const planned = plan(set, await readLedger(client, ctx.ledger), ctx.planOptions);
+    const planned = plan(set, await readLedger(client, ctx.ledger, set), ctx.planOptions);
     const version = await serverVersionNum(client);
     assertServerCanRun(planned.steps, version);
-    await ensureLedger(client, ctx.ledger);
+    await ensureLedger(client, ctx.ledger, set);
     if (majorOf(version) < 14 && planned.steps.length > 0) ctx.reporter.event({ type: "no-dead-client-check", serverVersion: version });
-    const alreadyApplied = planned.applied.map(({ file, row }) => ({ version: file.version, name: file.name, status: row.status, transactional: row.transactional }));
-    // Said before anything runs, so progress reads in version order: what was there, then what is new.
+    const alreadyApplied = planned.applied.map(({ file, row }) => ({
+      folder: file.folder,
+      version: file.version,
+      name: file.name,
+      status: row.status,
+      transactional: row.transactional,
+    }));
+    // Said before anything runs, so progress reads in the order files apply: what was there, then what is new.
     ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
     let enforced: Promise<Error | undefined> | undefined;
     const enforce = () => (enforced ??= enforceIntent(client, ctx));

@@ -2,10 +2,10 @@ import type pg from "pg";
 import { withAdvisoryLock } from "./advisory-lock.js";
 import { diffCatalogs, driftLine, fingerprintOf, NORMALISER_VERSION, takeCatalog, type CatalogDifference, type NormalisedCatalog } from "./catalog/index.js";
 import { replayCatalog } from "./catalog/replay.js";
-import { appliedHead, folderOf, readSnapshot } from "./catalog/snapshot.js";
+import { appliedHead, readSnapshot } from "./catalog/snapshot.js";
 import { withDatabase, type MigratorContext } from "./commands.js";
 import { ExitCode } from "./errors.js";
-import { readMigrationSet, type MigrationFile } from "./files.js";
+import { readMigrationSet, type MigrationFile, type MigrationSet } from "./files.js";
 import { readLedger } from "./ledger.js";
 import { serverVersionNum } from "./server-version.js";
 import { majorOf } from "./version-rules.js";
@@ -58,7 +58,7 @@ interface LiveState {
   live: NormalisedCatalog;
   major: number;
   roles: string[];
-  applied: { version: string; name: string; checksum: string }[];
+  applied: { folder: string; checksum: string }[];
   snapshot: Awaited<ReturnType<typeof readSnapshot>>;
 }
 
@@ -67,16 +67,16 @@ interface LiveState {
  * apply is waited for, not reported as drift. The replay (minutes on a long set) runs after the
  * lock is released: it reads only the files.
  */
-async function readLive(client: pg.ClientBase, ctx: MigratorContext): Promise<LiveState> {
+async function readLive(client: pg.ClientBase, ctx: MigratorContext, set: MigrationSet | undefined): Promise<LiveState> {
   return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
-    const rows = (await readLedger(client, ctx.ledger)).filter((r) => r.status !== "started");
+    const rows = (await readLedger(client, ctx.ledger, set)).filter((r) => r.status !== "started");
     const head = appliedHead(rows);
     return {
       head,
       live: await takeCatalog(client, ctx.ledger),
       major: majorOf(await serverVersionNum(client)),
       roles: await roleNames(client),
-      applied: rows.map((r) => ({ version: r.version, name: r.name, checksum: r.checksum })),
+      applied: rows.map((r) => ({ folder: r.folder, checksum: r.checksum })),
       snapshot: head ? await readSnapshot(client, ctx.ledger, head) : undefined,
     };
   });
@@ -85,13 +85,12 @@ async function readLive(client: pg.ClientBase, ctx: MigratorContext): Promise<Li
 /** The files the ledger holds as applied, from the set on disk; an applied file missing from it cannot be replayed. */
 function appliedFiles(state: LiveState, files: readonly MigrationFile[], dir: string, notes: string[]): MigrationFile[] {
   const byFolder = new Map(files.map((f) => [f.folder, f]));
-  const byVersion = new Map(files.map((f) => [f.version, f]));
   const missing: string[] = [];
   const chosen: MigrationFile[] = [];
   for (const row of state.applied) {
-    const file = byFolder.get(folderOf(row)) ?? byVersion.get(row.version);
+    const file = byFolder.get(row.folder);
     if (!file) {
-      missing.push(folderOf(row));
+      missing.push(row.folder);
       continue;
     }
     if (file.checksum !== row.checksum) notes.push(`${file.relativePath} was edited after it was applied; replayed as it is on disk`);
@@ -110,7 +109,7 @@ function appliedFiles(state: LiveState, files: readonly MigrationFile[], dir: st
 export async function driftCommand(ctx: MigratorContext, options: DriftOptions): Promise<DriftReport> {
   const readSet = options.replay ? () => readMigrationSet(ctx.dir) : async () => undefined;
   return withDatabase(ctx, readSet, async (client, where, set) => {
-    const state = await readLive(client, ctx);
+    const state = await readLive(client, ctx, set);
     const notes: string[] = [];
     let replay = options.replay;
     if (!replay && !state.head) {

@@ -43,8 +43,12 @@ export interface MigrationSet {
  */
 export type RunMode = "transaction" | "no-transaction" | "no-transaction (one statement)";
 
-/** A migration folder's name: `<version>_<name>`, Prisma's layout. */
-export const FOLDER = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
+/**
+ * A migration folder's name: `<version>_<name>`, Prisma's layout. The name may be empty
+ * (`20240102000000_`, which Prisma writes for `migrate dev --name ""`); the version is the leading
+ * digits, shown and accepted by --baseline and --only. The folder, not the version, names a file.
+ */
+export const FOLDER = /^(\d+)_([A-Za-z0-9_.-]*)$/;
 export const MIGRATION_FILE = "migration.sql";
 const LOCK_FILE = "migration_lock.toml";
 
@@ -264,28 +268,21 @@ export async function readMigrationSet(dir: string): Promise<MigrationSet> {
     }
     const match = FOLDER.exec(entry.name);
     if (!match) {
-      problems.push({ file: entry.name, message: "folder name must be <version>_<name> with a numeric version, e.g. 20260123015816_add_v2_tables" });
+      problems.push({
+        file: entry.name,
+        message: /^\d+_/.test(entry.name)
+          ? 'folder name may hold only letters, digits, "_", "." and "-" after its version; rename it, e.g. 20260123015816_add_v2_tables'
+          : 'folder name must start with its version, digits and "_" (Prisma\'s <yyyymmddHHMMSS>_<name>), e.g. 20260123015816_add_v2_tables',
+      });
       continue;
     }
     folders.push({ version: match[1]!, name: match[2]!, folder: entry.name });
   }
 
-  // Prisma applies folders in name order; a version whose number sorts differently is a trap.
+  // Prisma's order: folder names compared bytewise (its migrations directory listing, sorted).
+  // A file is identified by its folder, so two folders may share a version and versions may differ
+  // in width: the name says where each one goes.
   folders.sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0));
-  const seen = new Map<bigint, string>();
-  for (const [i, f] of folders.entries()) {
-    const number = BigInt(f.version);
-    const other = seen.get(number);
-    if (other) problems.push({ file: f.folder, message: `has the same version as ${other}; give one of them a new version` });
-    seen.set(number, f.folder);
-    const next = folders[i + 1];
-    if (next && BigInt(next.version) < number) {
-      problems.push({
-        file: next.folder,
-        message: `sorts after ${f.folder} by name but its version is smaller, so the order is not what the numbers say; pad versions to the same width (timestamps, e.g. 20260123015816)`,
-      });
-    }
-  }
 
   const contents = await readAll(folders.map((f) => path.join(root, f.folder, MIGRATION_FILE)));
   const files: MigrationFile[] = [];

@@ -36,9 +36,7 @@ export function formatEvent(e: MigratorEvent, options: EventFormat = {}): string
     case "planned":
       if (e.alreadyApplied.length === 0) return undefined;
       if (options.verbose) {
-        return e.alreadyApplied
-          .map((a) => `  ${a.status === "baselined" ? "baselined  " : "already    "} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional)}`)
-          .join("\n");
+        return e.alreadyApplied.map((a) => `  ${a.status === "baselined" ? "baselined  " : "already    "} ${a.folder.padEnd(56)} ${mode(a.transactional)}`).join("\n");
       }
       // A long history is one line; with nothing pending not even that (the summary says it all).
       return e.pending === 0 ? undefined : `  already     ${describeApplied(e.alreadyApplied)} (--verbose lists them)`;
@@ -66,8 +64,8 @@ export function formatEvent(e: MigratorEvent, options: EventFormat = {}): string
 }
 
 /** "417 files, 0_init … 20261130000000_points (2 baselined)": the files applied before this run. */
-function describeApplied(applied: { version: string; name: string; status: string }[]): string {
-  const folder = (a: { version: string; name: string }) => `${a.version}_${a.name}`;
+function describeApplied(applied: { folder: string; status: string }[]): string {
+  const folder = (a: { folder: string }) => a.folder;
   const range = applied.length === 1 ? folder(applied[0]!) : `${folder(applied[0]!)} … ${folder(applied.at(-1)!)}`;
   const baselined = applied.filter((a) => a.status === "baselined").length;
   return `${applied.length} file${applied.length === 1 ? "" : "s"}, ${range}${baselined ? ` (${baselined} baselined)` : ""}`;
@@ -88,7 +86,7 @@ export function formatApply(report: ApplyReport, where?: ApplyFormat): string {
     lines.push(`Applied ${applied} migration${applied === 1 ? "" : "s"} before a failure.`);
   } else if (report.results.length === 0 && report.stillPending === 0) {
     const last = report.alreadyApplied.at(-1);
-    const facts = [where ? `${where.dir} on ${report.database}` : undefined, last ? `the last is ${last.version}_${last.name}` : undefined].filter(Boolean);
+    const facts = [where ? `${where.dir} on ${report.database}` : undefined, last ? `the last is ${last.folder}` : undefined].filter(Boolean);
     lines.push(`Nothing pending: all ${report.alreadyApplied.length} migrations are applied${facts.length ? ` (${facts.join("; ")})` : ""}.`);
   } else if (report.results.length === 0) {
     // --only a file that is already applied: the others are not this run's business, but say so.
@@ -106,13 +104,11 @@ export function formatApply(report: ApplyReport, where?: ApplyFormat): string {
 export function formatStatus(report: StatusReport): string {
   const lines = [`Database: ${report.database}`];
   for (const a of report.applied) {
-    lines.push(
-      `  ${a.status.padEnd(10)} ${`${a.version}_${a.name}`.padEnd(56)} ${mode(a.transactional).padEnd(15)} ${a.appliedAt}  ${a.durationMs === null ? "" : ms(a.durationMs)}`,
-    );
+    lines.push(`  ${a.status.padEnd(10)} ${a.folder.padEnd(56)} ${mode(a.transactional).padEnd(15)} ${a.appliedAt}  ${a.durationMs === null ? "" : ms(a.durationMs)}`);
   }
   for (const p of report.pending) {
     lines.push(
-      `  ${"pending".padEnd(10)} ${`${p.version}_${p.name}`.padEnd(56)} ${mode(p.transactional)}${p.resumes ? "  (an earlier run was interrupted in it; it resumes safely)" : ""}`,
+      `  ${"pending".padEnd(10)} ${p.folder.padEnd(56)} ${mode(p.transactional)}${p.resumes ? "  (an earlier run was interrupted in it; it resumes safely)" : ""}`,
     );
   }
   lines.push(`${report.applied.length} applied, ${report.pending.length} pending.`);

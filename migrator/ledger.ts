@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { UsageError } from "./errors.js";
-import type { MigrationFile } from "./files.js";
+import type { MigrationFile, MigrationSet } from "./files.js";
 
 /** Where the history table lives. Identifiers come from configuration, so they are checked and quoted. */
 export interface LedgerLocation {
@@ -14,6 +14,9 @@ export type LedgerStatus = "applied" | "baselined" | "started";
 
 /** One row of the ledger: one migration file, applied (or baselined, or interrupted while running). */
 export interface LedgerRow {
+  /** What identifies the file, as Prisma does: its folder name, e.g. "20260123015816_add_v2_tables". */
+  folder: string;
+  /** The folder's leading digits, kept for people and --baseline; two folders may share one. */
   version: string;
   name: string;
   checksum: string;
@@ -53,10 +56,10 @@ export function qualifiedName(location: LedgerLocation): string {
  * database and COMMENT needs ownership, so another role granted rights on the ledger (an admin,
  * a second deploy role) would otherwise be refused on every run.
  */
-export async function ensureLedger(client: pg.ClientBase, location: LedgerLocation): Promise<void> {
-  const table = qualifiedName(location);
-  const exists = await client.query<{ found: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS found`, [table]);
-  if (exists.rows[0]?.found) return;
+export async function ensureLedger(client: pg.ClientBase, location: LedgerLocation, set?: MigrationSet): Promise<void> {
+  const format = await ledgerFormat(client, location);
+  if (format === 2) return;
+  if (format === 1) return upgradeLedger(client, location, set);
   try {
     await createLedger(client, location);
   } catch (cause) {
@@ -73,7 +76,8 @@ async function createLedger(client: pg.ClientBase, location: LedgerLocation): Pr
   await client.query(`
     CREATE SCHEMA IF NOT EXISTS ${quoteIdent(location.schema)};
     CREATE TABLE IF NOT EXISTS ${table} (
-      version       text        PRIMARY KEY,
+      folder        text        PRIMARY KEY,
+      version       text        NOT NULL,
       name          text        NOT NULL,
       checksum      text        NOT NULL,
       transactional boolean     NOT NULL,
@@ -84,7 +88,7 @@ async function createLedger(client: pg.ClientBase, location: LedgerLocation): Pr
       client_addr   inet                 DEFAULT inet_client_addr()
     );
     REVOKE ALL ON ${table} FROM PUBLIC;
-    COMMENT ON TABLE ${table} IS 'One row per applied migration file; written by the migrator only';
+    COMMENT ON TABLE ${table} IS ${LEDGER_COMMENT};
   `);
   // Default privileges of the migrating role apply to the ledger as it is created. Database-wide
   // ones (ALTER DEFAULT PRIVILEGES ... GRANT ... ON TABLES TO app, no IN SCHEMA) were meant for
@@ -108,33 +112,105 @@ async function createLedger(client: pg.ClientBase, location: LedgerLocation): Pr
   }
 }
 
-/** Reads the ledger in version order; a database that has never been migrated has an empty one. */
-export async function readLedger(client: pg.ClientBase, location: LedgerLocation): Promise<LedgerRow[]> {
-  const exists = await client.query<{ found: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS found`, [qualifiedName(location)]);
-  if (!exists.rows[0]?.found) return [];
-  const result = await client.query(
-    `SELECT version, name, checksum, transactional, status, applied_at, duration_ms, applied_by, host(client_addr) AS client_addr
-       FROM ${qualifiedName(location)}`,
+const LEDGER_COMMENT = "'One row per applied migration file, keyed by its folder name (ledger format 2); written by the migrator only'";
+
+/**
+ * 1: keyed by version (migrators before folder identity); 2: keyed by folder; undefined: no ledger.
+ * A format-1 ledger is read as it is and upgraded by the first `apply` (upgradeLedger).
+ */
+export type LedgerFormat = 1 | 2;
+
+export async function ledgerFormat(client: pg.ClientBase, location: LedgerLocation): Promise<LedgerFormat | undefined> {
+  const { rows } = await client.query<{ found: boolean; by_folder: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AS found,
+            EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'folder' AND NOT attisdropped) AS by_folder`,
+    [qualifiedName(location)],
   );
-  return result.rows
-    .map((r) => ({
-      version: r.version,
-      name: r.name,
-      checksum: r.checksum,
-      transactional: r.transactional,
-      status: r.status,
-      appliedAt: r.applied_at,
-      durationMs: r.duration_ms,
-      appliedBy: r.applied_by,
-      clientAddr: r.client_addr,
-    }))
-    .sort((a, b) => compareVersions(a.version, b.version));
+  if (!rows[0]?.found) return undefined;
+  return rows[0].by_folder ? 2 : 1;
 }
 
-export function compareVersions(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+/**
+ * Reads the ledger in folder-name order (the order files apply in); a database that has never
+ * been migrated has an empty one. A format-1 ledger's rows are named by the folders that ledger
+ * meant (identifyByFolder), so reading it before its upgrade sees what the upgrade will write.
+ */
+export async function readLedger(client: pg.ClientBase, location: LedgerLocation, set?: MigrationSet): Promise<LedgerRow[]> {
+  const format = await ledgerFormat(client, location);
+  if (format === undefined) return [];
+  const result = await client.query(
+    `SELECT ${format === 2 ? "folder" : "NULL::text AS folder"}, version, name, checksum, transactional, status, applied_at, duration_ms, applied_by, host(client_addr) AS client_addr
+       FROM ${qualifiedName(location)}`,
+  );
+  const rows: LedgerRow[] = result.rows.map((r) => ({
+    folder: r.folder ?? `${r.version}_${r.name}`,
+    version: r.version,
+    name: r.name,
+    checksum: r.checksum,
+    transactional: r.transactional,
+    status: r.status,
+    appliedAt: r.applied_at,
+    durationMs: r.duration_ms,
+    appliedBy: r.applied_by,
+    clientAddr: r.client_addr,
+  }));
+  return (format === 1 && set ? identifyByFolder(rows, set) : rows).sort((a, b) => compareFolders(a.folder, b.folder));
+}
+
+/** Prisma's order: folder names compared bytewise (they are ASCII, so code units are bytes). */
+export function compareFolders(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Which folder each row of a version-keyed ledger meant. That ledger matched a file by its version
+ * alone, so a row belongs to the one folder on disk with its version even when the folder was
+ * renamed since; with no such folder (or, impossible then, several) it keeps `<version>_<name>`.
+ * Pure, and the one rule both the reading and the upgrade follow, so nothing re-runs.
+ */
+export function identifyByFolder(rows: readonly LedgerRow[], set: MigrationSet): LedgerRow[] {
+  const byVersion = new Map<string, string[]>();
+  for (const f of set.files) byVersion.set(f.version, [...(byVersion.get(f.version) ?? []), f.folder]);
+  return rows.map((row) => {
+    const folders = byVersion.get(row.version);
+    if (folders?.length !== 1 || folders[0] === row.folder) return row;
+    const folder = folders[0]!;
+    return { ...row, folder, name: folder.slice(row.version.length + 1) };
+  });
+}
+
+/**
+ * Turns a version-keyed ledger into a folder-keyed one, in one transaction under the migration
+ * lock the caller holds: a `folder` column filled by identifyByFolder, the primary key moved to it.
+ * Every row stays (applied, baselined, started), so nothing runs again. The `version` column stays
+ * for people and older readers. An older migrator can still read the upgraded table, but cannot
+ * write it: its `ON CONFLICT (version)` no longer matches a unique key, so PostgreSQL refuses its
+ * first ledger write, in the transaction of the file it ran or before a no-transaction one runs.
+ */
+async function upgradeLedger(client: pg.ClientBase, location: LedgerLocation, set: MigrationSet | undefined): Promise<void> {
+  const table = qualifiedName(location);
+  const rows = await readLedger(client, location, set);
+  try {
+    await client.query("BEGIN");
+    const { rows: pk } = await client.query<{ conname: string }>(`SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'`, [table]);
+    await client.query(`ALTER TABLE ${table} ADD COLUMN folder text`);
+    await client.query(
+      `UPDATE ${table} AS l SET folder = r.folder, name = r.name
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS r(version, folder, name) WHERE l.version = r.version`,
+      [rows.map((r) => r.version), rows.map((r) => r.folder), rows.map((r) => r.name)],
+    );
+    for (const { conname } of pk) await client.query(`ALTER TABLE ${table} DROP CONSTRAINT ${quoteIdent(conname)}`);
+    await client.query(`ALTER TABLE ${table} ALTER COLUMN folder SET NOT NULL, ALTER COLUMN version SET NOT NULL, ADD PRIMARY KEY (folder)`);
+    await client.query(`COMMENT ON TABLE ${table} IS ${LEDGER_COMMENT}`);
+    await client.query("COMMIT");
+  } catch (cause) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw new Error(
+      `upgrading the ledger ${location.schema}.${location.table} to be keyed by folder name failed, and it is unchanged: ${(cause as Error).message}; ` +
+        `the upgrade alters the table, so run apply once as the ledger's owner`,
+      { cause },
+    );
+  }
 }
 
 /**
@@ -161,20 +237,20 @@ export function recordSql(
       : durationMs === SINCE_MESSAGE_ARRIVED
         ? "round(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::integer"
         : Math.round(durationMs);
-  return `INSERT INTO ${qualifiedName(location)} (version, name, checksum, transactional, status, duration_ms)
-    VALUES (${lit(file.version)}, ${lit(file.name)}, ${lit(file.checksum)}, ${file.transactional}, ${lit(status)}, ${duration})
-    ON CONFLICT (version) DO UPDATE SET
-      name = EXCLUDED.name, checksum = EXCLUDED.checksum, transactional = EXCLUDED.transactional,
+  return `INSERT INTO ${qualifiedName(location)} (folder, version, name, checksum, transactional, status, duration_ms)
+    VALUES (${lit(file.folder)}, ${lit(file.version)}, ${lit(file.name)}, ${lit(file.checksum)}, ${file.transactional}, ${lit(status)}, ${duration})
+    ON CONFLICT (folder) DO UPDATE SET
+      version = EXCLUDED.version, name = EXCLUDED.name, checksum = EXCLUDED.checksum, transactional = EXCLUDED.transactional,
       status = EXCLUDED.status, duration_ms = EXCLUDED.duration_ms, applied_at = now(),
       applied_by = current_user, client_addr = inet_client_addr()`;
 }
 
 /** Forgets a no-transaction file that failed cleanly: nothing of it is applied. */
-export async function forgetStarted(client: pg.ClientBase, location: LedgerLocation, version: string): Promise<void> {
-  await client.query(`DELETE FROM ${qualifiedName(location)} WHERE version = $1 AND status = 'started'`, [version]);
+export async function forgetStarted(client: pg.ClientBase, location: LedgerLocation, folder: string): Promise<void> {
+  await client.query(`DELETE FROM ${qualifiedName(location)} WHERE folder = $1 AND status = 'started'`, [folder]);
 }
 
 /** Turns a `started` row into `applied`, with literals inlined so it can share a round trip. */
-export function markAppliedSql(client: pg.ClientBase, location: LedgerLocation, version: string, durationMs: number): string {
-  return `UPDATE ${qualifiedName(location)} SET status = 'applied', duration_ms = ${Math.round(durationMs)} WHERE version = ${client.escapeLiteral(version)}`;
+export function markAppliedSql(client: pg.ClientBase, location: LedgerLocation, folder: string, durationMs: number): string {
+  return `UPDATE ${qualifiedName(location)} SET status = 'applied', duration_ms = ${Math.round(durationMs)} WHERE folder = ${client.escapeLiteral(folder)}`;
 }

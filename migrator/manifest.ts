@@ -4,7 +4,7 @@ import type { MigrationFile, MigrationSet } from "./files.js";
 
 /**
  * The set as a caller reviewed it, carried in the environment: one `MIGRATION_<version>` variable
- * per file, valued `<name> <transaction|no-transaction> sha256:<checksum>`. The Pulumi stacks put
+ * per file (manifestKey), valued `<name> <transaction|no-transaction> sha256:<checksum>`. The Pulumi stacks put
  * it in the apply command's environment, where `pulumi preview --diff` shows each pending, edited
  * or removed file as its own line; the migrator then refuses to apply a set on disk that differs
  * from it (`apply --expect-manifest`), so what runs is exactly what the reviewer saw.
@@ -12,34 +12,71 @@ import type { MigrationFile, MigrationSet } from "./files.js";
 export const MANIFEST_PREFIX = "MIGRATION_";
 
 export interface ManifestEntry {
+  /** The folder the entry names: `<version>_<name>`. */
+  folder: string;
   version: string;
   name: string;
   transactional: boolean;
   checksum: string;
 }
 
-export function manifestKey(version: string): string {
-  return `${MANIFEST_PREFIX}${version}`;
+/**
+ * The variable a file is carried in. `MIGRATION_<version>` while its version is its own, so a
+ * stack made before files were identified by folder keeps every key (and previews no change);
+ * folders that share a version each get `MIGRATION_<version>_<name>`, the name with every
+ * character an environment name cannot hold ("." and "-") written as "_".
+ */
+export function manifestKey(file: Pick<MigrationFile, "version" | "name">, versionShared: boolean): string {
+  return versionShared ? `${MANIFEST_PREFIX}${file.version}_${keyPart(file.name)}` : `${MANIFEST_PREFIX}${file.version}`;
 }
+
+const keyPart = (name: string) => name.replace(/[^A-Za-z0-9_]/g, "_");
 
 export function manifestValue(file: Pick<MigrationFile, "name" | "transactional" | "checksum">): string {
   return `${file.name} ${file.transactional ? "transaction" : "no-transaction"} sha256:${file.checksum}`;
 }
 
-/** The whole set as environment variables. */
-export function manifestEnvironment(set: MigrationSet): Record<string, string> {
-  return Object.fromEntries(set.files.map((f) => [manifestKey(f.version), manifestValue(f)]));
+/** The versions two or more folders of the set share. */
+function sharedVersions(set: MigrationSet): Set<string> {
+  const seen = new Set<string>();
+  const shared = new Set<string>();
+  for (const f of set.files) (seen.has(f.version) ? shared : seen).add(f.version);
+  return shared;
 }
 
-const VALUE = /^(\S+) (transaction|no-transaction) sha256:([0-9a-f]{64})$/;
+/** Each file's variable name, in the set's order; two folders that would share one are refused, naming both. */
+export function manifestKeys(set: MigrationSet): string[] {
+  const shared = sharedVersions(set);
+  const owner = new Map<string, string>();
+  return set.files.map((f) => {
+    const key = manifestKey(f, shared.has(f.version));
+    const other = owner.get(key);
+    if (other) throw new UsageError(`${other} and ${f.folder} would both be carried as ${key} (the names differ only in "." or "-"); rename one of the folders`);
+    owner.set(key, f.folder);
+    return key;
+  });
+}
+
+/** The whole set as environment variables. */
+export function manifestEnvironment(set: MigrationSet): Record<string, string> {
+  const keys = manifestKeys(set);
+  return Object.fromEntries(set.files.map((f, i) => [keys[i]!, manifestValue(f)]));
+}
+
+const VALUE = /^(\S*) (transaction|no-transaction) sha256:([0-9a-f]{64})$/;
+const KEY = /^(\d+)(?:_([A-Za-z0-9_]*))?$/;
 
 /** One variable read back (the one parser of the format), or undefined when it is not a manifest entry. */
 export function parseManifestEntry(key: string, value: string): ManifestEntry | undefined {
   if (!key.startsWith(MANIFEST_PREFIX)) return undefined;
-  const version = key.slice(MANIFEST_PREFIX.length);
+  const k = KEY.exec(key.slice(MANIFEST_PREFIX.length));
   const m = VALUE.exec(value);
-  if (!/^\d+$/.test(version) || !m) return undefined;
-  return { version, name: m[1]!, transactional: m[2] === "transaction", checksum: m[3]! };
+  if (!k || !m) return undefined;
+  const [, version, part] = k as unknown as [string, string, string | undefined];
+  const name = m[1]!;
+  // A shared version's key carries the name: it must be the value's, or the entry names two folders.
+  if (part !== undefined && part !== keyPart(name)) return undefined;
+  return { folder: `${version}_${name}`, version, name, transactional: m[2] === "transaction", checksum: m[3]! };
 }
 
 /** Reads the manifest back from an environment; a malformed variable is a usage error naming it. */
@@ -49,7 +86,7 @@ export function readManifest(env: NodeJS.ProcessEnv): ManifestEntry[] {
     if (!key.startsWith(MANIFEST_PREFIX) || value === undefined) continue;
     const entry = parseManifestEntry(key, value);
     if (!entry) {
-      throw new UsageError(`${key}="${value.slice(0, 120)}" is not a manifest entry (MIGRATION_<version>="<name> <transaction|no-transaction> sha256:<hex>")`);
+      throw new UsageError(`${key}="${value.slice(0, 120)}" is not a manifest entry (MIGRATION_<version>[_<name>]="<name> <transaction|no-transaction> sha256:<hex>")`);
     }
     entries.push(entry);
   }
@@ -63,25 +100,30 @@ export function readManifest(env: NodeJS.ProcessEnv): ManifestEntry[] {
  */
 export function manifestDifferences(set: MigrationSet, expected: readonly ManifestEntry[]): { file: string; message: string }[] {
   const problems: { file: string; message: string }[] = [];
-  const onDisk = new Map(set.files.map((f) => [f.version, f]));
-  const reviewed = new Map(expected.map((e) => [e.version, e]));
+  const onDisk = new Map(set.files.map((f) => [f.folder, f]));
+  const reviewed = new Map(expected.map((e) => [e.folder, e]));
   for (const e of expected) {
-    const f = onDisk.get(e.version);
+    const f = onDisk.get(e.folder);
     if (!f) {
-      problems.push({ file: `${e.version}_${e.name}`, message: "was in the reviewed set but is no longer on disk" });
+      problems.push({ file: e.folder, message: "was in the reviewed set but is no longer on disk" });
     } else if (f.checksum !== e.checksum || f.name !== e.name || f.transactional !== e.transactional) {
       problems.push({ file: f.relativePath, message: `changed since it was reviewed: it is now ${manifestValue(f)}, the review showed ${manifestValue(e)}` });
     }
   }
   for (const f of set.files) {
-    if (!reviewed.has(f.version)) problems.push({ file: f.relativePath, message: "is on disk but was not in the reviewed set" });
+    if (!reviewed.has(f.folder)) problems.push({ file: f.relativePath, message: "is on disk but was not in the reviewed set" });
   }
   return problems;
 }
 
-/** sha256 over the set's versions and checksums: changes when a file is added, removed or edited. */
+/**
+ * sha256 over the set's files and checksums: changes when a file is added, removed or edited. A
+ * file is named as its manifest key names it (its version while that is its own), so the digest of
+ * a set made before folder identity is unchanged.
+ */
 export function setDigest(set: MigrationSet): string {
+  const keys = manifestKeys(set);
   return createHash("sha256")
-    .update(set.files.map((f) => `${f.version} ${f.checksum}`).join("\n"))
+    .update(set.files.map((f, i) => `${keys[i]!.slice(MANIFEST_PREFIX.length)} ${f.checksum}`).join("\n"))
     .digest("hex");
 }

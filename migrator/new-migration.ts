@@ -4,6 +4,8 @@ import { UsageError } from "./errors.js";
 import { FOLDER, MIGRATION_FILE } from "./files.js";
 import { migrationTemplate } from "./template.js";
 
+const NEW_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
 export { migrationTemplate } from "./template.js";
 
 /** Prisma's versions: the UTC time as yyyymmddHHMMSS. */
@@ -46,10 +48,19 @@ export async function newMigration(dir: string, name: string, options: { noTrans
   } catch {
     throw new UsageError(`${dir} is not a folder; create it (mkdir -p ${dir}) or name the migrations folder with --dir`);
   }
-  const versions = entries.flatMap((e) => FOLDER.exec(e)?.[1] ?? []);
-  const folder = `${nextVersion(versions, options.now)}_${name}`;
-  if (!FOLDER.test(folder)) {
+  const folders = entries.filter((e) => FOLDER.test(e)).sort();
+  const folder = `${nextVersion(
+    folders.map((e) => FOLDER.exec(e)![1]!),
+    options.now,
+  )}_${name}`;
+  // Stricter than what the set accepts (an empty name, a leading "_"): a new name is typed now.
+  if (!NEW_NAME.test(name)) {
     throw new UsageError(`"${name}" cannot name a migration: use letters, digits, "_", "." and "-", starting with a letter or digit (e.g. add_member_email)`);
+  }
+  const last = folders.at(-1);
+  // Files apply in folder-name order: a version of another width can make a larger number sort first.
+  if (last !== undefined && folder <= last) {
+    throw new UsageError(`${folder} would sort before ${last}, which applies by folder name first; name the folder by hand so that it sorts last`);
   }
   const folderPath = path.join(dir, folder);
   try {

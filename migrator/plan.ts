@@ -1,12 +1,12 @@
 import { LedgerConflictError, ManifestMismatchError, UsageError, type Problem } from "./errors.js";
 import type { MigrationFile, MigrationSet } from "./files.js";
-import { compareVersions, type LedgerRow } from "./ledger.js";
+import { compareFolders, type LedgerRow } from "./ledger.js";
 import { manifestDifferences, type ManifestEntry } from "./manifest.js";
 
 export interface PlanOptions {
-  /** Record files up to and including this version as baselined instead of running them. */
+  /** Record files up to and including this one (a version or a folder) as baselined instead of running them. */
   baseline?: string;
-  /** Apply exactly this one version (`--only`); the earlier ones must be applied already. */
+  /** Apply exactly this one file, a version or a folder (`--only`); the earlier ones must be applied already. */
   only?: string;
   /** With `only`: the checksum the caller expects the file to have (what the preview showed). */
   expectChecksum?: string;
@@ -14,7 +14,7 @@ export interface PlanOptions {
   expectManifest?: readonly ManifestEntry[];
   /** Let a new file that orders before an applied one run. */
   allowOutOfOrder?: boolean;
-  /** Versions in the ledger with no file are tolerated (a file removed from the set). */
+  /** Ledger rows with no file are tolerated (a file removed from the set). */
   ignoreUnknown?: boolean;
 }
 
@@ -28,15 +28,25 @@ export interface Plan {
   unknown: LedgerRow[];
 }
 
-/** Accepts a version ("0") or a folder name ("0_init") and returns the file it names. */
+/**
+ * Accepts a folder name ("0_init") or a version ("0") and returns the file it names. A version
+ * two folders share names neither: the message lists them.
+ */
 export function findFile(set: MigrationSet, versionOrFolder: string, flag: string): MigrationFile {
-  const file = set.files.find((f) => f.version === versionOrFolder || f.folder === versionOrFolder);
-  if (!file) {
-    const known = set.files.map((f) => f.version);
-    const sample = known.length > 6 ? [...known.slice(0, 3), "…", ...known.slice(-2)] : known;
-    throw new UsageError(`${flag} ${versionOrFolder}: no migration has that version or folder name (versions: ${sample.join(", ") || "none"})`);
+  const byFolder = set.files.find((f) => f.folder === versionOrFolder);
+  if (byFolder) return byFolder;
+  const byVersion = set.files.filter((f) => f.version === versionOrFolder);
+  if (byVersion.length > 1) {
+    throw new UsageError(
+      `${flag} ${versionOrFolder}: ${byVersion.length} folders have that version (${byVersion.map((f) => f.folder).join(", ")}); name one by its folder`,
+    );
   }
-  return file;
+  if (byVersion.length === 0) {
+    const known = set.files.map((f) => f.folder);
+    const sample = known.length > 6 ? [...known.slice(0, 3), "…", ...known.slice(-2)] : known;
+    throw new UsageError(`${flag} ${versionOrFolder}: no migration has that version or folder name (folders: ${sample.join(", ") || "none"})`);
+  }
+  return byVersion[0]!;
 }
 
 /**
@@ -48,7 +58,7 @@ export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: P
     const differences = manifestDifferences(set, options.expectManifest);
     if (differences.length > 0) throw new ManifestMismatchError(differences);
   }
-  const byVersion = new Map(set.files.map((f) => [f.version, f]));
+  const byFolder = new Map(set.files.map((f) => [f.folder, f]));
   const problems: Problem[] = [];
   const applied: Plan["applied"] = [];
   const unknown: LedgerRow[] = [];
@@ -56,7 +66,7 @@ export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: P
   const started = new Set<string>();
 
   for (const row of ledger) {
-    const file = byVersion.get(row.version);
+    const file = byFolder.get(row.folder);
     if (!file) {
       if (row.status !== "started") unknown.push(row);
       continue;
@@ -65,7 +75,7 @@ export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: P
       // Resuming trusts what the interrupted run left (a finished index is recorded as is); that
       // holds only for the same file. An edited one runs as new, so a leftover index is not
       // silently taken for the edited definition.
-      if (row.checksum === file.checksum) started.add(row.version);
+      if (row.checksum === file.checksum) started.add(row.folder);
       continue;
     }
     if (row.checksum !== file.checksum) {
@@ -76,37 +86,36 @@ export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: P
           `An applied migration is never run again; restore the file as it was and write a new migration with the change`,
       });
     }
-    done.add(row.version);
+    done.add(row.folder);
     applied.push({ file, row });
   }
   if (unknown.length > 0 && !options.ignoreUnknown) {
     for (const row of unknown) {
       problems.push({
-        file: `${row.version}_${row.name}`,
-        message: `is recorded in the database as ${row.status} but no such migration is in the set; restore its folder, or pass --ignore-unknown if it was removed on purpose`,
+        file: row.folder,
+        message: `is recorded in the database as ${row.status} but no such migration is in the set (a renamed folder counts as removed); restore its folder, or pass --ignore-unknown if it was removed on purpose`,
       });
     }
   }
 
-  const lastDone = [...done].sort(compareVersions).at(-1);
-  const pending = set.files.filter((f) => !done.has(f.version));
+  const lastDone = [...done].sort(compareFolders).at(-1);
+  const pending = set.files.filter((f) => !done.has(f.folder));
   const baselineFile = options.baseline === undefined ? undefined : findFile(set, options.baseline, "--baseline");
+  const baselined = (file: MigrationFile) => baselineFile !== undefined && compareFolders(file.folder, baselineFile.folder) <= 0;
 
   if (lastDone !== undefined && !options.allowOutOfOrder) {
     for (const file of pending) {
-      if (compareVersions(file.version, lastDone) < 0 && !(baselineFile && compareVersions(file.version, baselineFile.version) <= 0)) {
+      if (compareFolders(file.folder, lastDone) < 0 && !baselined(file)) {
         problems.push({
           file: file.relativePath,
-          message: `is new but orders before ${lastDone}, which is already applied; give it a version after ${lastDone}, or pass --allow-out-of-order if it does not depend on what came after`,
+          message: `is new but sorts before ${lastDone}, which is already applied (files apply in folder-name order); rename its folder to sort after ${lastDone}, or pass --allow-out-of-order if it does not depend on what came after`,
         });
       }
     }
   }
 
   let steps: Step[] = pending.map((file) =>
-    baselineFile && compareVersions(file.version, baselineFile.version) <= 0
-      ? { action: "baseline" as const, file }
-      : { action: "apply" as const, file, resumed: started.has(file.version) },
+    baselined(file) ? { action: "baseline" as const, file } : { action: "apply" as const, file, resumed: started.has(file.folder) },
   );
 
   if (options.only !== undefined) {
@@ -116,8 +125,8 @@ export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: P
         `--only ${options.only}: ${target.relativePath} has checksum ${target.checksum.slice(0, 12)}… but ${options.expectChecksum.slice(0, 12)}… was expected; the file changed since it was planned (preview again)`,
       );
     }
-    const earlier = steps.filter((s) => compareVersions(s.file.version, target.version) < 0);
-    if (!done.has(target.version) && earlier.length > 0 && !options.allowOutOfOrder) {
+    const earlier = steps.filter((s) => compareFolders(s.file.folder, target.folder) < 0);
+    if (!done.has(target.folder) && earlier.length > 0 && !options.allowOutOfOrder) {
       problems.push({
         file: target.relativePath,
         message: `cannot run alone: ${earlier.length} earlier migration${earlier.length === 1 ? " is" : "s are"} still pending (${earlier
@@ -126,7 +135,7 @@ export function plan(set: MigrationSet, ledger: readonly LedgerRow[], options: P
           .join(", ")}); apply them first`,
       });
     }
-    steps = steps.filter((s) => s.file.version === target.version);
+    steps = steps.filter((s) => s.file.folder === target.folder);
   }
 
   if (problems.length > 0) throw new LedgerConflictError(problems);

@@ -9,7 +9,7 @@ export type MigratorEvent =
   | { type: "lock-waiting"; holder: string | undefined }
   | { type: "lock-acquired"; waitedMs: number }
   /** The plan is made (under the lock): the files applied before this run, in version order. */
-  | { type: "planned"; alreadyApplied: { version: string; name: string; status: string; transactional: boolean }[]; pending: number }
+  | { type: "planned"; alreadyApplied: { folder: string; version: string; name: string; status: string; transactional: boolean }[]; pending: number }
   | { type: "file-started"; file: MigrationFile; attempt: number }
   | { type: "file-applied"; file: MigrationFile; durationMs: number }
   | { type: "file-baselined"; file: MigrationFile }

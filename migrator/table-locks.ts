@@ -500,7 +500,7 @@ function dedupe(locks: TableLock[]): TableLock[] {
 
 /** The set's files in order, each statement with its locks (what the review prints). */
 export interface FileLocks {
-  version: string;
+  folder: string;
   statements: { line: number; kind: string; locks: StatementLocks }[];
 }
 
@@ -509,12 +509,12 @@ export interface FileLocks {
  * added NOT VALID in one file is validated in the next). A table created earlier in the same
  * transaction is marked new; a no-transaction file commits each statement, so nothing is new across them.
  */
-export function setLocks(files: readonly { version: string; transactional: boolean; statements: readonly { sql: string; line: number; kind: string }[] }[]): FileLocks[] {
+export function setLocks(files: readonly { folder: string; transactional: boolean; statements: readonly { sql: string; line: number; kind: string }[] }[]): FileLocks[] {
   const k = emptyKnowledge();
   return files.map((f) => {
     const newTables = new Set<string>();
     return {
-      version: f.version,
+      folder: f.folder,
       statements: f.statements.map((s) => ({ line: s.line, kind: s.kind, locks: statementLocks(s.sql, k, f.transactional ? newTables : new Set()) })),
     };
   });

@@ -3,7 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type pg from "pg";
 import type { MigrationSet } from "./files.js";
-import { qualifiedName, type LedgerLocation } from "./ledger.js";
+import { readLedger, type LedgerLocation } from "./ledger.js";
 import { UsageError } from "./errors.js";
 import { loadParser, parseStatements } from "./statements.js";
 import type { PrivilegeIntent } from "./privileges/intent.js";
@@ -74,23 +74,36 @@ async function prepareSession(client: pg.ClientBase, set: MigrationSet, ledger: 
   await preparePrivilegeIntent(client, intent);
   await client.query(`
     DROP TABLE IF EXISTS pg_temp.migration_files;
-    CREATE TEMP TABLE migration_files (version text, name text, checksum text, transactional boolean);
+    CREATE TEMP TABLE migration_files (folder text, version text, name text, checksum text, transactional boolean);
     DROP VIEW IF EXISTS pg_temp.migration_ledger;
-    DROP TABLE IF EXISTS pg_temp.migration_ledger;`);
-  await client.query(`INSERT INTO pg_temp.migration_files SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[])`, [
+    DROP TABLE IF EXISTS pg_temp.migration_ledger;
+    CREATE TEMP TABLE migration_ledger (folder text, version text, name text, checksum text, transactional boolean,
+      status text, applied_at timestamptz, duration_ms integer, applied_by text);`);
+  await client.query(`INSERT INTO pg_temp.migration_files SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[])`, [
+    set.files.map((f) => f.folder),
     set.files.map((f) => f.version),
     set.files.map((f) => f.name),
     set.files.map((f) => f.checksum),
     set.files.map((f) => f.transactional),
   ]);
-  const { rows } = await client.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [qualifiedName(ledger)]);
-  if (rows[0]?.found) {
-    await client.query(`CREATE TEMP VIEW migration_ledger AS
-      SELECT version, name, checksum, transactional, status, applied_at, duration_ms, applied_by FROM ${qualifiedName(ledger)}`);
-  } else {
-    await client.query(`CREATE TEMP TABLE migration_ledger (version text, name text, checksum text, transactional boolean,
-      status text, applied_at timestamptz, duration_ms integer, applied_by text)`);
-  }
+  // Read as the planner reads it (a version-keyed ledger named by the folders it meant), so the
+  // checks and `apply` never disagree on which file a row is.
+  const rows = await readLedger(client, ledger, set);
+  await client.query(
+    `INSERT INTO pg_temp.migration_ledger
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::timestamptz[], $8::int[], $9::text[])`,
+    [
+      rows.map((r) => r.folder),
+      rows.map((r) => r.version),
+      rows.map((r) => r.name),
+      rows.map((r) => r.checksum),
+      rows.map((r) => r.transactional),
+      rows.map((r) => r.status),
+      rows.map((r) => r.appliedAt),
+      rows.map((r) => r.durationMs),
+      rows.map((r) => r.appliedBy),
+    ],
+  );
 }
 
 /**

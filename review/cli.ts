@@ -102,7 +102,7 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     if (target) {
       // The stack's own ledger: a stack with ledgerSchema set keeps it elsewhere than the default.
       const location = validateLedgerLocation({ ...DEFAULT_LEDGER, schema: explicitSchema ?? preview.ledgerSchema ?? DEFAULT_LEDGER.schema });
-      ledger = await withClient(target, (client) => readLedger(client, location));
+      ledger = await withClient(target, (client) => readLedger(client, location, set));
     } else if (preview.manifest) {
       ledger = ledgerFromManifest(preview.manifest.before);
     } else {

@@ -1,5 +1,5 @@
 import type { MigrationFile, MigrationSet } from "../migrator/files.js";
-import { compareVersions, type LedgerRow } from "../migrator/ledger.js";
+import { compareFolders, type LedgerRow } from "../migrator/ledger.js";
 import type { LintFinding } from "../migrator/lint.js";
 import { setLocks, type StatementLocks } from "../migrator/table-locks.js";
 import { parseManifestEntry } from "../migrator/manifest.js";
@@ -23,6 +23,7 @@ export interface PendingFile {
 }
 
 export interface RefusedFile {
+  folder: string;
   version: string;
   name: string;
   kind: "edited" | "removed" | "out-of-order";
@@ -49,6 +50,7 @@ export function ledgerFromManifest(manifest: Record<string, string>): LedgerRow[
     const entry = parseManifestEntry(key, value);
     if (!entry) continue;
     out.push({
+      folder: entry.folder,
       version: entry.version,
       name: entry.name,
       checksum: entry.checksum,
@@ -60,7 +62,7 @@ export function ledgerFromManifest(manifest: Record<string, string>): LedgerRow[
       clientAddr: null,
     });
   }
-  return out.sort((a, b) => compareVersions(a.version, b.version));
+  return out.sort((a, b) => compareFolders(a.folder, b.folder));
 }
 
 export function buildReview(input: {
@@ -72,14 +74,15 @@ export function buildReview(input: {
   preview: PreviewSummary;
 }): Review {
   const { set } = input;
-  const files = new Map(set.files.map((f) => [f.version, f]));
+  const files = new Map(set.files.map((f) => [f.folder, f]));
   // A `started` row is an interrupted no-transaction file: still pending (the planner resumes it).
   const done = input.ledger.filter((r) => r.status !== "started");
   const refused: RefusedFile[] = [];
   for (const row of done) {
-    const file = files.get(row.version);
+    const file = files.get(row.folder);
     if (!file) {
       refused.push({
+        folder: row.folder,
         version: row.version,
         name: row.name,
         kind: "removed",
@@ -87,6 +90,7 @@ export function buildReview(input: {
       });
     } else if (row.checksum !== file.checksum) {
       refused.push({
+        folder: row.folder,
         version: row.version,
         name: file.name,
         kind: "edited",
@@ -98,29 +102,30 @@ export function buildReview(input: {
   // refusals above are dealt with: an edited file counts as applied, a removed one is ignored, and
   // out-of-order files are planned (and named below) instead of stopping the plan.
   const restored = input.ledger.map((r) => {
-    const file = files.get(r.version);
+    const file = files.get(r.folder);
     return file && r.status !== "started" ? { ...r, checksum: file.checksum } : r;
   });
   const planned = plan(set, restored, { ignoreUnknown: true, allowOutOfOrder: true });
   const lastApplied = done
-    .map((r) => r.version)
+    .map((r) => r.folder)
     .filter((v) => files.has(v))
-    .sort(compareVersions)
+    .sort(compareFolders)
     .at(-1);
-  const locks = new Map(setLocks(set.files).map((f) => [f.version, f.statements]));
+  const locks = new Map(setLocks(set.files).map((f) => [f.folder, f.statements]));
   const pending: PendingFile[] = [];
   for (const step of planned.steps) {
     const file = step.file;
-    if (lastApplied !== undefined && compareVersions(file.version, lastApplied) < 0) {
+    if (lastApplied !== undefined && compareFolders(file.folder, lastApplied) < 0) {
       refused.push({
+        folder: file.folder,
         version: file.version,
         name: file.name,
         kind: "out-of-order",
-        outcome: `new but orders before ${lastApplied}, which is applied: \`up\` refuses before anything runs; give it a later version`,
+        outcome: `new but sorts before ${lastApplied}, which is applied (files apply in folder-name order): \`up\` refuses before anything runs; rename its folder to sort after it`,
       });
     }
-    pending.push({ file, statements: locks.get(file.version) ?? [], lint: input.lint.filter((l) => l.file === file.relativePath) });
+    pending.push({ file, statements: locks.get(file.folder) ?? [], lint: input.lint.filter((l) => l.file === file.relativePath) });
   }
-  refused.sort((x, y) => compareVersions(x.version, y.version));
+  refused.sort((x, y) => compareFolders(x.folder, y.folder));
   return { stack: input.stack, appliedFrom: input.appliedFrom, pending, refused, preview: input.preview };
 }

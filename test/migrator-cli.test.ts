@@ -83,7 +83,7 @@ describe("--json documents", () => {
     expect(before.json).toEqual({
       database: expect.stringMatching(/^postgres@127\.0\.0\.1:\d+\/cli_/),
       applied: [],
-      pending: FILES.map((f) => ({ version: f.version, name: f.name, transactional: f.version !== "2", resumes: false })),
+      pending: FILES.map((f) => ({ folder: `${f.version}_${f.name}`, version: f.version, name: f.name, transactional: f.version !== "2", resumes: false })),
       problems: [],
     });
     // status reads only: it does not create the ledger.
@@ -96,6 +96,7 @@ describe("--json documents", () => {
     expect(after.json.applied).toEqual([
       expect.objectContaining({ version: "1", name: "users", transactional: true, status: "applied" }),
       {
+        folder: "2_users_email",
         version: "2",
         name: "users_email",
         checksum: checksumOfText(FILES[1]!.sql as string),
@@ -106,7 +107,7 @@ describe("--json documents", () => {
         appliedBy: "postgres",
       },
     ]);
-    expect(after.json.pending).toEqual([{ version: "3", name: "orders", transactional: true, resumes: false }]);
+    expect(after.json.pending).toEqual([{ folder: "3_orders", version: "3", name: "orders", transactional: true, resumes: false }]);
   });
 
   test("status: text lists each file and the problems, exit 1 when the database disagrees", async () => {
@@ -132,10 +133,28 @@ describe("--json documents", () => {
     expect(run.json).toEqual({
       database: expect.stringMatching(/^postgres@127\.0\.0\.1:\d+\/cli_/),
       results: [
-        { version: "2", name: "users_email", file: "2_users_email/migration.sql", transactional: false, action: "applied", durationMs: expect.any(Number), attempts: 1 },
-        { version: "3", name: "orders", file: "3_orders/migration.sql", transactional: true, action: "applied", durationMs: expect.any(Number), attempts: 1 },
+        {
+          folder: "2_users_email",
+          version: "2",
+          name: "users_email",
+          file: "2_users_email/migration.sql",
+          transactional: false,
+          action: "applied",
+          durationMs: expect.any(Number),
+          attempts: 1,
+        },
+        {
+          folder: "3_orders",
+          version: "3",
+          name: "orders",
+          file: "3_orders/migration.sql",
+          transactional: true,
+          action: "applied",
+          durationMs: expect.any(Number),
+          attempts: 1,
+        },
       ],
-      alreadyApplied: [{ version: "1", name: "users", status: "applied", transactional: true }],
+      alreadyApplied: [{ folder: "1_users", version: "1", name: "users", status: "applied", transactional: true }],
     });
     expect(run.stderr).toMatch(/applied\s+2_users_email/);
   });

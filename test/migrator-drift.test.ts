@@ -153,7 +153,7 @@ describe("migrate drift", () => {
     expect(edited.json.notes).toEqual(["20260123015821_idx_resource_slug/migration.sql was edited after it was applied; replayed as it is on disk"]);
     await query(
       url,
-      `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('30000000000000', 'gone', repeat('0', 64), true, 'applied')`,
+      `INSERT INTO migrator.applied_migrations (folder, version, name, checksum, transactional, status) VALUES ('30000000000000_gone', '30000000000000', 'gone', repeat('0', 64), true, 'applied')`,
     );
     const missing = await drift(url, "--replay");
     expect(missing.code, printed(missing)).toBe(1);

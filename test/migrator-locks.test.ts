@@ -216,12 +216,14 @@ describe("an index left INVALID by a failed concurrent build", () => {
     expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--only", "1"])).code).toBe(0);
     // What a migrator killed right after its CREATE INDEX returned leaves: the index, and a 'started' row.
     await query(url, "CREATE UNIQUE INDEX users_email_key ON users (email)");
-    await query(url, `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('2', 'unique_email', $1, false, 'started')`, [
-      checksumOfText(UNIQUE),
-    ]);
+    await query(
+      url,
+      `INSERT INTO migrator.applied_migrations (folder, version, name, checksum, transactional, status) VALUES ('2_unique_email', '2', 'unique_email', $1, false, 'started')`,
+      [checksumOfText(UNIQUE)],
+    );
     const oid = (await query(url, "SELECT 'users_email_key'::regclass::oid::int AS oid"))[0].oid;
     const status = await migrateJson(["status", "--database-url", url, "--dir", dir]);
-    expect(status.json.pending).toEqual([{ version: "2", name: "unique_email", transactional: false, resumes: true }]);
+    expect(status.json.pending).toEqual([{ folder: "2_unique_email", version: "2", name: "unique_email", transactional: false, resumes: true }]);
 
     const run = await migrateJson(["apply", "--database-url", url, "--dir", dir]);
     expect(run.code, printed(run)).toBe(0);
@@ -243,11 +245,13 @@ describe("an index left INVALID by a failed concurrent build", () => {
     expect((await migrate(["apply", "--database-url", url, "--dir", dir, "--only", "1"])).code).toBe(0);
     // The interrupted run built the old definition (on email) and recorded the old file as started.
     await query(url, "CREATE UNIQUE INDEX users_email_key ON users (email)");
-    await query(url, `INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('2', 'unique_email', $1, false, 'started')`, [
-      checksumOfText(UNIQUE),
-    ]);
+    await query(
+      url,
+      `INSERT INTO migrator.applied_migrations (folder, version, name, checksum, transactional, status) VALUES ('2_unique_email', '2', 'unique_email', $1, false, 'started')`,
+      [checksumOfText(UNIQUE)],
+    );
     expect((await migrateJson(["status", "--database-url", url, "--dir", dir])).json.pending).toEqual([
-      { version: "2", name: "unique_email", transactional: false, resumes: false },
+      { folder: "2_unique_email", version: "2", name: "unique_email", transactional: false, resumes: false },
     ]);
 
     const run = await migrate(["apply", "--database-url", url, "--dir", dir]);

@@ -131,7 +131,7 @@ describe("the migrator process killed (SIGKILL, or SIGTERM as a cancelled CI job
     expect(invalid).toEqual([{ indisvalid: false }]);
 
     const status = await migrateProcess(["status", "--dir", dir, "--json"], { DATABASE_URL: url });
-    expect(JSON.parse(status.stdout).pending).toEqual([{ version: "2", name: "note_index", transactional: false, resumes: true }]);
+    expect(JSON.parse(status.stdout).pending).toEqual([{ folder: "2_note_index", version: "2", name: "note_index", transactional: false, resumes: true }]);
 
     const rerun = await migrateProcess(["apply", "--dir", dir], { DATABASE_URL: url });
     expect(rerun.code, printed(rerun)).toBe(0);

@@ -154,6 +154,7 @@ describe("random and mutated SQL", () => {
 
         const unique = [...new Map(rows.map((r) => [r.version, r])).values()];
         const ledger: LedgerRow[] = unique.map((r) => ({
+          folder: `${r.version}_prop`,
           version: r.version,
           name: "prop",
           checksum: r.sameChecksum ? file.checksum : "0".repeat(64),

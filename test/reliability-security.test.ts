@@ -296,7 +296,7 @@ describe("who applied each file, and who may write the ledger", () => {
       await c.query("INSERT INTO items VALUES (1)");
       // ...and not the ledger, in any way.
       for (const sql of [
-        "INSERT INTO migrator.applied_migrations (version, name, checksum, transactional, status) VALUES ('9', 'x', 'x', true, 'applied')",
+        "INSERT INTO migrator.applied_migrations (folder, version, name, checksum, transactional, status) VALUES ('9_x', '9', 'x', 'x', true, 'applied')",
         "UPDATE migrator.applied_migrations SET checksum = 'x'",
         "DELETE FROM migrator.applied_migrations",
         "TRUNCATE migrator.applied_migrations",

@@ -148,7 +148,7 @@ describe("npm run review", () => {
         .filter((l) => /^\| \d+ \|/.test(l))
         .map((l) => l.split(" | ")[0]),
     ).toEqual(["| 2"]);
-    expect(r.stdout).toMatch(/- `2_b` \*\*out-of-order\*\*: new but orders before 3, which is applied: `up` refuses/);
+    expect(r.stdout).toMatch(/- `2_b` \*\*out-of-order\*\*: new but sorts before 3_c, which is applied \(files apply in folder-name order\): `up` refuses/);
   });
 
   test("from a real database's ledger, without printing its password; a wrong --stack or no preview is a usage error", async () => {

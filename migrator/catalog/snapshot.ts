@@ -25,12 +25,7 @@ const tableOf = (ledger: LedgerLocation) => `${quoteIdent(ledger.schema)}.${quot
 export function appliedHead(rows: readonly LedgerRow[]): string | undefined {
   const done = rows.filter((r) => r.status !== "started");
   const last = done.at(-1);
-  return last ? folderOf(last) : undefined;
-}
-
-/** A ledger row's folder name, `<version>_<name>`, as the set on disk names it. */
-export function folderOf(row: Pick<LedgerRow, "version" | "name">): string {
-  return row.name ? `${row.version}_${row.name}` : row.version;
+  return last?.folder;
 }
 
 /**

@@ -5,8 +5,8 @@ SELECT 'baseline_recorded' AS "check",
        CASE
            WHEN count(l.*) = 0 THEN
                '0_init (version 0) is not in the ledger; apply the set, with --baseline 0 on a database that already holds the v1.0 schema'
-           ELSE string_agg(format('%s_%s %s at %s by %s, checksum %s',
-                                  l.version, l.name, l.status, l.applied_at, l.applied_by, left(l.checksum, 12)),
+           ELSE string_agg(format('%s %s at %s by %s, checksum %s',
+                                  l.folder, l.status, l.applied_at, l.applied_by, left(l.checksum, 12)),
                            '; ')
        END AS detail
   FROM pg_temp.migration_ledger AS l

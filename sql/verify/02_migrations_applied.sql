@@ -2,21 +2,18 @@
 -- the checksum of the file as it is on disk now (an edited applied file shows
 -- here as a checksum mismatch).
 WITH files AS (
-    SELECT f.version,
-           f.name,
+    SELECT f.folder,
            l.status,
            CASE
-               WHEN l.version IS NULL THEN 'not in the ledger (pending)'
+               WHEN l.folder IS NULL THEN 'not in the ledger (pending)'
                WHEN l.status NOT IN ('applied', 'baselined') THEN
                    format('status %s since %s: interrupted, apply again', l.status, l.applied_at)
                WHEN l.checksum IS DISTINCT FROM f.checksum THEN
                    format('checksum on disk %s but %s was %s; the file was edited after it ran',
                           left(f.checksum, 12), left(l.checksum, 12), l.status)
-               WHEN l.name IS DISTINCT FROM f.name THEN
-                   format('recorded under the name %s', l.name)
            END AS problem
       FROM pg_temp.migration_files AS f
-      LEFT JOIN pg_temp.migration_ledger AS l ON l.version = f.version
+      LEFT JOIN pg_temp.migration_ledger AS l ON l.folder = f.folder
 )
 SELECT 'migrations_applied' AS "check",
        count(*) > 0 AND count(*) FILTER (WHERE problem IS NOT NULL) = 0 AS ok,
@@ -25,7 +22,7 @@ SELECT 'migrations_applied' AS "check",
               count(*),
               count(*) FILTER (WHERE problem IS NULL AND status = 'applied'),
               count(*) FILTER (WHERE problem IS NULL AND status = 'baselined'))
-       || coalesce('; ' || string_agg(format('%s_%s: %s', version, name, problem), '; ' ORDER BY version::numeric)
+       || coalesce('; ' || string_agg(format('%s: %s', folder, problem), '; ' ORDER BY folder COLLATE "C")
                            FILTER (WHERE problem IS NOT NULL),
                    '') AS detail
   FROM files;
