@@ -4,6 +4,7 @@
  * password; `pulumi refresh --expect-no-changes` right after `up` passes, and still does after a
  * new migration file and its `up`. The steps build on each other, so they run in order.
  */
+import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
@@ -13,6 +14,8 @@ import { localStack, type LocalStack } from "./local-stack-fixture.js";
 const DATABASE = "engine_refresh";
 /** Every URL and shell special, both quotes, a backtick, a backslash and a space. */
 const MIGRATOR_PASSWORD = "p@ss:/?#[]!$&'()*+,;= %`\"\\~";
+/** What the password is rotated to: a leading dash, command substitutions that would leave `marker` if a shell ran them, quotes, backslashes, a tab. */
+const rotatedPassword = (marker: string) => `-$(touch ${marker})\`touch ${marker}\`\\'"\t\\n{}|^<>`;
 
 let stack: LocalStack;
 
@@ -41,7 +44,7 @@ async function loginAsMigrator(password: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await localStack({ database: DATABASE, migratorPassword: MIGRATOR_PASSWORD });
+  stack = await localStack({ database: DATABASE, migratorPassword: MIGRATOR_PASSWORD, logStatements: true });
 }, 300_000);
 
 afterAll(() => stack?.remove());
@@ -72,6 +75,9 @@ describe("any password, and no drift on refresh, under the real Pulumi engine", 
     const roleText = JSON.stringify(role);
     expect(roleText).toContain(stored!.rolpassword);
     expect(roleText).not.toContain(JSON.stringify(MIGRATOR_PASSWORD).slice(1, -1));
+    // The server logged the provider's CREATE ROLE with the verifier, and the password nowhere.
+    expect(stack.serverLog()).toMatch(/CREATE ROLE "migrator"[^\n]*PASSWORD 'SCRAM-SHA-256\$4096:/);
+    expect(stack.serverLog()).not.toContain(MIGRATOR_PASSWORD);
   });
 
   test("2. refresh --expect-no-changes right after up passes, and so does the next preview", async () => {
@@ -97,5 +103,39 @@ describe("any password, and no drift on refresh, under the real Pulumi engine", 
     const preview = await run(["preview", "--expect-no-changes"]);
     expect(preview.code, printed(preview)).toBe(0);
     expect(await loginAsMigrator(MIGRATOR_PASSWORD)).toBe("migrator");
+  });
+
+  test("4. a privilege granted outside the stack is drift that refresh reports; the next up takes it away, and refresh is clean again", async () => {
+    await asSuperuser(`GRANT UPDATE, DELETE ON public."PointTransaction" TO app`);
+    const refresh = await run(["refresh", "--yes", "--skip-preview", "--expect-no-changes"]);
+    expect(refresh.code, printed(refresh)).not.toBe(0);
+    expect(printed(refresh)).toMatch(/access-app-pointtransaction-append-only/);
+    expect(printed(refresh)).toMatch(/no changes were expected/);
+
+    const up = await run(["up", "--yes", "--skip-preview"]);
+    expect(up.code, printed(up)).toBe(0);
+    const [privileges] = await asSuperuser<{ update: boolean; del: boolean; ins: boolean; sel: boolean }>(
+      `SELECT has_table_privilege('app', 'public."PointTransaction"', 'UPDATE') AS update, has_table_privilege('app', 'public."PointTransaction"', 'DELETE') AS del,
+              has_table_privilege('app', 'public."PointTransaction"', 'INSERT') AS ins, has_table_privilege('app', 'public."PointTransaction"', 'SELECT') AS sel`,
+    );
+    expect(privileges).toEqual({ update: false, del: false, ins: true, sel: true });
+    const clean = await run(["refresh", "--yes", "--skip-preview", "--expect-no-changes"]);
+    expect(clean.code, printed(clean)).toBe(0);
+  });
+
+  test("5. a rotated password: up gives the role the new one's verifier; it logs in with the new password only; refresh stays clean", async () => {
+    const marker = path.join(stack.scratch, "a-shell-ran-the-password");
+    const ROTATED_PASSWORD = rotatedPassword(marker);
+    await stack.configSet("migratorPassword", ROTATED_PASSWORD, true);
+    const up = await run(["up", "--yes", "--skip-preview"]);
+    expect(up.code, printed(up)).toBe(0);
+    expect(await loginAsMigrator(ROTATED_PASSWORD)).toBe("migrator");
+    await expect(loginAsMigrator(MIGRATOR_PASSWORD)).rejects.toThrow(/password authentication failed/);
+    const outputs = JSON.parse(await stack.project.pulumiOk(["stack", "output", "--json", "--stack", "local"])) as { verification: { ok: boolean } };
+    expect(outputs.verification.ok).toBe(true);
+    expect(`${stack.serverLog()}\n${printed(up)}`).not.toContain(ROTATED_PASSWORD);
+    expect(existsSync(marker)).toBe(false);
+    const refresh = await run(["refresh", "--yes", "--skip-preview", "--expect-no-changes"]);
+    expect(refresh.code, printed(refresh)).toBe(0);
   });
 });
