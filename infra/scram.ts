@@ -63,8 +63,17 @@ export function roleVerifier(password: string, role: string): string {
  * for a libpq client typing the same characters.
  */
 export function saslprepMayChange(password: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(password)) return false;
-  const mapped = password.replace(/[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000]/g, " ").replace(/[\u00ad\u034f\u1806\u180b-\u180d\u200c\u200d\u2060\ufe00-\ufe0f\ufeff]/g, "");
+  const chars = [...password];
+  if (chars.every((c) => c.codePointAt(0)! < 0x80)) return false;
+  const mapped = chars
+    .map((c) => (NON_ASCII_SPACES.has(c.codePointAt(0)!) ? " " : c))
+    .filter((c) => !MAPPED_TO_NOTHING.has(c.codePointAt(0)!))
+    .join("");
   return mapped.normalize("NFKC") !== password;
 }
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+/** RFC 3454 table C.1.2, which SASLprep maps to a space. */
+const NON_ASCII_SPACES = new Set([0x00a0, 0x1680, ...range(0x2000, 0x200b), 0x202f, 0x205f, 0x3000]);
+/** RFC 3454 table B.1, which SASLprep removes. */
+const MAPPED_TO_NOTHING = new Set([0x00ad, 0x034f, 0x1806, ...range(0x180b, 0x180d), 0x200c, 0x200d, 0x2060, ...range(0xfe00, 0xfe0f), 0xfeff]);

@@ -19,15 +19,7 @@ import { ledgerRows } from "./support/migrator-db.js";
 
 /** Every URL and shell special, both quotes, a backtick, a backslash and a space. */
 const SPECIAL = "p@ss:/?#[]!$&'()*+,;= %`\"\\~";
-const PASSWORDS = [
-  SPECIAL,
-  "plain-password",
-  "-starts-with-a-dash",
-  "\\\\two backslashes\\\\ and 'quotes''",
-  "üñíçødé-ß-€",
-  "emoji-🔐-pass",
-  "x".repeat(200),
-];
+const PASSWORDS = [SPECIAL, "plain-password", "-starts-with-a-dash", "\\\\two backslashes\\\\ and 'quotes''", "üñíçødé-ß-€", "emoji-🔐-pass", "x".repeat(200)];
 
 let adminUrl: string;
 let database: string;
