@@ -2,6 +2,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "../stacks/index.js";
 import { APP_TABLE_PRIVILEGES, APPEND_ONLY_PRIVILEGES } from "./privilege-intent.js";
+import { roleVerifier, saslprepMayChange } from "./scram.js";
 import type { DatabaseTarget } from "./target.js";
 
 export interface DatabaseAccessArgs {
@@ -20,7 +21,8 @@ function slug(text: string): string {
 /**
  * Roles and privileges, through the postgresql provider connected as the administrator:
  * - the migrator role logs in with the configured secret password and owns everything the
- *   migrations create (so privileges on future tables can be granted "FOR ROLE migrator");
+ *   migrations create (so privileges on future tables can be granted "FOR ROLE migrator"); the
+ *   provider is given the password's SCRAM-SHA-256 verifier, never the password (scram.ts says why);
  * - the application role reads and writes every table the migrations create, except the
  *   append-only ones (the `PointTransaction` ledger), where it may only INSERT and SELECT;
  * - the auditor role reads every table and the migration ledger, and writes nothing.
@@ -82,12 +84,21 @@ export class DatabaseAccess extends pulumi.ComponentResource {
     // tokens; without it they are group roles that real login roles are made members of.
     const iamLogin = settings.environment !== "local" && settings.rds.iamAuthentication;
 
+    if (saslprepMayChange(access.migratorPassword.reveal())) {
+      pulumi.log.warn(
+        "pg-migrations:migratorPassword is not ASCII and SASLprep would change it: the migrator (node-postgres) logs in with it, " +
+          "but a libpq client such as psql normalizes it first and is refused. Choose an ASCII password, or an NFKC-normalized one without spaces or invisible characters, if people log in with psql.",
+        this,
+      );
+    }
     const migrator = new postgresql.Role(
       `${name}-migrator`,
       {
         name: access.migratorRole,
         login: true,
-        password: pulumi.secret(access.migratorPassword.reveal()),
+        // A verifier, not the password: the provider's quoting would change a backslash, and the
+        // clear password would reach its state and the server's statement log (scram.ts).
+        password: pulumi.secret(roleVerifier(access.migratorPassword.reveal(), access.migratorRole)),
         connectionLimit: 5,
         // Unqualified names in migrations land in the application schema, never in a schema named like the role.
         searchPaths: [access.schema],

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, test } from "vitest";
+import { roleVerifier } from "../infra/scram.js";
 import { COMMAND, expectMigrationChain, expectNoSecretLeaks, expectVerificationAfterMigrations, migrationCommands } from "./support/pulumi-assertions.js";
 import { cannedReport, reportingCommands } from "./support/pulumi-report.js";
 import { DEFAULT_SUBNETS, DEFAULT_VPC, readStackFile, reveal, runProgram, secretExports, type ProgramRun } from "./support/pulumi.js";
@@ -125,10 +126,11 @@ describe("dev: roles", () => {
     });
   });
 
-  test("migrator logs in with the secret password; app and auditor are group roles without IAM auth in dev", () => {
+  test("migrator logs in with the secret password, of which the provider gets only the SCRAM-SHA-256 verifier; app and auditor are group roles without IAM auth in dev", () => {
     const migrator = run.named("postgresql:index/role:Role", "access-migrator").inputs;
     expect(migrator).toMatchObject({ name: "migrator", login: true, searchPaths: ["public"] });
-    expect(reveal(migrator.password)).toBe(MIGRATOR_PASSWORD);
+    expect(reveal(migrator.password)).toBe(roleVerifier(MIGRATOR_PASSWORD, "migrator"));
+    expect(JSON.stringify(migrator)).not.toContain(MIGRATOR_PASSWORD);
     expect(run.named("postgresql:index/role:Role", "access-app").inputs).toMatchObject({ name: "app", login: false });
     expect(run.named("postgresql:index/role:Role", "access-auditor").inputs).toMatchObject({ name: "auditor", login: false });
   });

@@ -14,6 +14,8 @@ export interface LocalStackOptions {
   /** The database the stack manages (created on every server this fixture starts). */
   database: string;
   migratorPassword: string;
+  /** Every server logs every statement (log_statement = all), and serverLog() returns what they logged. */
+  logStatements?: boolean;
 }
 
 export interface LocalStack {
@@ -32,6 +34,8 @@ export interface LocalStack {
   pointAt(server: EmbeddedServer): Promise<void>;
   /** Every password handed out so far. */
   secrets(): string[];
+  /** What the servers logged so far (with logStatements, every statement they ran); empty without it. */
+  serverLog(): string;
   remove(): Promise<void>;
 }
 
@@ -45,9 +49,14 @@ export async function localStack(options: LocalStackOptions): Promise<LocalStack
   await chmod(scratch, 0o755);
   const servers: EmbeddedServer[] = [];
   let project: EngineProject | undefined;
+  let log = "";
 
   const startServer = async (name: string) => {
-    const server = await startEmbedded({ rootDir: path.join(scratch, name), persistent: false });
+    const server = await startEmbedded({
+      rootDir: path.join(scratch, name),
+      persistent: false,
+      ...(options.logStatements ? { settings: { log_statement: "all" }, onLog: (text: string) => void (log += text) } : {}),
+    });
     servers.push(server);
     const admin = new pg.Client({ connectionString: server.url("postgres") });
     await admin.connect();
@@ -87,6 +96,7 @@ export async function localStack(options: LocalStackOptions): Promise<LocalStack
       configSet,
       pointAt,
       secrets: () => [options.migratorPassword, ...servers.map(passwordOf)],
+      serverLog: () => log,
       remove,
     };
   } catch (error) {
