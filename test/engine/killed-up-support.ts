@@ -28,12 +28,15 @@ export interface RunningUp {
   killGroup(): Promise<void>;
 }
 
-/** `pulumi up --yes --skip-preview` in a new process group (detached), its output collected. */
-export function spawnUp(project: EngineProject, stackName = "local"): RunningUp {
+/**
+ * `pulumi up --yes --skip-preview` in a new process group (detached), its output collected.
+ * `tmpDir` becomes its TMPDIR: a killed language host leaves its pipes folder there.
+ */
+export function spawnUp(project: EngineProject, tmpDir: string, stackName = "local"): RunningUp {
   const marker = randomUUID();
   const child = spawn(path.join(REPO, ".tools/pulumi/bin/pulumi"), ["--non-interactive", "up", "--yes", "--skip-preview", "--stack", stackName], {
     cwd: project.dir,
-    env: { ...project.env, [RUN_MARKER]: marker },
+    env: { ...project.env, TMPDIR: tmpDir, [RUN_MARKER]: marker },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });

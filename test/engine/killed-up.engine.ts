@@ -81,20 +81,31 @@ interface Deployment {
 const deployment = async () => (JSON.parse(await project.pulumiOk(["stack", "export", "--stack", "local"])) as { deployment: Deployment }).deployment;
 const pendingOperations = async () => ((await deployment()).pending_operations ?? []).map((p) => `${p.type} ${urnName(p.resource.urn)}`);
 
+interface Outputs {
+  verification?: { ok: boolean; failed: number; checks: { name: string; ok: boolean; detail: string }[] };
+  migrations?: { applied: { version: string; name: string }[]; pending: unknown[] };
+}
+const outputs = async () => JSON.parse(await project.pulumiOk(["stack", "output", "--json", "--stack", "local"])) as Outputs;
+
 /**
  * Starts `up`, waits (polling the database) until `landed` says the run is where the kill should
  * land, and kills it as a cancelled job is: the CLI's process group, then what outlived it.
  * Returns what was still running after the first kill.
  */
 async function killUpWhen(landed: () => Promise<boolean>, outlives: string): Promise<{ run: RunningUp; survivors: string[] }> {
-  const run = spawnUp(project);
+  const tmp = path.join(stack.scratch, "tmp");
+  await mkdir(tmp, { recursive: true });
+  const run = spawnUp(project, tmp);
   runs.push(run);
   await waitFor("the run to reach the point of the kill", async () => ((await landed()) ? true : undefined), { context: run.printed });
   await run.killGroup();
   expect((await run.exited).signal).toBe("SIGKILL");
   // The kill of the CLI's group leaves the plugins and the command they run: the runner's clean-up kills them.
   const survivors = (await runProcesses(run.marker)).map((p) => p.command);
-  expect(survivors.some((c) => c.includes(outlives)), survivors.join("\n")).toBe(true);
+  expect(
+    survivors.some((c) => c.includes(outlives)),
+    survivors.join("\n"),
+  ).toBe(true);
   await killRunProcesses(run.marker);
   return { run, survivors };
 }
@@ -123,15 +134,12 @@ async function expectConverged(): Promise<void> {
   expect(rows.filter((r) => r.status !== "applied")).toEqual([]);
   expect(await invalidIndexes()).toEqual([]);
 
-  const outputs = JSON.parse(await project.pulumiOk(["stack", "output", "--json", "--stack", "local"])) as {
-    verification: { ok: boolean; failed: number; checks: { name: string; ok: boolean; detail: string }[] };
-    migrations: { applied: { version: string; name: string }[]; pending: unknown[] };
-  };
-  expect(outputs.verification.checks.filter((c) => !c.ok)).toEqual([]);
-  expect(outputs.verification.ok).toBe(true);
-  expect(outputs.verification.checks.map((c) => c.name)).toContain("engine_verify_gate");
-  expect(outputs.migrations.applied.map((a) => `${a.version}_${a.name}`)).toEqual(files);
-  expect(outputs.migrations.pending).toEqual([]);
+  const { verification, migrations } = await outputs();
+  expect(verification?.checks.filter((c) => !c.ok)).toEqual([]);
+  expect(verification?.ok).toBe(true);
+  expect(verification?.checks.map((c) => c.name)).toContain("engine_verify_gate");
+  expect(migrations?.applied.map((a) => `${a.version}_${a.name}`)).toEqual(files);
+  expect(migrations?.pending).toEqual([]);
 
   const r = await project.pulumi(["preview", "--expect-no-changes", "--stack", "local"]);
   expect(r.code, printedBy(r)).toBe(0);
@@ -175,6 +183,8 @@ describe("pulumi up killed as a cancelled CI job: cancel, refresh --clear-pendin
     expect((await ledger()).map((r) => r.folder)).toEqual(files.filter((f) => f !== slow));
     expect(await query("SELECT to_regclass('public.engine_runs') AS t")).toEqual([{ t: null }]);
     expect(await pendingOperations()).toEqual(["creating migration-apply"]);
+    // The stack's outputs are saved when an update ends: the killed first one left none.
+    expect(await outputs()).toEqual({});
 
     await nextUpSays();
     const out = await recover();
@@ -234,6 +244,8 @@ describe("pulumi up killed as a cancelled CI job: cancel, refresh --clear-pendin
       (await sessionsRunning(adminUrl, DATABASE, `pg_advisory_xact_lock_shared(${VERIFY_GATE_KEY})`)).length === 0 ? true : undefined,
     );
     expect(await pendingOperations()).toEqual(["updating verification-report"]);
+    // The outputs are still those of the last finished up: they do not list the file yet.
+    expect((await outputs()).migrations?.applied.map((a) => `${a.version}_${a.name}`)).not.toContain(last);
 
     await nextUpSays();
     const out = await recover();
