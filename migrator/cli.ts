@@ -49,9 +49,9 @@ Where:
                           MIGRATOR_PRIVILEGES): apply makes them so, verify compares
 
 Apply:
-  --baseline VERSION      record files up to VERSION as applied without running them
+  --baseline VERSION      record files up to VERSION (or a folder name) as applied without running them
                           (for a database that already has that schema)
-  --only VERSION          apply exactly this file (earlier ones must be applied)
+  --only VERSION          apply exactly this file, a version or a folder name (earlier ones must be applied)
   --expect-checksum SHA   with --only: refuse if the file's sha256 differs
   --expect-manifest       refuse unless the set on disk is exactly the one listed in the
                           environment as MIGRATION_<version>="<name> <mode> sha256:<hex>"
