@@ -1,10 +1,12 @@
 /**
  * Issue 21 item 1: files apply in Prisma's order (folder names, bytewise) and an applied file is
  * identified by its folder name, as Prisma's `_prisma_migrations.migration_name` identifies it.
- * Prisma lists the migrations directory and sorts it by name
- * (prisma-engines `schema-engine/connectors/schema-connector/src/migrations_directory.rs`,
- * `list_migrations`: `entries.sort_by(|a, b| a.migration_name().cmp(b.migration_name()))`, a byte
- * comparison of Rust strings), so an empty name, two folders with one timestamp and versions of
+ * Prisma lists the migrations directory and sorts it by name (prisma-engines
+ * `migration-engine/connectors/migration-connector/src/migrations_directory.rs`, `list_migrations`:
+ * "lexicographically sorted by name", `entries.sort_by(|a, b| a.migration_name().cmp(b.migration_name()))`,
+ * a byte comparison of Rust strings; newer engines receive that list from the CLI, see
+ * `schema-engine/connectors/schema-connector/src/migrations_directory.rs`), so an empty name, two
+ * folders with one timestamp and versions of
  * other widths all apply, in that order. A ledger keyed by version (every migrator before this one)
  * is upgraded in place by the first `apply`, and nothing runs again. Against a real PostgreSQL.
  */
