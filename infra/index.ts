@@ -16,10 +16,11 @@ import { AuroraCluster, subnetZones } from "./cluster.js";
 import { connectionUrl } from "./database-url.js";
 import { securityHubControls } from "./controls.js";
 import { Database } from "./database.js";
-import { lintSet } from "./lint-gate.js";
+import { lintSet, lintTarget } from "./lint-gate.js";
 import { loadMigrationSet, Migrations } from "./migrations.js";
 import { MIGRATIONS_NAME } from "./resource-names.js";
 import { DatabaseNetwork } from "./network.js";
+import { readPreviousRun } from "./previous-run.js";
 import { ensureBundles } from "../scripts/bundle.mjs";
 import { localTarget, type DatabaseTarget } from "./target.js";
 import { digestSqlFolder, Verification } from "./verification.js";
@@ -34,8 +35,8 @@ const settings = loadStackSettings();
 await ensureBundles(projectRoot);
 const { migrations: m, connection } = settings;
 
-const set = await loadMigrationSet(fromRoot(m.dir), m.dir);
-await lintSet(set, m.dir, m.lintErrors);
+const [set, previous] = await Promise.all([loadMigrationSet(fromRoot(m.dir), m.dir), readPreviousRun()]);
+await lintSet(set, m.dir, m.lintErrors, lintTarget(set, settings, previous));
 if (!existsSync(fromRoot(m.verifyDir))) {
   throw new pulumi.RunError(`verifyDir ${m.verifyDir} does not exist; set ${settings.project}:verifyDir to the folder of verification queries`);
 }
