@@ -1,17 +1,19 @@
 /**
  * `pulumi up` under the real engine (the tools scripts/build-pulumi.sh builds) beside the migrator
  * applying the same files: the local stack, on a fresh database, with 20 and 100 synthetic files,
- * then an `up` with nothing to change (the engine's fixed cost), then one new file. Each stack gets
- * its own database and its own role names, so the measurements do not see each other.
+ * then an `up` with nothing to change, then one new file. Each stack gets its own database and its
+ * own role names, so the measurements do not see each other. Beside them, in the same run, the
+ * engine's floor: `up` of an empty program loaded the same way (bench/floor), so what the stack
+ * costs above the engine reads as a ratio that the machine's load moves little.
  */
-import { cp, mkdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { engineProject, missingTools, type EngineProject } from "../test/engine/support.js";
 import { runOk } from "./proc.js";
 import type { BenchServer } from "./server.js";
-import { TMP } from "./server.js";
+import { ROOT, TMP } from "./server.js";
 import { describeSyntheticSet, writeSyntheticSet } from "./sets.js";
-import { round } from "./stats.js";
+import { median, round } from "./stats.js";
 import { CLI, NODE } from "./zero-downtime.js";
 
 export interface PulumiUpPoint {
@@ -26,6 +28,26 @@ export interface PulumiUpPoint {
   upOne: number;
   /** `migrate apply` of that one file. */
   applyOne: number;
+  /** The floor (`up` of the empty program, median of the runs beside this size's), seconds; absent in reports from before it was measured. */
+  floor?: number;
+  /** upNothing / floor and upOne / floor. */
+  nothingToFloor?: number;
+  oneToFloor?: number;
+}
+
+/** The empty program's `up`, in a copy beside the project (its stack file must not land in the checkout). */
+async function floorProject(project: EngineProject): Promise<{ up: () => Promise<number> }> {
+  const dir = path.join(path.dirname(project.dir), "floor");
+  await cp(path.join(ROOT, "bench", "floor"), dir, { recursive: true });
+  await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  await project.pulumiOk(["stack", "init", "floor", "--secrets-provider", "passphrase"], { cwd: dir });
+  const up = async () => {
+    const t = performance.now();
+    await project.pulumiOk(["up", "--yes", "--skip-preview", "--stack", "floor"], { cwd: dir, timeoutMs: 300_000 });
+    return (performance.now() - t) / 1000;
+  };
+  await up(); // creates the stack resource; the floor is an up with nothing to change, as upNothing is
+  return { up };
 }
 
 /** Why the section cannot run here, or undefined when every tool is built. */
@@ -79,6 +101,7 @@ export async function measurePulumiUp(server: BenchServer, sizes: number[], log:
       path.join(verifyDir, "01_ledger_present.sql"),
       "SELECT 'ledger_present' AS check, to_regclass('migrator.applied_migrations') IS NOT NULL AS ok, 'bench' AS detail;\n",
     );
+    const floor = await floorProject(project);
     for (const files of sizes) {
       const set = await writeSyntheticSet(describeSyntheticSet(files), path.join(TMP, `pulumi-up-${files}`), { dbmate: false });
       const migrations = path.join(project.dir, "sql", "migrations");
@@ -92,13 +115,32 @@ export async function measurePulumiUp(server: BenchServer, sizes: number[], log:
       log(`pulumi up: ${files} files on a fresh database`);
       const upAll = await timedUp(project, stack);
       const applyAll = await timedApply(server, `apply_${files}`, migrations);
-      log(`pulumi up: nothing to change, then one new file`);
-      const upNothing = await timedUp(project, stack);
+      log(`pulumi up: nothing to change (3 times, each beside the floor), then one new file`);
+      // Interleaved, so that both see the same load; medians of three.
+      const floors: number[] = [];
+      const nothing: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        floors.push(await floor.up());
+        nothing.push(await timedUp(project, stack));
+      }
       await mkdir(path.join(migrations, ONE_MORE));
       await writeFile(path.join(migrations, ONE_MORE, "migration.sql"), "CREATE TABLE one_more (id bigint PRIMARY KEY);\n");
       const upOne = await timedUp(project, stack);
+      floors.push(await floor.up());
       const applyOne = await timedApply(server, `apply_${files}`, migrations);
-      points.push({ files, upAll: round(upAll, 2), applyAll: round(applyAll, 2), upNothing: round(upNothing, 2), upOne: round(upOne, 2), applyOne: round(applyOne, 2) });
+      const floorS = median(floors);
+      const upNothing = median(nothing);
+      points.push({
+        files,
+        upAll: round(upAll, 2),
+        applyAll: round(applyAll, 2),
+        upNothing: round(upNothing, 2),
+        upOne: round(upOne, 2),
+        applyOne: round(applyOne, 2),
+        floor: round(floorS, 2),
+        nothingToFloor: round(upNothing / floorS, 2),
+        oneToFloor: round(upOne / floorS, 2),
+      });
       await project.pulumiOk(["stack", "rm", "--force", "--yes", "--stack", stack]);
     }
   } finally {

@@ -1,6 +1,6 @@
 /** The bench's JSON document and its printed summary. */
 import type { PulumiUpPoint } from "./pulumi-up.js";
-import type { PlanPoint, PulumiPoint } from "./scaling.js";
+import type { LintPoint, PlanPoint, PulumiPoint } from "./scaling.js";
 import type { ChartInput } from "./svg.js";
 import type { SpeedResult, Tool } from "./speed.js";
 import type { StartupResult } from "./startup.js";
@@ -49,6 +49,8 @@ export interface BenchReport {
     /** ms per file, whole process included; psql null where it was not run (quick mode at 1,000 files). */
     perFile: { files: number; migratorMsPerFile: number | null; psqlMsPerFile: number | null; dbmateMsPerFile: number | null }[];
     plan: { points: PlanPoint[]; linearity: number };
+    /** squawk over the whole set and over the one file a change adds; absent in reports from before lint gated pending files. */
+    lint?: LintPoint[];
     pulumi: PulumiPoint[];
   };
   /** `npm run migrate -- --help` beside bare node, the bundle started directly, and npm starting node. */
@@ -140,6 +142,18 @@ export function targetsOf(report: BenchReport): Target[] {
         met: p.upOne < 10,
         detail: `${p.upOne} s; migrate apply of it ${p.applyOne} s`,
       });
+      if (p.floor !== undefined) {
+        targets.push({
+          name: `pulumi up with nothing to change at most 1.25x the engine's floor (${p.files} files)`,
+          met: p.nothingToFloor! <= 1.25,
+          detail: `${p.upNothing} s against ${p.floor} s for an empty program: ${p.nothingToFloor}x`,
+        });
+        targets.push({
+          name: `pulumi up of one new file at most 1.6x the engine's floor (${p.files} files)`,
+          met: p.oneToFloor! <= 1.6,
+          detail: `${p.upOne} s against ${p.floor} s: ${p.oneToFloor}x`,
+        });
+      }
     }
   }
   return targets;
@@ -179,14 +193,20 @@ export function formatSummary(report: BenchReport): string {
     for (const p of sc.perFile)
       lines.push(`  ${pad(p.files, 24)} ${pad(p.migratorMsPerFile ?? "-", 10)} ${pad(p.psqlMsPerFile ?? "-", 6)} ${pad(p.dbmateMsPerFile ?? "-", 8)}`);
     lines.push(`Plan (parse only): ${sc.plan.points.map((p) => `${p.files} files ${p.ms} ms`).join(", ")}; linearity ${sc.plan.linearity}`);
+    if (sc.lint) lines.push(`Lint, every file / the one pending file: ${sc.lint.map((p) => `${p.files} files ${p.allMs} / ${p.pendingMs} ms`).join(", ")}`);
     lines.push(`Pulumi construction under mocks: ${sc.pulumi.map((p) => `${p.files} files ${p.ms} ms`).join(", ")}`);
   }
   const up = report.pulumiUp;
   if (up && "notRun" in up) lines.push("", `pulumi up: not run: ${up.notRun}`);
   if (up && "points" in up) {
-    lines.push("", "pulumi up under the real engine (s):  files   up, fresh   migrate apply   up, no change   up, one new file   migrate apply, one");
+    lines.push(
+      "",
+      "pulumi up under the real engine (s):  files   up, fresh   migrate apply   up, no change   up, one new file   migrate apply, one   floor   no change / floor   one file / floor",
+    );
     for (const p of up.points)
-      lines.push(`  ${pad(p.files, 36)} ${pad(p.upAll, 11)} ${pad(p.applyAll, 15)} ${pad(p.upNothing, 15)} ${pad(p.upOne, 18)} ${pad(p.applyOne, 18)}`);
+      lines.push(
+        `  ${pad(p.files, 36)} ${pad(p.upAll, 11)} ${pad(p.applyAll, 15)} ${pad(p.upNothing, 15)} ${pad(p.upOne, 18)} ${pad(p.applyOne, 18)} ${pad(p.floor ?? "-", 7)} ${pad(p.nothingToFloor ?? "-", 19)} ${pad(p.oneToFloor ?? "-", 18)}`,
+      );
   }
   lines.push("", "Targets:");
   for (const t of report.targets) lines.push(`  ${t.met ? "met   " : "MISSED"} ${t.name} (${t.detail})`);

@@ -13,7 +13,7 @@ import { loadV1Database, shapeFor } from "./data.js";
 import { run } from "./proc.js";
 import { chartInput, formatSummary, overheadOf, perFileOf, targetsOf, type BenchReport } from "./report.js";
 import { measurePulumiUp, pulumiUpUnavailable } from "./pulumi-up.js";
-import { measurePlan, measurePulumi } from "./scaling.js";
+import { measureLint, measurePlan, measurePulumi } from "./scaling.js";
 import { ROOT, startBenchServer, TMP, type BenchServer } from "./server.js";
 import { describeSyntheticSet, writeNaiveSet, writeSyntheticSet } from "./sets.js";
 import { DBMATE, measureSpeed, PSQL, TOOLS, type Tool } from "./speed.js";
@@ -229,9 +229,11 @@ async function main(): Promise<number> {
       }
       log("scaling: parse and plan up to 10,000 files");
       const plan = await measurePlan(s.mode === "full" ? [1000, 2500, 5000, 10000] : [1000, 10000]);
+      log("scaling: lint of every file against lint of the one pending file");
+      const lint = await measureLint([500, 10000]);
       log("scaling: Pulumi program construction under mocks");
       const pulumi = await measurePulumi([20, 200, 1000]);
-      report.scaling = { perFile, plan, pulumi };
+      report.scaling = { perFile, plan, lint, pulumi };
     }
     if (s.sections.has("pulumi-up")) {
       const unavailable = pulumiUpUnavailable();

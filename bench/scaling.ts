@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { readMigrationSet } from "../migrator/files.js";
+import { lintMigrations } from "../migrator/lint.js";
 import { plan } from "../migrator/plan.js";
 import { loadParser } from "../migrator/statements.js";
 import { runOk } from "./proc.js";
@@ -39,6 +40,30 @@ export async function measurePlan(sizes: number[]): Promise<{ points: PlanPoint[
   }
   // Per-file cost at the largest size over that at the smallest: 1 is perfectly linear.
   return { points, linearity: round(points.at(-1)!.msPerFile / points[0]!.msPerFile, 2) };
+}
+
+export interface LintPoint {
+  files: number;
+  /** squawk over every file (`lint --all`, a new database). */
+  allMs: number;
+  /** squawk over the one file a change adds (what lint, the gate and the review do on an applied set). */
+  pendingMs: number;
+}
+
+/** squawk over the whole set against over its last file, in process, the set read once (what the gate and the review pay). */
+export async function measureLint(sizes: number[]): Promise<LintPoint[]> {
+  const points: LintPoint[] = [];
+  for (const files of sizes) {
+    const dir = (await writeSyntheticSet(describeSyntheticSet(files), path.join(TMP, `lint-${files}`), { dbmate: false })).prismaDir;
+    const set = await readMigrationSet(dir);
+    let started = performance.now();
+    await lintMigrations(set, { pgMajor: 17 });
+    const allMs = performance.now() - started;
+    started = performance.now();
+    await lintMigrations(set, { pgMajor: 17 }, set.files.slice(-1));
+    points.push({ files, allMs: round(allMs, 0), pendingMs: round(performance.now() - started, 0) });
+  }
+  return points;
 }
 
 export interface PulumiPoint {

@@ -5,8 +5,10 @@ import type { MigratorContext } from "./commands.js";
 import { resolveConnection } from "./connection.js";
 import { didYouMean } from "./did-you-mean.js";
 import { parseDuration } from "./durations.js";
-import { ExitCode, exitCodeOf, MigrationFailedError, UsageError } from "./errors.js";
+import { APPLY_WOULD_REFUSE, ExitCode, exitCodeOf, LedgerConflictError, MigrationFailedError, MigrationSetError, NOTHING_APPLIED, UsageError } from "./errors.js";
 import { formatApply, formatEvent, formatLint, formatPlan, formatStatus, formatVerify } from "./format.js";
+import type { LintRequest } from "./lint-command.js";
+import { ServerTooOldError } from "./server-version.js";
 import { DEFAULT_LEDGER, validateLedgerLocation } from "./ledger.js";
 import { redact } from "./redact.js";
 import { readManifest } from "./manifest.js";
@@ -27,7 +29,9 @@ Commands:
   apply    apply pending migrations in order, each file in its own transaction (or none)
   status   list applied and pending migrations, and any disagreement with the files
   verify   run the verification queries (sql/verify) and report each check
-  lint     lint the migration set with squawk; exit 1 on error-level findings
+  lint     lint what a change adds with squawk: against a database, the files its ledger
+           lacks (for its server's major); with none, the files after --since FOLDER,
+           else all; --all lints every file; exit 1 on error-level findings
   new NAME write the next migration, <dir>/<UTC yyyymmddHHMMSS>_NAME/migration.sql, and print
            its path (--no-transaction: for a statement that cannot run in a transaction,
            such as CREATE INDEX CONCURRENTLY; the file gets the directive and a template)
@@ -64,6 +68,12 @@ Apply:
   --lock-retries N        retries of a file after a lock timeout (default 5)
   --retry-delay DUR       first pause between retries, doubled each time (default 1s)
   --lock-wait DUR         how long to wait for another migrator (default 60s)
+
+Lint:
+  --all                   every file of the set, applied or not
+  --since FOLDER          the files after FOLDER (a version, or a folder name), no database
+  --pg-version MAJOR      the PostgreSQL major to judge for with no database (13 to 17;
+                          default 17); against a database, its server's
 
 Drift:
   --replay                compare with the applied files replayed on an embedded PostgreSQL
@@ -109,6 +119,9 @@ export const OPTIONS = {
   verbose: { type: "boolean" },
   "no-transaction": { type: "boolean" },
   replay: { type: "boolean" },
+  all: { type: "boolean" },
+  since: { type: "string" },
+  "pg-version": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -230,6 +243,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     if (verb === "new") return await runNew(extra, values, say, json);
     if (values["no-transaction"]) throw new UsageError("--no-transaction goes with new NAME; a file's own -- migrate:no-transaction decides how it runs");
     if (values.replay && verb !== "drift") throw new UsageError("--replay goes with drift");
+    const lintRequest = verb === "lint" ? readLintRequest(values) : undefined;
+    for (const flag of ["all", "since", "pg-version"] as const) {
+      if (values[flag] !== undefined && verb !== "lint") throw new UsageError(`--${flag} goes with lint`);
+    }
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; see --help`);
     const progress = (text: string) => {
       if (values.quiet) return;
@@ -249,16 +266,52 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
         progress(line);
       },
     };
-    const ctx = buildContext(values, io.env, reporter, verb !== "lint");
+    // lint with --all or --since reads files only: a DATABASE_URL in its environment must not stop it.
+    const ctx = buildContext(values, io.env, reporter, !(lintRequest && (lintRequest.all || lintRequest.since !== undefined)));
     secrets = ctx.target?.secrets ?? [];
+    if (lintRequest?.pgMajor !== undefined && ctx.target) {
+      throw new UsageError(
+        `--pg-version: lint against a database judges for its server's version (${ctx.target.display}); leave the flag out, or lint with no database (--all, --since)`,
+      );
+    }
     const dir = shownPath(values.dir, ctx.dir);
     if (verb === "apply" && !json) header = `Applying ${dir} to ${ctx.target?.display ?? "the embedded PostgreSQL"}`;
-    return await runVerb(verb as Exclude<Verb, "new">, ctx, { json, say, complain, dir, replay: values.replay ?? false });
+    try {
+      return await runVerb(verb as Exclude<Verb, "new">, ctx, { json, say, complain, dir, replay: values.replay ?? false, lint: lintRequest });
+    } catch (error) {
+      throw verb === "apply" ? error : asReadOnly(error);
+    }
   } catch (error) {
     if (json) say(JSON.stringify(errorJson(error), null, 2));
     complain(`error: ${(error as Error).message ?? String(error)}`);
     return exitCodeOf(error);
   }
+}
+
+/** lint's own flags, validated before anything is read. */
+function readLintRequest(values: Values): LintRequest {
+  if (values.all && values.since !== undefined) throw new UsageError("--all and --since cannot be combined: --all lints every file");
+  if (values.since !== undefined && values.since.trim() === "") throw new UsageError("--since needs a folder, e.g. --since 20260123015816_add_v2_tables");
+  let pgMajor: number | undefined;
+  if (values["pg-version"] !== undefined) {
+    const major = /^(\d+)(\.\d+)?$/.exec(values["pg-version"])?.[1];
+    if (major === undefined || Number(major) < 13 || Number(major) > 17) {
+      throw new UsageError(`--pg-version "${values["pg-version"]}" is not a PostgreSQL major the migrator runs on (13 to 17, e.g. --pg-version 16)`);
+    }
+    pgMajor = Number(major);
+  }
+  return { all: values.all ?? false, ...(values.since === undefined ? {} : { since: values.since }), ...(pgMajor === undefined ? {} : { pgMajor }) };
+}
+
+/**
+ * plan, status, verify, drift and lint never apply anything, so their refusals do not say
+ * "nothing was applied": they say what apply would do.
+ */
+function asReadOnly(error: unknown): unknown {
+  if (error instanceof MigrationSetError && error.consequence === NOTHING_APPLIED) return new MigrationSetError(error.problems, APPLY_WOULD_REFUSE);
+  if (error instanceof LedgerConflictError && error.consequence === NOTHING_APPLIED) return new LedgerConflictError(error.problems, APPLY_WOULD_REFUSE);
+  if (error instanceof ServerTooOldError && error.consequence === NOTHING_APPLIED) return new ServerTooOldError(error.serverVersion, error.problems, APPLY_WOULD_REFUSE);
+  return error;
 }
 
 /** `new NAME`: files only, no database; the path printed is under the folder as the user gave it. */
@@ -275,19 +328,22 @@ async function runNew(names: string[], values: Values, say: (t: string) => void,
 async function runVerb(
   verb: Exclude<Verb, "new">,
   ctx: MigratorContext,
-  out: { json: boolean; say: (t: string) => void; complain: (t: string) => void; dir: string; replay: boolean },
+  out: { json: boolean; say: (t: string) => void; complain: (t: string) => void; dir: string; replay: boolean; lint: LintRequest | undefined },
 ): Promise<number> {
   const { json, say } = out;
   // The verbs load the driver and the parser; imported here so that `--help` and a usage error start fast.
   const { applyCommand, planCommand, statusCommand, verifyCommand } = await import("./commands.js");
-  const { lintMigrations } = await import("./lint.js");
-  const { readMigrationSet } = await import("./files.js");
   switch (verb) {
     case "lint": {
-      const findings = await lintMigrations(await readMigrationSet(ctx.dir));
-      const errors = findings.filter((f) => f.level === "error").length;
-      say(json ? JSON.stringify({ findings, errors, warnings: findings.length - errors }, null, 2) : formatLint(findings));
-      return errors > 0 ? ExitCode.failed : ExitCode.ok;
+      const { lintCommand } = await import("./lint-command.js");
+      const report = await lintCommand(ctx, out.lint ?? { all: false });
+      say(json ? JSON.stringify(report, null, 2) : formatLint(report));
+      // A set with problems is refused as every verb refuses it, after the readable files' findings.
+      if (report.problems.length > 0) {
+        out.complain(`error: ${new MigrationSetError(report.problems, APPLY_WOULD_REFUSE).message}`);
+        return ExitCode.usage;
+      }
+      return report.errors > 0 ? ExitCode.failed : ExitCode.ok;
     }
     case "status": {
       const report = await statusCommand(ctx);

@@ -30,12 +30,21 @@ export class UsageError extends Error {
 }
 
 /** The migration set itself is wrong (syntax, layout, directives); every problem found is listed. */
+/**
+ * What a refusal meant, said after it: `apply` refused, so nothing was applied; the verbs that
+ * never apply (plan, status, lint…) say what apply would do instead.
+ */
+export const NOTHING_APPLIED = "; nothing was applied";
+export const APPLY_WOULD_REFUSE = "; apply would refuse before running anything";
+
 export class MigrationSetError extends Error {
   readonly exitCode = ExitCode.usage;
-  constructor(readonly problems: Problem[]) {
+  constructor(
+    readonly problems: Problem[],
+    readonly consequence: string = NOTHING_APPLIED,
+  ) {
     super(
-      `the migration set has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was applied:\n` +
-        problems.map((p) => `  ${formatProblem(p)}`).join("\n"),
+      `the migration set has ${problems.length} problem${problems.length === 1 ? "" : "s"}${consequence}:\n` + problems.map((p) => `  ${formatProblem(p)}`).join("\n"),
     );
     this.name = "MigrationSetError";
   }
@@ -44,8 +53,11 @@ export class MigrationSetError extends Error {
 /** The database's ledger disagrees with the files on disk; every disagreement is listed. */
 export class LedgerConflictError extends Error {
   readonly exitCode = ExitCode.failed;
-  constructor(readonly problems: Problem[]) {
-    super(`the database disagrees with the migration files; nothing was applied:\n` + problems.map((p) => `  ${formatProblem(p)}`).join("\n"));
+  constructor(
+    readonly problems: Problem[],
+    readonly consequence: string = NOTHING_APPLIED,
+  ) {
+    super(`the database disagrees with the migration files${consequence}:\n` + problems.map((p) => `  ${formatProblem(p)}`).join("\n"));
     this.name = "LedgerConflictError";
   }
 }

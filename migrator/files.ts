@@ -245,6 +245,17 @@ async function readAll(paths: string[], workers = 32): Promise<(Buffer | undefin
  * Every problem in the set is reported together, in one MigrationSetError.
  */
 export async function readMigrationSet(dir: string): Promise<MigrationSet> {
+  const { set, problems } = await readMigrationSetWithProblems(dir);
+  if (problems.length > 0) throw new MigrationSetError(problems);
+  return set;
+}
+
+/**
+ * The same reading, keeping what could be read: the set holds every file that was read, checked
+ * and parsed without a problem, and `problems` lists the rest. For `lint`, which reports on every
+ * readable file of a set with problems; nothing that runs SQL takes a set this way.
+ */
+export async function readMigrationSetWithProblems(dir: string): Promise<{ set: MigrationSet; problems: Problem[] }> {
   const root = path.resolve(dir);
   const problems: Problem[] = [];
   if (!existsSync(root) || !(await stat(root)).isDirectory()) {
@@ -318,6 +329,5 @@ export async function readMigrationSet(dir: string): Promise<MigrationSet> {
       statements: checked.statements,
     });
   }
-  if (problems.length > 0) throw new MigrationSetError(problems);
-  return { dir: root, files };
+  return { set: { dir: root, files }, problems };
 }

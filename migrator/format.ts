@@ -1,7 +1,7 @@
 import type { ApplyReport, PlanReport, StatusReport } from "./commands.js";
 import { formatProblem } from "./errors.js";
 import type { MigrationFile } from "./files.js";
-import type { LintFinding } from "./lint.js";
+import type { LintReport } from "./lint-command.js";
 import type { MigratorEvent } from "./reporter.js";
 import type { VerifyReport } from "./verify.js";
 import { displayVersion } from "./version-rules.js";
@@ -133,9 +133,11 @@ export function formatVerify(report: VerifyReport): string {
   return lines.join("\n");
 }
 
-export function formatLint(findings: LintFinding[]): string {
-  const lines = findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.level} [${f.rule}] ${f.message}${f.help ? ` (${f.help})` : ""}`);
-  const errors = findings.filter((f) => f.level === "error").length;
+export function formatLint(report: LintReport): string {
+  const { findings } = report;
+  const lines = [`Linting ${report.says}`];
+  lines.push(...findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.level} [${f.rule}] ${f.message}${f.help ? ` (${f.help})` : ""}`));
+  const errors = report.errors;
   lines.push(`lint: ${errors} error${errors === 1 ? "" : "s"}, ${findings.length - errors} warning${findings.length - errors === 1 ? "" : "s"}`);
   return lines.join("\n");
 }

@@ -31,18 +31,30 @@ export const EXCLUDED_RULES: Record<string, string> = {
 };
 
 /**
- * Rules about style rather than locking or rewriting a live table: reported as warnings.
- * Every other finding is an error, because it describes something that can block or break
- * production traffic.
+ * Rules reported as warnings, and why: about style rather than locking or rewriting a live
+ * table, or about what the tool that wrote the file always does. Every other finding is an
+ * error, because it describes something that can block or break production traffic.
  */
-export const ADVISORY_RULES = new Set([
-  "prefer-bigint-over-int",
-  "prefer-bigint-over-smallint",
-  "prefer-identity",
-  "prefer-text-field",
-  "prefer-timestamptz",
-  "prefer-timestamp-tz",
-]);
+export const ADVISORY_RULES: Record<string, string> = {
+  "prefer-bigint-over-int": "style",
+  "prefer-bigint-over-smallint": "style",
+  "prefer-identity": "style",
+  "prefer-text-field": "style",
+  "prefer-timestamptz": "style",
+  "prefer-timestamp-tz": "style",
+  // Prisma writes every new enum value as `ALTER TYPE … ADD VALUE '…'` without BEFORE or AFTER
+  // (its schema has no order to keep but the order of declaration), and the value goes last, as
+  // the schema lists it. It takes no lock a live table would wait on.
+  "require-enum-value-ordering": "Prisma always writes ADD VALUE without BEFORE/AFTER; the value goes last, where the schema declares it",
+};
+
+/** The PostgreSQL major lint judges for when the target's is not known: the embedded server's. */
+export const DEFAULT_LINT_MAJOR = 17;
+
+export interface LintOptions {
+  /** The target's PostgreSQL major (13 to 17): squawk's `--pg-version`. */
+  pgMajor: number;
+}
 
 interface SquawkFinding {
   file: string;
@@ -72,15 +84,20 @@ function squawkBinary(): string {
   }
 }
 
-async function squawk(setDir: string, files: MigrationFile[], inTransaction: boolean): Promise<SquawkFinding[]> {
-  if (files.length === 0) return [];
-  const args = [
+/** squawk's arguments for files that run in a transaction or outside one (pure). */
+export function squawkArgs(files: readonly Pick<MigrationFile, "relativePath">[], inTransaction: boolean, options: LintOptions): string[] {
+  return [
     "--reporter=json",
-    "--pg-version=17.0",
+    `--pg-version=${options.pgMajor}.0`,
     `--exclude=${Object.keys(EXCLUDED_RULES).join(",")}`,
     inTransaction ? "--assume-in-transaction" : "--no-assume-in-transaction",
     ...files.map((f) => f.relativePath),
   ];
+}
+
+async function squawk(setDir: string, files: MigrationFile[], inTransaction: boolean, options: LintOptions): Promise<SquawkFinding[]> {
+  if (files.length === 0) return [];
+  const args = squawkArgs(files, inTransaction, options);
   let stdout: string;
   try {
     ({ stdout } = await run(squawkBinary(), args, { cwd: setDir, maxBuffer: 64 * 1024 * 1024 }));
@@ -112,21 +129,33 @@ export function characterColumn(bytes: Buffer, line0: number, byteColumn: number
   return bytes.toString("utf8", start, start + Math.max(0, column)).length + 1;
 }
 
-/** Lints a set already read (the caller reads and parses it once), each file under the transaction mode it will really run in. */
-export async function lintMigrations(set: MigrationSet): Promise<LintFinding[]> {
+/**
+ * Lints files of a set already read (the caller reads and parses it once, and chooses which files:
+ * lint-scope.ts), each under the transaction mode it will really run in, for the target's major.
+ */
+export async function lintMigrations(
+  set: MigrationSet,
+  options: LintOptions = { pgMajor: DEFAULT_LINT_MAJOR },
+  files: readonly MigrationFile[] = set.files,
+): Promise<LintFinding[]> {
+  if (files.length === 0) return [];
   const [inTx, outside] = await Promise.all([
     squawk(
       set.dir,
-      set.files.filter((f) => f.transactional),
+      files.filter((f) => f.transactional),
       true,
+      options,
     ),
     squawk(
       set.dir,
-      set.files.filter((f) => !f.transactional),
+      files.filter((f) => !f.transactional),
       false,
+      options,
     ),
   ]);
-  const bytes = new Map(await Promise.all(set.files.map(async (f) => [f.relativePath, await readFile(f.path)] as const)));
+  // Only the files with a finding are read again, for the character columns.
+  const found = new Set([...inTx, ...outside].map((f) => f.file.split(path.sep).join("/")));
+  const bytes = new Map(await Promise.all(files.filter((f) => found.has(f.relativePath)).map(async (f) => [f.relativePath, await readFile(f.path)] as const)));
   return [...inTx, ...outside]
     .map((f) => ({ ...f, file: f.file.split(path.sep).join("/") }))
     .map((f) => ({
@@ -134,7 +163,7 @@ export async function lintMigrations(set: MigrationSet): Promise<LintFinding[]> 
       line: f.line + 1,
       column: bytes.has(f.file) ? characterColumn(bytes.get(f.file)!, f.line, f.column) : f.column + 1,
       rule: f.rule_name,
-      level: ADVISORY_RULES.has(f.rule_name) ? ("warning" as const) : ("error" as const),
+      level: f.rule_name in ADVISORY_RULES ? ("warning" as const) : ("error" as const),
       message: f.message,
       ...(f.help ? { help: f.help } : {}),
     }))

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { ExitCode, formatProblem, type Problem } from "./errors.js";
+import { ExitCode, formatProblem, NOTHING_APPLIED, type Problem } from "./errors.js";
 import type { Step } from "./plan.js";
 import { displayVersion, majorOf } from "./version-rules.js";
 
@@ -39,9 +39,10 @@ export class ServerTooOldError extends Error {
   constructor(
     readonly serverVersion: number,
     readonly problems: Problem[],
+    readonly consequence: string = NOTHING_APPLIED,
   ) {
     super(
-      `the pending migrations need a newer PostgreSQL than this server's ${displayVersion(serverVersion)}; nothing was applied ` +
+      `the pending migrations need a newer PostgreSQL than this server's ${displayVersion(serverVersion)}${consequence} ` +
         `(upgrade the server, or rewrite those statements for it: they have not run, so editing them is fine):\n` +
         problems.map((p) => `  ${formatProblem(p)}`).join("\n"),
     );

@@ -6,10 +6,12 @@ import { resolveConnection, withClient, type ConnectionTarget } from "../migrato
 import { ExitCode, exitCodeOf, UsageError } from "../migrator/errors.js";
 import { readMigrationSet } from "../migrator/files.js";
 import { DEFAULT_LEDGER, readLedger, validateLedgerLocation, type LedgerRow } from "../migrator/ledger.js";
-import { lintMigrations } from "../migrator/lint.js";
+import { DEFAULT_LINT_MAJOR, lintMigrations } from "../migrator/lint.js";
+import { serverVersionNum } from "../migrator/server-version.js";
+import { majorOf } from "../migrator/version-rules.js";
 import { summarisePreview } from "./preview.js";
 import { redact } from "../migrator/redact.js";
-import { buildReview, ledgerFromManifest } from "./review.js";
+import { buildReview, ledgerFromManifest, pendingFiles } from "./review.js";
 import { renderReview } from "./markdown.js";
 import { PROJECT_ROOT } from "../migrator/root.js";
 
@@ -99,10 +101,12 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     const preview = summarisePreview(previewJson);
 
     let ledger: LedgerRow[];
+    // Lint judges for the target's major: the server's own when it is reachable, else the stack's.
+    let pgMajor = preview.pgMajor ?? DEFAULT_LINT_MAJOR;
     if (target) {
       // The stack's own ledger: a stack with ledgerSchema set keeps it elsewhere than the default.
       const location = validateLedgerLocation({ ...DEFAULT_LEDGER, schema: explicitSchema ?? preview.ledgerSchema ?? DEFAULT_LEDGER.schema });
-      ledger = await withClient(target, (client) => readLedger(client, location, set));
+      [ledger, pgMajor] = await withClient(target, async (client) => [await readLedger(client, location, set), majorOf(await serverVersionNum(client))] as const);
     } else if (preview.manifest) {
       ledger = ledgerFromManifest(preview.manifest.before);
     } else {
@@ -110,8 +114,9 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
         "the preview has no migration-apply command with a manifest, so what is applied cannot be known; give --database-url, or check the stack's program",
       );
     }
-    const lint = await lintMigrations(set);
-    const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview });
+    // Only what `up` would apply: a finding in an applied file cannot be acted on.
+    const lint = await lintMigrations(set, { pgMajor }, pendingFiles(set, ledger));
+    const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview, lintMajor: pgMajor });
     io.stdout(renderReview(review, { secrets, ...(values.full ? { limit: Number.MAX_SAFE_INTEGER } : {}) }));
     return ExitCode.ok;
   } catch (error) {

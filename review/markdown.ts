@@ -149,6 +149,8 @@ export function renderReview(review: Review, options: RenderOptions = {}): strin
       : "Applied files read from the stack's state (the apply command's manifest at the last successful `up`), as `pulumi preview` shows it.",
     "",
   );
+  // Applied files are not linted: one that ran long ago cannot be changed, only followed by a new one.
+  if (pending.length > 0) head.push(`Lint (squawk) judged the pending files for PostgreSQL ${review.lintMajor}.`, "");
 
   const tail: string[] = [];
   if (refused.length > 0) {

@@ -26,6 +26,8 @@ export interface PreviewSummary {
   errors: string[];
   /** The ledger schema the apply command names (`--ledger-schema` in its command line), if it names one. */
   ledgerSchema?: string;
+  /** The stack's PostgreSQL major, as its postgresql provider is told it (`expectedVersion`), if the preview shows it. */
+  pgMajor?: number;
 }
 
 interface RawStep {
@@ -81,9 +83,15 @@ export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): 
   const dangerous = new Map<string, ResourceChange>();
   let manifest: PreviewSummary["manifest"];
   let ledgerSchema: string | undefined;
+  let pgMajor: number | undefined;
   for (const step of parsed.steps ?? []) {
     if (!step.urn) continue;
     const type = step.type ?? step.newState?.type ?? step.oldState?.type ?? urnType(step.urn);
+    if (type === "pulumi:providers:postgresql") {
+      const expected = step.newState?.inputs?.expectedVersion ?? step.oldState?.inputs?.expectedVersion;
+      const major = typeof expected === "string" ? /^(\d+)/.exec(expected)?.[1] : undefined;
+      if (major !== undefined) pgMajor ??= Number(major);
+    }
     const change: ResourceChange = { op: step.op ?? "unknown", type, name: urnName(step.urn), urn: step.urn };
     if (urnName(step.urn) === applyName && type === "command:local:Command") {
       const after = manifestInInputs(step.newState?.inputs) ?? manifestInInputs(step.oldState?.inputs) ?? {};
@@ -106,5 +114,12 @@ export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): 
     }
   }
   const errors = (parsed.diagnostics ?? []).filter((d) => d.severity === "error" && d.message).map((d) => d.message!.trim());
-  return { changes: [...seen.values()], dangerous: [...dangerous.values()], manifest, errors, ...(ledgerSchema ? { ledgerSchema } : {}) };
+  return {
+    changes: [...seen.values()],
+    dangerous: [...dangerous.values()],
+    manifest,
+    errors,
+    ...(ledgerSchema ? { ledgerSchema } : {}),
+    ...(pgMajor === undefined ? {} : { pgMajor }),
+  };
 }

@@ -38,6 +38,8 @@ export interface Review {
   pending: PendingFile[];
   refused: RefusedFile[];
   preview: PreviewSummary;
+  /** The PostgreSQL major lint judged the pending files for (the server's, else the stack's). */
+  lintMajor: number;
 }
 
 /**
@@ -65,6 +67,25 @@ export function ledgerFromManifest(manifest: Record<string, string>): LedgerRow[
   return out.sort((a, b) => compareFolders(a.folder, b.folder));
 }
 
+/**
+ * The migrator's own planner says what is pending and in which order, as `up` will once the
+ * refusals are dealt with: an edited file counts as applied, a removed one is ignored, and
+ * out-of-order files are planned (and named by the review) instead of stopping the plan.
+ */
+function plannedSteps(set: MigrationSet, ledger: readonly LedgerRow[]) {
+  const files = new Map(set.files.map((f) => [f.folder, f]));
+  const restored = ledger.map((r) => {
+    const file = files.get(r.folder);
+    return file && r.status !== "started" ? { ...r, checksum: file.checksum } : r;
+  });
+  return plan(set, restored, { ignoreUnknown: true, allowOutOfOrder: true });
+}
+
+/** The files `up` would apply, in order: the ones the review lints (an applied file cannot change). */
+export function pendingFiles(set: MigrationSet, ledger: readonly LedgerRow[]): MigrationFile[] {
+  return plannedSteps(set, ledger).steps.map((s) => s.file);
+}
+
 export function buildReview(input: {
   stack: string;
   set: MigrationSet;
@@ -72,6 +93,7 @@ export function buildReview(input: {
   appliedFrom: Review["appliedFrom"];
   lint: LintFinding[];
   preview: PreviewSummary;
+  lintMajor: number;
 }): Review {
   const { set } = input;
   const files = new Map(set.files.map((f) => [f.folder, f]));
@@ -98,14 +120,7 @@ export function buildReview(input: {
       });
     }
   }
-  // The migrator's own planner says what is pending and in which order, as `up` will once the
-  // refusals above are dealt with: an edited file counts as applied, a removed one is ignored, and
-  // out-of-order files are planned (and named below) instead of stopping the plan.
-  const restored = input.ledger.map((r) => {
-    const file = files.get(r.folder);
-    return file && r.status !== "started" ? { ...r, checksum: file.checksum } : r;
-  });
-  const planned = plan(set, restored, { ignoreUnknown: true, allowOutOfOrder: true });
+  const planned = plannedSteps(set, input.ledger);
   const lastApplied = done
     .map((r) => r.folder)
     .filter((v) => files.has(v))
@@ -127,5 +142,5 @@ export function buildReview(input: {
     pending.push({ file, statements: locks.get(file.folder) ?? [], lint: input.lint.filter((l) => l.file === file.relativePath) });
   }
   refused.sort((x, y) => compareFolders(x.folder, y.folder));
-  return { stack: input.stack, appliedFrom: input.appliedFrom, pending, refused, preview: input.preview };
+  return { stack: input.stack, appliedFrom: input.appliedFrom, pending, refused, preview: input.preview, lintMajor: input.lintMajor };
 }

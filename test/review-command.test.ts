@@ -185,6 +185,40 @@ describe("npm run review", () => {
     expect(missing.stderr).toMatch(/no migration-apply command/);
   });
 
+  test("lint: only the pending files, for the target's major (the server's, else the stack's as its preview tells the postgresql provider)", async () => {
+    const url = await freshDatabase("review");
+    // An applied file with a finding (a plain CREATE INDEX), as a set adopted with its history has.
+    const dir = await writeSet([
+      { version: "1", name: "accounts", sql: "CREATE TABLE accounts (id bigint PRIMARY KEY, note text);\n" },
+      { version: "2", name: "old_index", sql: "CREATE INDEX accounts_note ON accounts (note);\n" },
+    ]);
+    expect((await migrate(["apply", "--quiet", "--database-url", url, "--dir", dir])).code).toBe(0);
+    const before = manifestEnvironment(await readMigrationSet(dir));
+    await writeMigration(dir, { version: "3", name: "retype", sql: "ALTER TABLE accounts ALTER COLUMN note TYPE varchar(20);\n" });
+    const after = manifestEnvironment(await readMigrationSet(dir));
+    const provider = {
+      op: "same",
+      urn: "urn:pulumi:dev::pg-migrations::pulumi:providers:postgresql::access-postgresql",
+      type: "pulumi:providers:postgresql",
+      newState: { type: "pulumi:providers:postgresql", inputs: { expectedVersion: "15" } },
+    };
+    const file = await writePreview("lint-pending.json", previewJson(before, after, [provider]));
+    expect(summarisePreview(await readFile(file, "utf8")).pgMajor).toBe(15);
+
+    for (const [how, env, major] of [
+      ["preview", {}, 15],
+      ["database", { DATABASE_URL: url }, 17],
+    ] as const) {
+      const r = await review(["--stack", "dev", "--preview-json", file, "--dir", dir], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout, how).toContain("**1 file pending, ");
+      expect(r.stdout, how).toContain(", 1 lint error.");
+      expect(r.stdout, how).toContain(`Lint (squawk) judged the pending files for PostgreSQL ${major}.`);
+      expect(r.stdout, how).toMatch(/\| 3 \| retype \|.*\*\*error\*\* `3_retype\/migration\.sql:1` changing-column-type/);
+      expect(r.stdout, how).not.toContain("2_old_index/migration.sql:1");
+    }
+  });
+
   test("a stack whose ledger lives in another schema: the review reads that ledger, named by the apply command or by --ledger-schema", async () => {
     const url = await freshDatabase("review");
     const dir = await writeSet([

@@ -65,7 +65,13 @@ async function migrationVersions(): Promise<string[]> {
 }
 
 const preview = async () => changes(await project.pulumiOk(["preview", "--json", "--stack", "local"]));
-const previewDiff = () => project.pulumiOk(["preview", "--diff", "--stack", "local"]);
+/** `preview --diff`: the diff on stdout; the program's own log lines (the lint gate's) come on stderr. */
+const previewDiffRun = async () => {
+  const r = await project.pulumi(["preview", "--diff", "--stack", "local"]);
+  if (r.code !== 0) throw new Error(`pulumi preview --diff exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r;
+};
+const previewDiff = async () => (await previewDiffRun()).stdout;
 const up = () => project.pulumi(["up", "--yes", "--skip-preview", "--stack", "local"], { timeoutMs: 600_000 });
 const printedBy = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
 const opsOf = (steps: ReturnType<typeof changes>) => steps.map((s) => `${s.op} ${urnName(s.urn)}`).sort();
@@ -97,7 +103,10 @@ describe("the local stack under the real Pulumi engine", () => {
     expect(steps.map((s) => urnType(s.urn))).toEqual(expect.arrayContaining(["pulumi:providers:postgresql", "postgresql:index/role:Role"]));
     expect(steps.filter((s) => urnType(s.urn).startsWith("aws:") || urnType(s.urn) === "pulumi:providers:aws")).toEqual([]);
 
-    const text = await previewDiff();
+    const diff = await previewDiffRun();
+    const text = diff.stdout;
+    // A stack with no successful up: every file is pending, so lint looks at all of them.
+    expect(diff.stderr).toMatch(/lint: every file \(\d+\) for PostgreSQL 17 \(this stack has no successful up yet\)/);
     for (const version of await migrationVersions()) expect(text).toMatch(new RegExp(`MIGRATION_${version}\\s*: "\\S+ (no-)?transaction sha256:[0-9a-f]{64}"`));
     expect(text).toMatch(/DATABASE_URL\s*: \[secret\]/);
     for (const s of secrets()) expect(text).not.toContain(s);
@@ -149,6 +158,8 @@ describe("the local stack under the real Pulumi engine", () => {
     for (const cwd of [project.dir, path.join(project.dir, "sql", "migrations")]) {
       const r = await project.pulumi(["preview", "--expect-no-changes", "--stack", "local"], { cwd });
       expect(r.code, `${cwd}\n${printedBy(r)}`).toBe(0);
+      // Everything is applied: the gate has nothing to lint (the stack's last outputs say so).
+      expect(printedBy(r)).not.toMatch(/lint:/);
     }
     const clone = path.join(stack.scratch, "another-checkout", "pg-migrations");
     await mkdir(path.dirname(clone), { recursive: true });
@@ -165,7 +176,8 @@ describe("the local stack under the real Pulumi engine", () => {
     const steps = await preview();
     expect(opsOf(steps)).toEqual(["update migration-apply", "update verification-report"]);
 
-    const text = await previewDiff();
+    const diff = await previewDiffRun();
+    const text = diff.stdout;
     await writeFile(path.join(EXAMPLES, "preview-diff-new-file.txt"), text);
     expect(text).toMatch(new RegExp(`\\+ MIGRATION_${NEW_VERSION}\\s*: "engine_note transaction sha256:[0-9a-f]{64}"`));
     // Only the new file is listed as a change, not the whole set.
@@ -173,6 +185,8 @@ describe("the local stack under the real Pulumi engine", () => {
     // The outputs name the set in brief: no other file's name is printed.
     expect(text).not.toContain("0_init");
     expect(text).toMatch(new RegExp(`~ last\\s*: "\\S+" => "${NEW_VERSION}_engine_note"`));
+    // The lint gate looked at the new file only, for the server the last verification saw.
+    expect(diff.stderr).toMatch(/lint: 1 pending file of \d+ for PostgreSQL 17 \(not in the ledger of this stack's last up\)/);
     for (const s of secrets()) expect(text).not.toContain(s);
 
     const run = await up();

@@ -112,6 +112,14 @@ export function compatSuite(major: Major): void {
       expect(await query(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('accounts_email_idx')")).toEqual([{ indisvalid: true }]);
     });
 
+    test(`lint against this server judges for PostgreSQL ${major}, its own major`, async () => {
+      const url = await fresh();
+      const dir = await writeSet([{ version: "1", name: "accounts", sql: "CREATE TABLE accounts (id bigint PRIMARY KEY);\n" }]);
+      const run = await migrateJson(["lint", "--database-url", url, "--dir", dir]);
+      expect(run.code, printed(run)).toBe(0);
+      expect(run.json).toMatchObject({ pgMajor: major, scope: "pending", linted: ["1_accounts/migration.sql"] });
+    });
+
     test("lock timeout and retry: blocked by another session, it retries naming the blocker and applies once the lock is released", async () => {
       const url = await fresh();
       const dir = await writeSet([
@@ -281,7 +289,9 @@ export function compatSuite(major: Major): void {
         for (const verb of ["plan", "apply"]) {
           const run = await migrate([verb, "--database-url", url, "--dir", dir]);
           expect(run.code, printed(run)).toBe(2);
-          expect(run.stderr).toMatch(new RegExp(`the pending migrations need a newer PostgreSQL than this server's ${major}\\.\\d+; nothing was applied`));
+          // plan never applies: it says what apply would do.
+          const outcome = verb === "apply" ? "nothing was applied" : "apply would refuse before running anything";
+          expect(run.stderr).toMatch(new RegExp(`the pending migrations need a newer PostgreSQL than this server's ${major}\\.\\d+; ${outcome}`));
           for (const v of tooNew)
             expect(run.stderr).toMatch(
               new RegExp(`${v.version}_${v.name}/migration\\.sql:\\d+:\\d+: .* needs PostgreSQL ${v.needs} or later; this server is ${major}\\.`),

@@ -275,6 +275,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     PROJECT,
     options.stack,
     options.preview ?? false,
+    // What a file backend calls every stack's organization (the program names its own stack with it).
+    "organization",
   );
 
   // The mocks see no dependencies; the registration request has them.
