@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { resolveConnection, withClient, type ConnectionTarget } from "../migrator/connection.js";
 import { ExitCode, exitCodeOf, UsageError } from "../migrator/errors.js";
 import { readMigrationSet } from "../migrator/files.js";
+import { compareWithSnapshot, type SnapshotComparison } from "../migrator/catalog/snapshot.js";
 import { DEFAULT_LEDGER, readLedger, validateLedgerLocation, type LedgerRow } from "../migrator/ledger.js";
 import { lintMigrations } from "../migrator/lint.js";
 import { summarisePreview } from "./preview.js";
@@ -17,7 +18,8 @@ export const REVIEW_HELP = `Usage: npm run review -- --stack NAME [options]
 
 Prints a Markdown review of what \`pulumi up\` of one stack will do to its database: the files
 pending, each statement's table locks, lint findings with file:line, applied files that were
-edited or removed (which up refuses), and any database resource the preview replaces or deletes.
+edited or removed (which up refuses), any database resource the preview replaces or deletes,
+and, with a database to read, whether its schema drifted from the snapshot at its applied head.
 
   --stack NAME            the stack (one)
   --preview-json FILE     read \`pulumi preview --json\` from FILE instead of running it
@@ -99,10 +101,15 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     const preview = summarisePreview(previewJson);
 
     let ledger: LedgerRow[];
+    let drift: SnapshotComparison | undefined;
     if (target) {
       // The stack's own ledger: a stack with ledgerSchema set keeps it elsewhere than the default.
       const location = validateLedgerLocation({ ...DEFAULT_LEDGER, schema: explicitSchema ?? preview.ledgerSchema ?? DEFAULT_LEDGER.schema });
-      ledger = await withClient(target, (client) => readLedger(client, location));
+      // And the schema against the snapshot at the applied head: what `up` with failOnDrift would refuse.
+      ({ ledger, drift } = await withClient(target, async (client) => {
+        const rows = await readLedger(client, location);
+        return { ledger: rows, drift: await compareWithSnapshot(client, location, rows) };
+      }));
     } else if (preview.manifest) {
       ledger = ledgerFromManifest(preview.manifest.before);
     } else {
@@ -111,7 +118,7 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
       );
     }
     const lint = await lintMigrations(set);
-    const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview });
+    const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview, ...(drift ? { drift } : {}) });
     io.stdout(renderReview(review, { secrets, ...(values.full ? { limit: Number.MAX_SAFE_INTEGER } : {}) }));
     return ExitCode.ok;
   } catch (error) {

@@ -26,6 +26,8 @@ export interface PreviewSummary {
   errors: string[];
   /** The ledger schema the apply command names (`--ledger-schema` in its command line), if it names one. */
   ledgerSchema?: string;
+  /** Whether the apply command passes `--fail-on-drift` (the stack's failOnDrift). */
+  failOnDrift?: boolean;
 }
 
 interface RawStep {
@@ -69,6 +71,11 @@ function ledgerSchemaOf(inputs: Record<string, unknown> | undefined): string | u
   return typeof create === "string" ? /(?:^|\s)--ledger-schema\s+([A-Za-z_][A-Za-z0-9_$]*)(?=\s|$)/.exec(create)?.[1] : undefined;
 }
 
+function failsOnDrift(inputs: Record<string, unknown> | undefined): boolean | undefined {
+  const create = inputs?.create;
+  return typeof create === "string" ? /(?:^|\s)--fail-on-drift(?=\s|$)/.test(create) : undefined;
+}
+
 /** Reads `pulumi preview --json` output; `applyName` is the apply command's resource name. */
 export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): PreviewSummary {
   let parsed: { steps?: RawStep[]; diagnostics?: { severity?: string; message?: string }[] };
@@ -81,6 +88,7 @@ export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): 
   const dangerous = new Map<string, ResourceChange>();
   let manifest: PreviewSummary["manifest"];
   let ledgerSchema: string | undefined;
+  let failOnDrift: boolean | undefined;
   for (const step of parsed.steps ?? []) {
     if (!step.urn) continue;
     const type = step.type ?? step.newState?.type ?? step.oldState?.type ?? urnType(step.urn);
@@ -88,6 +96,8 @@ export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): 
     if (urnName(step.urn) === applyName && type === "command:local:Command") {
       const after = manifestInInputs(step.newState?.inputs) ?? manifestInInputs(step.oldState?.inputs) ?? {};
       ledgerSchema ??= ledgerSchemaOf(step.newState?.inputs) ?? ledgerSchemaOf(step.oldState?.inputs);
+      // The line this up will run: the new inputs, else the state's.
+      failOnDrift ??= failsOnDrift(step.newState?.inputs) ?? failsOnDrift(step.oldState?.inputs);
       // Created or replaced (a new database): nothing of this manifest is applied there yet.
       const fresh = step.op === "create" || step.op === "replace" || step.op === "create-replacement" || step.op === "delete-replaced";
       if (fresh) manifest = { before: {}, after: step.op === "delete-replaced" ? (manifest?.after ?? after) : after };
@@ -106,5 +116,5 @@ export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): 
     }
   }
   const errors = (parsed.diagnostics ?? []).filter((d) => d.severity === "error" && d.message).map((d) => d.message!.trim());
-  return { changes: [...seen.values()], dangerous: [...dangerous.values()], manifest, errors, ...(ledgerSchema ? { ledgerSchema } : {}) };
+  return { changes: [...seen.values()], dangerous: [...dangerous.values()], manifest, errors, ...(ledgerSchema ? { ledgerSchema } : {}), ...(failOnDrift === undefined ? {} : { failOnDrift }) };
 }

@@ -1,5 +1,6 @@
 import type { MigrationFile, MigrationSet } from "../migrator/files.js";
 import { compareVersions, type LedgerRow } from "../migrator/ledger.js";
+import type { SnapshotComparison } from "../migrator/catalog/snapshot.js";
 import type { LintFinding } from "../migrator/lint.js";
 import { setLocks, type StatementLocks } from "../migrator/table-locks.js";
 import { parseManifestEntry } from "../migrator/manifest.js";
@@ -37,6 +38,8 @@ export interface Review {
   pending: PendingFile[];
   refused: RefusedFile[];
   preview: PreviewSummary;
+  /** The database's schema against the snapshot at its applied head; only when the database was reached. */
+  drift?: SnapshotComparison;
 }
 
 /**
@@ -70,6 +73,7 @@ export function buildReview(input: {
   appliedFrom: Review["appliedFrom"];
   lint: LintFinding[];
   preview: PreviewSummary;
+  drift?: SnapshotComparison;
 }): Review {
   const { set } = input;
   const files = new Map(set.files.map((f) => [f.version, f]));
@@ -122,5 +126,5 @@ export function buildReview(input: {
     pending.push({ file, statements: locks.get(file.version) ?? [], lint: input.lint.filter((l) => l.file === file.relativePath) });
   }
   refused.sort((x, y) => compareVersions(x.version, y.version));
-  return { stack: input.stack, appliedFrom: input.appliedFrom, pending, refused, preview: input.preview };
+  return { stack: input.stack, appliedFrom: input.appliedFrom, pending, refused, preview: input.preview, ...(input.drift ? { drift: input.drift } : {}) };
 }
