@@ -201,7 +201,15 @@ function errorJson(error: unknown): Record<string, unknown> {
     error instanceof MigrationFailedError
       ? { file: error.file, line: error.line, ...(error.column === undefined ? {} : { column: error.column }), ...error.server, rolledBack: error.rolledBack }
       : {};
-  return { error: { kind: e.name ?? "Error", message: e.message, ...located, ...(e.problems ? { problems: e.problems } : {}), ...(e.differences ? { differences: e.differences } : {}) } };
+  return {
+    error: {
+      kind: e.name ?? "Error",
+      message: e.message,
+      ...located,
+      ...(e.problems ? { problems: e.problems } : {}),
+      ...(e.differences ? { differences: e.differences } : {}),
+    },
+  };
 }
 
 /**

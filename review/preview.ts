@@ -116,5 +116,12 @@ export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): 
     }
   }
   const errors = (parsed.diagnostics ?? []).filter((d) => d.severity === "error" && d.message).map((d) => d.message!.trim());
-  return { changes: [...seen.values()], dangerous: [...dangerous.values()], manifest, errors, ...(ledgerSchema ? { ledgerSchema } : {}), ...(failOnDrift === undefined ? {} : { failOnDrift }) };
+  return {
+    changes: [...seen.values()],
+    dangerous: [...dangerous.values()],
+    manifest,
+    errors,
+    ...(ledgerSchema ? { ledgerSchema } : {}),
+    ...(failOnDrift === undefined ? {} : { failOnDrift }),
+  };
 }

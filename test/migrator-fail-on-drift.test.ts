@@ -48,7 +48,9 @@ describe("apply --fail-on-drift", () => {
     const before = await ledgerRows(url);
     const run = await applyFailing(url, dir);
     expect(run.code, printed(run)).toBe(1);
-    expect(run.stderr).toMatch(new RegExp(`the database's schema drifted from the snapshot recorded at ${HEAD} \\(sha256 [0-9a-f]{64}\\): 1 difference; nothing was applied`));
+    expect(run.stderr).toMatch(
+      new RegExp(`the database's schema drifted from the snapshot recorded at ${HEAD} \\(sha256 [0-9a-f]{64}\\): 1 difference; nothing was applied`),
+    );
     expect(run.stderr.split("\n")).toContain(`  ${PLANTED}`);
     expect(run.stderr).toMatch(/undo it in the database \(restore the object as the migrations define it\)/);
     expect(run.stderr).toMatch(/write a migration that makes the change the files' own/);

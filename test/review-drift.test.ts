@@ -34,7 +34,13 @@ async function preview(name: string, failOnDrift: boolean): Promise<string> {
     file,
     JSON.stringify({
       steps: [
-        { op: "update", urn: APPLY, type: "command:local:Command", oldState: { type: "command:local:Command", inputs }, newState: { type: "command:local:Command", inputs } },
+        {
+          op: "update",
+          urn: APPLY,
+          type: "command:local:Command",
+          oldState: { type: "command:local:Command", inputs },
+          newState: { type: "command:local:Command", inputs },
+        },
       ],
     }),
   );
@@ -72,7 +78,9 @@ describe("drift in the review", () => {
     const r = await review(["--stack", "prod", "--preview-json", await preview("drift-on.json", true), "--dir", dir], { DATABASE_URL: url });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("> [!WARNING]");
-    expect(r.stdout).toMatch(new RegExp(`> \\*\\*Drift:\\*\\* the database's schema differs from the snapshot recorded at \`${HEAD}\` \\(sha256 \`[0-9a-f]{12}\`\\) in 1 place:`));
+    expect(r.stdout).toMatch(
+      new RegExp(`> \\*\\*Drift:\\*\\* the database's schema differs from the snapshot recorded at \`${HEAD}\` \\(sha256 \`[0-9a-f]{12}\`\\) in 1 place:`),
+    );
     expect(r.stdout).toContain(`> - ${PLANTED}`);
     expect(r.stdout).toMatch(/This stack sets `failOnDrift`: `up` stops before the first pending file until this is resolved\. Undo it in the database/);
     expect(r.stdout).toContain("**1 file pending");
