@@ -74,6 +74,15 @@ export interface Evidence {
     server: { version: string; connectionEncrypted: boolean | null; tlsVersion: string | null; forceSsl: string | null };
   } | null;
   migrationSet: { files: number | null; last: string; sha256: string } | null;
+  /** The `drift` output: the schema against the snapshot the migrator recorded at the applied head. */
+  drift: {
+    status: string;
+    head: string | null;
+    snapshot: { head: string; takenAt: string; sha256: string } | null;
+    liveSha256: string | null;
+    differences: { kind: string; name: string; change: string; line: string }[];
+    reason: string | null;
+  } | null;
   redactions: Redaction[];
   /** What the report does not prove (the page's last section). */
   limits: string[];
@@ -148,6 +157,22 @@ function verification(v: unknown): Evidence["verification"] {
   };
 }
 
+function drift(v: unknown): Evidence["drift"] {
+  if (!isRecord(v)) return null;
+  const snapshot = isRecord(v.snapshot) ? { head: text(v.snapshot.head), takenAt: text(v.snapshot.takenAt), sha256: text(v.snapshot.sha256) } : null;
+  const differences = list(v.differences).map((d) => ({ kind: text(d.kind), name: text(d.name), change: text(d.change), line: text(d.line) }));
+  const said = text(v.status);
+  return {
+    // Recounted like the checks: a status of none beside a difference is drift.
+    status: differences.length > 0 ? "drifted" : said === "none" || said === "unchecked" ? said : "unknown",
+    head: typeof v.head === "string" ? v.head : null,
+    snapshot,
+    liveSha256: typeof v.liveSha256 === "string" ? v.liveSha256 : null,
+    differences,
+    reason: typeof v.reason === "string" ? v.reason : null,
+  };
+}
+
 function database(v: unknown): Evidence["database"] {
   const p = rec(v);
   const endpoint = rec(p.endpoint);
@@ -165,7 +190,7 @@ export const LIMITS = [
   "It shows the stack's outputs at the time of its last update: a change made since by hand, in the AWS console or in the database, is not in it until the next `pulumi up` (or `pulumi refresh` and up).",
   "The controls are judged from the settings the resources reported to Pulumi; this is not a Security Hub finding, and controls outside the table (account-level ones, other services) are not judged.",
   "A check that passed proves what its query looks at, on the day it ran; it says nothing about data written since.",
-  "The ledger records what the migrator applied and by whom; it cannot show changes made to the schema outside the migrator.",
+  "The ledger records what the migrator applied and by whom; it cannot show changes made to the schema outside the migrator. The drift section compares the schema with the migrator's snapshot as of the last verification run only, and covers the catalog (tables, columns, constraints, indexes, triggers, functions, types, grants), not data.",
   "The TLS facts describe the one connection the verification used, not every client's.",
   "The hash in evidence.json.sha256 proves the file was not changed after it was written, not who wrote it: keep it with the report, or sign it.",
 ];
@@ -195,6 +220,7 @@ export function buildEvidence(input: EvidenceInput): Evidence {
     migrations: migrations(outputs.migrations),
     verification: verification(outputs.verification),
     migrationSet: isRecord(set) ? { files: num(set.files), last: text(set.last), sha256: text(set.sha256) } : null,
+    drift: drift(outputs.drift),
     redactions: input.redactions,
     limits: LIMITS,
   };

@@ -80,6 +80,7 @@ export const PAGE_TEMPLATE = `<!doctype html>
     <div class="tile"><b><%= it.e.controls.summary.depends %></b>depend on what the stack cannot see</div>
     <% } %>
     <% if (it.e.migrations) { %><div class="tile"><b><%= it.e.migrations.applied.length %></b>migrations applied, <%= it.e.migrations.pending.length %> pending</div><% } %>
+    <% if (it.e.drift) { %><div class="tile"><b class="<%= it.e.drift.status === 'none' ? 'ok' : it.e.drift.status === 'drifted' ? 'failed' : '' %>" data-field="drift-summary"><%= it.e.drift.status === "drifted" ? it.e.drift.differences.length + " drifted" : it.e.drift.status === "none" ? "no drift" : "drift unchecked" %></b>schema against the snapshot</div><% } %>
     <% if (it.e.verification) { %><div class="tile"><b class="<%= it.e.verification.ok ? 'ok' : 'failed' %>" data-field="checks-summary"><%= it.e.verification.passed %> passed, <%= it.e.verification.failed %> failed</b>verification checks</div><% } %>
   </div>
 </header>
@@ -138,6 +139,36 @@ export const PAGE_TEMPLATE = `<!doctype html>
   <% if (it.e.migrations.problems.length > 0) { %>
   <p class="failed"><b>Where the ledger and the files disagree:</b></p>
   <ul><% for (const p of it.e.migrations.problems) { %><li data-problem><code><%= p.file %><%= p.line === null ? "" : ":" + p.line %></code> <%= p.message %></li><% } %></ul>
+  <% } %>
+  <% } %>
+</section>
+
+<section id="drift">
+  <h2>Schema drift</h2>
+  <% if (!it.e.drift) { %>
+  <p class="none">No <code>drift</code> output: the stack was last updated by a program without it, or it is withheld.</p>
+  <% } else { const d = it.e.drift; %>
+  <dl class="facts">
+    <dt>Result</dt><dd data-field="drift-status"><span class="badge <%= d.status === 'none' ? 'ok' : d.status === 'drifted' ? 'failed' : 'depends' %>"><%= d.status === "none" ? "✓ no drift" : d.status === "drifted" ? "✗ DRIFTED" : "? " + d.status %></span></dd>
+    <dt>Applied head</dt><dd><code data-field="drift-head"><%= d.head ?? "none" %></code></dd>
+    <dt>Snapshot sha256</dt><dd><% if (d.snapshot) { %><code class="wrap" data-field="drift-snapshot-sha256"><%= d.snapshot.sha256 %></code> (recorded at <code><%= d.snapshot.head %></code>, <%= d.snapshot.takenAt %>)<% } else { %><span class="none">none recorded</span><% } %></dd>
+    <dt>Schema now, sha256</dt><dd><% if (d.liveSha256) { %><code class="wrap" data-field="drift-live-sha256"><%= d.liveSha256 %></code><% } else { %><span class="none">not compared</span><% } %></dd>
+  </dl>
+  <% if (d.reason) { %><p class="note" data-field="drift-reason">Not compared: <%= d.reason %></p><% } %>
+  <% if (d.differences.length > 0) { %>
+  <table>
+    <thead><tr><th style="width:12%">Object</th><th style="width:10%">Change</th><th>Difference from the migrations</th></tr></thead>
+    <tbody>
+    <% for (const x of d.differences) { %>
+      <tr class="row-failed" data-drift="<%= x.kind %>:<%= x.name %>">
+        <td><%= x.kind %></td>
+        <td><%= x.change %></td>
+        <td class="wrap"><%= x.line %></td>
+      </tr>
+    <% } %>
+    </tbody>
+  </table>
+  <p class="note">Each is a change made outside the migrations. Resolve it by undoing it in the database, or by a migration that makes it the files' own.</p>
   <% } %>
   <% } %>
 </section>

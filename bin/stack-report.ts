@@ -1,8 +1,9 @@
 /**
  * The stacks' verification command (run by a command.local.Command after the migrations, from the
- * project root): on one session to DATABASE_URL, the ledger's status, every verification check and
- * the server's own facts (version, TLS of this very connection), printed as one JSON document that
- * the Pulumi program (infra/verification.ts) turns into the `migrations` and `verification` outputs.
+ * project root): on one session to DATABASE_URL, the ledger's status, every verification check,
+ * the server's own facts (version, TLS of this very connection) and the schema's drift, printed as
+ * one JSON document that the Pulumi program (infra/verification.ts) turns into the `migrations`,
+ * `verification` and `drift` outputs.
  *
  * The process exits 0 when the report was produced, even if checks failed: the outputs must show
  * a failed check, and the program decides what a failure does to `pulumi up`. It exits 1 when no
@@ -17,7 +18,9 @@ import type pg from "pg";
 import { statusOf, type StatusReport } from "../migrator/commands.js";
 import { resolveConnection, withClientWhile } from "../migrator/connection.js";
 import { readMigrationSet } from "../migrator/files.js";
-import { DEFAULT_LEDGER, readLedger, validateLedgerLocation } from "../migrator/ledger.js";
+import { withAdvisoryLock } from "../migrator/advisory-lock.js";
+import { compareWithSnapshot } from "../migrator/catalog/snapshot.js";
+import { DEFAULT_LEDGER, readLedger, validateLedgerLocation, type LedgerLocation } from "../migrator/ledger.js";
 import { redact } from "../migrator/redact.js";
 import { readVerifyFiles, verify, type VerifyReport } from "../migrator/verify.js";
 import { readPrivilegeIntent } from "../migrator/privileges/intent.js";
@@ -33,11 +36,27 @@ export interface ServerFacts {
   forceSsl: string | null;
 }
 
+/**
+ * The schema against the snapshot recorded at the applied head (migrator/catalog/snapshot.ts):
+ * `none`, `drifted` with each difference, or `unchecked` with the reason (nothing applied, a
+ * database applied before snapshots existed).
+ */
+export interface DriftFacts {
+  status: "none" | "drifted" | "unchecked";
+  /** The applied head's folder, or null when nothing is applied. */
+  head: string | null;
+  snapshot: { head: string; takenAt: string; sha256: string } | null;
+  liveSha256: string | null;
+  differences: { kind: string; name: string; change: string; field?: string; line: string }[];
+  reason?: string;
+}
+
 /** What this command prints: infra/verification.ts reads it as this type. */
 export interface StackReport {
   status: StatusReport;
   verify: VerifyReport;
   server: ServerFacts;
+  drift: DriftFacts;
 }
 
 const USAGE = "usage: stack-report.js --dir DIR --verify-dir DIR [--ledger-schema NAME] [--ignore-unknown]";
@@ -51,6 +70,23 @@ async function serverFacts(client: pg.ClientBase): Promise<ServerFacts> {
   );
   const row = rows[0]!;
   return { version: row.version, connectionEncrypted: row.ssl, tlsVersion: row.tls_version, forceSsl: row.force_ssl || null };
+}
+
+/**
+ * Under the migration lock, like `migrate drift`: an apply running elsewhere is waited for, not
+ * reported as drift. Only the snapshot is compared (a replay would start a server on every up).
+ */
+async function driftFacts(client: pg.ClientBase, ledger: LedgerLocation): Promise<DriftFacts> {
+  const silent = { event: () => {} };
+  const c = await withAdvisoryLock(client, ledger, 60_000, silent, () => compareWithSnapshot(client, ledger));
+  if (!c.checked) return { status: "unchecked", head: c.head, snapshot: null, liveSha256: null, differences: [], reason: c.reason };
+  return {
+    status: c.differences.length === 0 ? "none" : "drifted",
+    head: c.head,
+    snapshot: { head: c.snapshot.head, takenAt: c.snapshot.takenAt.toISOString(), sha256: c.snapshot.sha256 },
+    liveSha256: c.liveSha256,
+    differences: c.differences.map((d) => ({ kind: d.kind, name: d.name, change: d.change, ...(d.field === undefined ? {} : { field: d.field }), line: d.line })),
+  };
 }
 
 /** The report, on one connection; `secrets` receives what must be redacted from anything printed. */
@@ -77,6 +113,7 @@ export async function produceReport(argv: string[], env: NodeJS.ProcessEnv, secr
     status: statusOf(set, await readLedger(client, ledger, set), { ignoreUnknown: values["ignore-unknown"] ?? false }, target.display),
     verify: await verify(client, set, checks, ledger, privileges),
     server: await serverFacts(client),
+    drift: await driftFacts(client, ledger),
   }));
 }
 

@@ -106,6 +106,8 @@ export const database = pulumi.output(target.posture);
 export const migrations = verificationRun.ledger;
 /** Every verification check with ok and evidence, the totals, and what the server says about TLS. */
 export const verification = verificationRun.verification;
+/** The schema against the snapshot the migrator recorded at the applied head: none, drifted (each difference) or unchecked. */
+export const drift = verificationRun.drift;
 /** The set as this program read it (known at preview): `<version>_<name>` → transaction mode and sha256. */
 export const migrationSet = migrationRun.planned;
 /** Each Security Hub RDS control that applies to the database, met or not, with the settings that show it (none for local). */

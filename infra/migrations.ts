@@ -36,7 +36,16 @@ export function migratorFlags(settings: StackSettings): string[] {
  * stays the same from one preview to the next.
  */
 export function applyCommandLine(settings: StackSettings): string {
-  return shellCommand([...MIGRATOR, "apply", "--dir", settings.migrations.dir, "--expect-manifest", ...migratorFlags(settings)]);
+  return shellCommand([
+    ...MIGRATOR,
+    "apply",
+    "--dir",
+    settings.migrations.dir,
+    "--expect-manifest",
+    // failOnDrift (prod): before any pending file, a schema that differs from its snapshot stops the run.
+    ...(settings.migrations.failOnDrift ? ["--fail-on-drift"] : []),
+    ...migratorFlags(settings),
+  ]);
 }
 
 /** Reads and checks the set before anything is created; a bad set stops the program with every problem listed. */

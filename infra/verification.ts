@@ -6,7 +6,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { StackSettings } from "../stacks/index.js";
 import { shellCommand } from "./shell-command.js";
-import type { StackReport } from "../bin/stack-report.js";
+import type { DriftFacts, StackReport } from "../bin/stack-report.js";
 import type { MigrationSet } from "../migrator/files.js";
 import { setDigest } from "../migrator/manifest.js";
 import { PRIVILEGES_ENV } from "../migrator/privileges/intent.js";
@@ -45,9 +45,17 @@ export interface VerificationOutput {
   server: { version: string; connectionEncrypted: boolean; tlsVersion: string | null; forceSsl: string | null };
 }
 
+/**
+ * The `drift` output: the schema against the snapshot the migrator recorded at the applied head.
+ * `status` is `none`, `drifted` (each difference, one line each as `migrate drift` prints them) or
+ * `unchecked` (`reason`: nothing applied, or applied before snapshots existed).
+ */
+export type DriftOutput = DriftFacts;
+
 export interface ParsedReport {
   ledger: LedgerOutput;
   verification: VerificationOutput;
+  drift: DriftOutput;
 }
 
 function fail(what: string): never {
@@ -80,6 +88,10 @@ export function parseReport(stdout: string): ParsedReport {
   ] as const) {
     if (!Array.isArray(value) || !value.every(isRecord)) fail(`${what} is not a list of objects`);
   }
+  const drift = doc.drift;
+  if (!isRecord(drift) || !["none", "drifted", "unchecked"].includes(drift.status as string) || !Array.isArray(drift.differences) || !drift.differences.every(isRecord)) {
+    fail("drift is missing or has no status and list of differences");
+  }
   const checks = verify.checks.map((c) => ({ name: c.name, ok: c.ok === true, detail: c.detail, file: c.file }));
   const failed = checks.filter((c) => !c.ok).length;
   return {
@@ -104,6 +116,14 @@ export function parseReport(stdout: string): ParsedReport {
       failed,
       checks,
       server: { version: server.version, connectionEncrypted: server.connectionEncrypted === true, tlsVersion: server.tlsVersion, forceSsl: server.forceSsl },
+    },
+    drift: {
+      status: drift.status,
+      head: drift.head ?? null,
+      snapshot: isRecord(drift.snapshot) ? { head: drift.snapshot.head, takenAt: drift.snapshot.takenAt, sha256: drift.snapshot.sha256 } : null,
+      liveSha256: drift.liveSha256 ?? null,
+      differences: drift.differences.map((d) => ({ kind: d.kind, name: d.name, change: d.change, ...(d.field === undefined ? {} : { field: d.field }), line: d.line })),
+      ...(drift.reason === undefined ? {} : { reason: drift.reason }),
     },
   };
 }
@@ -151,7 +171,7 @@ export interface VerificationArgs {
 /**
  * After the last migration: one command runs the report (the migrator's status and
  * `verify --json`, and the server's own TLS and version), whose stdout becomes the
- * `migrations` and `verification` outputs. It runs again whenever the set, the checks, the
+ * `migrations`, `verification` and `drift` outputs. It runs again whenever the set, the checks, the
  * database or `verificationRun` change. With `verificationFailures: fail` (prod), a gate
  * command after it fails `pulumi up` when a check failed, naming the checks; the report
  * itself is already in the state by then.
@@ -160,6 +180,7 @@ export class Verification extends pulumi.ComponentResource {
   readonly command: command.local.Command;
   readonly ledger: pulumi.Output<LedgerOutput>;
   readonly verification: pulumi.Output<VerificationOutput>;
+  readonly drift: pulumi.Output<DriftOutput>;
 
   constructor(name: string, args: VerificationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgmigrations:infra:Verification", name, {}, opts);
@@ -187,11 +208,22 @@ export class Verification extends pulumi.ComponentResource {
     const report = this.command.stdout.apply(parseReport);
     this.ledger = report.apply((r) => r.ledger);
     this.verification = report.apply((r) => r.verification);
+    this.drift = report.apply((r) => r.drift);
     // Each failed check is named where the engineer looks: the diagnostics of `pulumi up`.
     this.verification.apply((v) => {
       for (const c of v.checks.filter((check) => !check.ok)) {
         void pulumi.log.warn(`verification check ${c.name} failed (${c.file}): ${c.detail}`, this);
       }
+    });
+
+    // Drift is news in every environment; with failOnDrift the next apply refuses it (infra/migrations.ts).
+    this.drift.apply((d) => {
+      if (d.status !== "drifted") return;
+      void pulumi.log.warn(
+        `the schema drifted from the snapshot at ${d.head} (sha256 ${d.snapshot?.sha256}): ${d.differences.map((x) => x.line).join("; ")}. ` +
+          `Undo it in the database, or write a migration that makes it the files' own.`,
+        this,
+      );
     });
 
     if (settings.migrations.verificationFailures === "fail") {
@@ -217,6 +249,6 @@ export class Verification extends pulumi.ComponentResource {
       );
     }
 
-    this.registerOutputs({ ledger: this.ledger, verification: this.verification });
+    this.registerOutputs({ ledger: this.ledger, verification: this.verification, drift: this.drift });
   }
 }

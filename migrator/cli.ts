@@ -60,6 +60,8 @@ Apply:
   --expect-manifest       refuse unless the set on disk is exactly the one listed in the
                           environment as MIGRATION_<version>="<name> <mode> sha256:<hex>"
                           (what a reviewer saw in pulumi preview)
+  --fail-on-drift         before any pending file, compare the schema with the snapshot at
+                          the applied head; refuse (exit 1, nothing applied) on any difference
   --allow-out-of-order    let a new file that orders before an applied one run
   --ignore-unknown        tolerate applied versions that no file has
   --lock-timeout DUR      lock_timeout for each file (default 5s; a file's
@@ -105,6 +107,7 @@ export const OPTIONS = {
   only: { type: "string" },
   "expect-checksum": { type: "string" },
   "expect-manifest": { type: "boolean" },
+  "fail-on-drift": { type: "boolean" },
   "allow-out-of-order": { type: "boolean" },
   "ignore-unknown": { type: "boolean" },
   "lock-timeout": { type: "string" },
@@ -178,6 +181,7 @@ export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: R
       ignoreUnknown: values["ignore-unknown"] ?? false,
     },
     ...optional("privileges", readPrivilegeIntent(values.privileges, env)),
+    ...(values["fail-on-drift"] ? { failOnDrift: true } : {}),
     reporter,
   };
 }
@@ -205,12 +209,20 @@ function parseCommandLine(argv: string[]): ReturnType<typeof parseArgs<{ options
 
 /** The error as data: a failed file keeps its location and the server's fields, for callers that read JSON. */
 function errorJson(error: unknown): Record<string, unknown> {
-  const e = error as Error & { problems?: unknown };
+  const e = error as Error & { problems?: unknown; differences?: unknown };
   const located =
     error instanceof MigrationFailedError
       ? { file: error.file, line: error.line, ...(error.column === undefined ? {} : { column: error.column }), ...error.server, rolledBack: error.rolledBack }
       : {};
-  return { error: { kind: e.name ?? "Error", message: e.message, ...located, ...(e.problems ? { problems: e.problems } : {}) } };
+  return {
+    error: {
+      kind: e.name ?? "Error",
+      message: e.message,
+      ...located,
+      ...(e.problems ? { problems: e.problems } : {}),
+      ...(e.differences ? { differences: e.differences } : {}),
+    },
+  };
 }
 
 /**
@@ -247,6 +259,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     for (const flag of ["all", "since", "pg-version"] as const) {
       if (values[flag] !== undefined && verb !== "lint") throw new UsageError(`--${flag} goes with lint`);
     }
+    if (values["fail-on-drift"] && verb !== "apply") throw new UsageError("--fail-on-drift goes with apply");
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; see --help`);
     const progress = (text: string) => {
       if (values.quiet) return;

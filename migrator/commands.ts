@@ -2,11 +2,11 @@ import type pg from "pg";
 import { applySteps, type ApplySettings, type StepResult } from "./apply.js";
 import { withClientWhile, type ConnectionTarget } from "./connection.js";
 import { withEmbeddedDatabase } from "./embedded/server.js";
-import { LedgerConflictError, type Problem } from "./errors.js";
+import { LedgerConflictError, SchemaDriftError, type Problem } from "./errors.js";
 import { readMigrationSet, type MigrationSet, type RunMode } from "./files.js";
 import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from "./ledger.js";
 import { withAdvisoryLock } from "./advisory-lock.js";
-import { snapshotAfterRun } from "./catalog/snapshot.js";
+import { compareWithSnapshot, snapshotAfterRun } from "./catalog/snapshot.js";
 import { plan, type PlanOptions } from "./plan.js";
 import { enforcePrivileges } from "./privileges/enforce.js";
 import type { PrivilegeIntent } from "./privileges/intent.js";
@@ -27,6 +27,8 @@ export interface MigratorContext {
   /** How long to wait for another migrator's lock before giving up. */
   lockWaitMs: number;
   planOptions: PlanOptions;
+  /** `apply --fail-on-drift`: refuse to apply pending files while the schema differs from its snapshot. */
+  failOnDrift?: boolean;
   /** The table privileges the caller intends: `apply` makes them so, `verify` compares (none: neither). */
   privileges?: PrivilegeIntent;
   reporter: Reporter;
@@ -155,9 +157,11 @@ export interface ApplyReport {
 async function lockedApply(client: pg.Client, where: string, set: MigrationSet, ctx: MigratorContext): Promise<ApplyReport> {
   return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
     // Planned and checked against the server before the ledger is created: a set this run refuses changes nothing.
-    const planned = plan(set, await readLedger(client, ctx.ledger, set), ctx.planOptions);
+    const rows = await readLedger(client, ctx.ledger, set);
+    const planned = plan(set, rows, ctx.planOptions);
     const version = await serverVersionNum(client);
     assertServerCanRun(planned.steps, version);
+    if (ctx.failOnDrift && planned.steps.length > 0) await refuseDrift(client, rows, ctx);
     await ensureLedger(client, ctx.ledger, set);
     if (majorOf(version) < 14 && planned.steps.length > 0) ctx.reporter.event({ type: "no-dead-client-check", serverVersion: version });
     const alreadyApplied = planned.applied.map(({ file, row }) => ({
@@ -189,6 +193,23 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
       ...(failure ? { failure } : {}),
     };
   });
+}
+
+/**
+ * `--fail-on-drift`, under the lock and before the ledger is touched: pending files would build on
+ * a schema no reviewed migration made, so a drifted database stops the run with each difference.
+ * A database with nothing to compare with (applied before snapshots, or a snapshot of another
+ * normaliser) is said and goes on: refusing it would block every database older than this check.
+ */
+async function refuseDrift(client: pg.ClientBase, rows: readonly LedgerRow[], ctx: MigratorContext): Promise<void> {
+  const comparison = await compareWithSnapshot(client, ctx.ledger, rows);
+  if (!comparison.checked) {
+    // With nothing applied there is nothing to drift from: no line.
+    if (comparison.head !== null) ctx.reporter.event({ type: "drift-unchecked", reason: comparison.reason });
+    return;
+  }
+  if (comparison.differences.length > 0) throw new SchemaDriftError(comparison.head, comparison.snapshot.sha256, comparison.differences);
+  ctx.reporter.event({ type: "drift-none", head: comparison.head, sha256: comparison.snapshot.sha256 });
 }
 
 /** Enforces the caller's privilege intent, if any; a failure is returned, to be reported as the run's. */

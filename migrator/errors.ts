@@ -74,6 +74,30 @@ export class ManifestMismatchError extends Error {
   }
 }
 
+/**
+ * `apply --fail-on-drift`: the schema differs from the snapshot recorded at the applied head, so
+ * the pending files would build on a schema no reviewed migration made. Nothing was applied.
+ */
+export class SchemaDriftError extends Error {
+  readonly exitCode = ExitCode.failed;
+  constructor(
+    readonly head: string,
+    readonly snapshotSha256: string,
+    readonly differences: { kind: string; name: string; change: string; field?: string; line: string }[],
+  ) {
+    const n = differences.length;
+    super(
+      `the database's schema drifted from the snapshot recorded at ${head} (sha256 ${snapshotSha256}): ${n} difference${n === 1 ? "" : "s"}; ` +
+        `nothing was applied (--fail-on-drift):\n` +
+        differences.map((d) => `  ${d.line}`).join("\n") +
+        `\nEither undo it in the database (restore the object as the migrations define it) and apply again, or write a migration that ` +
+        `makes the change the files' own (written so that it holds on this database, e.g. ADD COLUMN IF NOT EXISTS) and apply it once ` +
+        `without --fail-on-drift (in a stack: failOnDrift false for that one up). \`migrate drift\` shows where things stand.`,
+    );
+    this.name = "SchemaDriftError";
+  }
+}
+
 /** Another migrator holds the lock for longer than we are willing to wait. */
 export class MigrationLockTimeoutError extends Error {
   readonly exitCode = ExitCode.failed;

@@ -57,6 +57,10 @@ export function formatEvent(e: MigratorEvent, options: EventFormat = {}): string
       return undefined;
     case "snapshot-failed":
       return `warning: the schema snapshot was not recorded (${e.message}); the files above are applied; \`migrate drift --replay\` compares without it`;
+    case "drift-none":
+      return `  drift       none: the schema is the snapshot's at ${e.head} (sha256 ${e.sha256.slice(0, 12)}…)`;
+    case "drift-unchecked":
+      return `note: drift not checked before applying: ${e.reason}`;
     case "privileges-enforced":
       // Silent when nothing changed, so a re-run reads as one; each change is a line, as a grant is news.
       return e.changes.length === 0 ? undefined : e.changes.map((c) => `  privileges  ${c}`).join("\n");

@@ -19,6 +19,10 @@ export type MigratorEvent =
   /** The schema's catalog recorded beside the ledger at the applied head (migrator/catalog/snapshot.ts). */
   | { type: "snapshot-recorded"; head: string; sha256: string }
   | { type: "snapshot-failed"; message: string }
+  /** `apply --fail-on-drift`: the schema is the snapshot's at the applied head, so the pending files run. */
+  | { type: "drift-none"; head: string; sha256: string }
+  /** `apply --fail-on-drift` could not compare (no snapshot at the head, another normaliser): said, and the run goes on. */
+  | { type: "drift-unchecked"; reason: string }
   /** The tables' privileges were made what the caller's intent says (migrator/privileges/enforce.ts): what changed, if anything. */
   | { type: "privileges-enforced"; changes: string[] };
 

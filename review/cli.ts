@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { resolveConnection, withClient, type ConnectionTarget } from "../migrator/connection.js";
 import { ExitCode, exitCodeOf, UsageError } from "../migrator/errors.js";
 import { readMigrationSet } from "../migrator/files.js";
+import { compareWithSnapshot, type SnapshotComparison } from "../migrator/catalog/snapshot.js";
 import { DEFAULT_LEDGER, readLedger, validateLedgerLocation, type LedgerRow } from "../migrator/ledger.js";
 import { DEFAULT_LINT_MAJOR, lintMigrations } from "../migrator/lint.js";
 import { serverVersionNum } from "../migrator/server-version.js";
@@ -19,7 +20,8 @@ export const REVIEW_HELP = `Usage: npm run review -- --stack NAME [options]
 
 Prints a Markdown review of what \`pulumi up\` of one stack will do to its database: the files
 pending, each statement's table locks, lint findings with file:line, applied files that were
-edited or removed (which up refuses), and any database resource the preview replaces or deletes.
+edited or removed (which up refuses), any database resource the preview replaces or deletes,
+and, with a database to read, whether its schema drifted from the snapshot at its applied head.
 
   --stack NAME            the stack (one)
   --preview-json FILE     read \`pulumi preview --json\` from FILE instead of running it
@@ -103,10 +105,15 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     let ledger: LedgerRow[];
     // Lint judges for the target's major: the server's own when it is reachable, else the stack's.
     let pgMajor = preview.pgMajor ?? DEFAULT_LINT_MAJOR;
+    let drift: SnapshotComparison | undefined;
     if (target) {
       // The stack's own ledger: a stack with ledgerSchema set keeps it elsewhere than the default.
       const location = validateLedgerLocation({ ...DEFAULT_LEDGER, schema: explicitSchema ?? preview.ledgerSchema ?? DEFAULT_LEDGER.schema });
-      [ledger, pgMajor] = await withClient(target, async (client) => [await readLedger(client, location, set), majorOf(await serverVersionNum(client))] as const);
+      // And the schema against the snapshot at the applied head: what `up` with failOnDrift would refuse.
+      ({ ledger, drift, pgMajor } = await withClient(target, async (client) => {
+        const rows = await readLedger(client, location, set);
+        return { ledger: rows, drift: await compareWithSnapshot(client, location, rows), pgMajor: majorOf(await serverVersionNum(client)) };
+      }));
     } else if (preview.manifest) {
       ledger = ledgerFromManifest(preview.manifest.before);
     } else {
@@ -116,7 +123,7 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     }
     // Only what `up` would apply: a finding in an applied file cannot be acted on.
     const lint = await lintMigrations(set, { pgMajor }, pendingFiles(set, ledger));
-    const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview, lintMajor: pgMajor });
+    const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview, lintMajor: pgMajor, ...(drift ? { drift } : {}) });
     io.stdout(renderReview(review, { secrets, ...(values.full ? { limit: Number.MAX_SAFE_INTEGER } : {}) }));
     return ExitCode.ok;
   } catch (error) {

@@ -106,6 +106,29 @@ function row(p: PendingFile): string {
   return `| ${f.version} | ${cell(f.name)} | ${f.mode}${f.wrapped ? " (wrapper dropped)" : ""} | ${f.statements.length} | ${cell(locksCell(p))} | ${cell(lintCell(p))} |`;
 }
 
+/** The drift part of the review's head, when the database was read: a warning on drift, one line otherwise. */
+function driftLines(review: Review): string[] {
+  const d = review.drift;
+  if (!d) return [];
+  if (!d.checked) return [`Drift: not checked (${d.reason}).`, ""];
+  if (d.differences.length === 0) return [`Drift: none; the schema is the snapshot's at ${code(d.head)} (sha256 ${code(d.snapshot.sha256.slice(0, 12))}).`, ""];
+  const n = d.differences.length;
+  const out = [
+    `> [!WARNING]`,
+    `> **Drift:** the database's schema differs from the snapshot recorded at ${code(d.head)} (sha256 ${code(d.snapshot.sha256.slice(0, 12))}) in ${n} place${n === 1 ? "" : "s"}:`,
+  ];
+  for (const x of d.differences.slice(0, 20)) out.push(`> - ${cell(x.line)}`);
+  if (n > 20) out.push(`> - …and ${n - 20} more (\`npm run migrate -- drift\` lists them all)`);
+  const stops =
+    review.preview.failOnDrift && review.pending.length > 0
+      ? "This stack sets `failOnDrift`: `up` stops before the first pending file until this is resolved."
+      : review.preview.failOnDrift
+        ? "This stack sets `failOnDrift`: the next `up` with a pending file stops until this is resolved."
+        : "This stack does not set `failOnDrift`: `up` applies the pending files, and the snapshot after them takes this change in.";
+  out.push(`> ${stops} Undo it in the database (restore the object as the migrations define it), or write a migration that makes it the files' own.`, "");
+  return out;
+}
+
 export interface RenderOptions {
   /** Secrets to scrub besides URL passwords (the database password, when known). */
   secrets?: readonly string[];
@@ -135,6 +158,7 @@ export function renderReview(review: Review, options: RenderOptions = {}): strin
     for (const e of preview.errors.slice(0, 5)) head.push(`> ${cell(e.slice(0, 500))}`);
     head.push("");
   }
+  head.push(...driftLines(review));
   const changing = preview.changes.length;
   head.push(
     `**${pending.length} file${pending.length === 1 ? "" : "s"} pending, ${changing} stack resource${changing === 1 ? "" : "s"} changing**` +

@@ -28,6 +28,8 @@ export interface PreviewSummary {
   ledgerSchema?: string;
   /** The stack's PostgreSQL major, as its postgresql provider is told it (`expectedVersion`), if the preview shows it. */
   pgMajor?: number;
+  /** Whether the apply command passes `--fail-on-drift` (the stack's failOnDrift). */
+  failOnDrift?: boolean;
 }
 
 interface RawStep {
@@ -71,6 +73,11 @@ function ledgerSchemaOf(inputs: Record<string, unknown> | undefined): string | u
   return typeof create === "string" ? /(?:^|\s)--ledger-schema\s+([A-Za-z_][A-Za-z0-9_$]*)(?=\s|$)/.exec(create)?.[1] : undefined;
 }
 
+function failsOnDrift(inputs: Record<string, unknown> | undefined): boolean | undefined {
+  const create = inputs?.create;
+  return typeof create === "string" ? /(?:^|\s)--fail-on-drift(?=\s|$)/.test(create) : undefined;
+}
+
 /** Reads `pulumi preview --json` output; `applyName` is the apply command's resource name. */
 export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): PreviewSummary {
   let parsed: { steps?: RawStep[]; diagnostics?: { severity?: string; message?: string }[] };
@@ -84,6 +91,7 @@ export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): 
   let manifest: PreviewSummary["manifest"];
   let ledgerSchema: string | undefined;
   let pgMajor: number | undefined;
+  let failOnDrift: boolean | undefined;
   for (const step of parsed.steps ?? []) {
     if (!step.urn) continue;
     const type = step.type ?? step.newState?.type ?? step.oldState?.type ?? urnType(step.urn);
@@ -96,6 +104,8 @@ export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): 
     if (urnName(step.urn) === applyName && type === "command:local:Command") {
       const after = manifestInInputs(step.newState?.inputs) ?? manifestInInputs(step.oldState?.inputs) ?? {};
       ledgerSchema ??= ledgerSchemaOf(step.newState?.inputs) ?? ledgerSchemaOf(step.oldState?.inputs);
+      // The line this up will run: the new inputs, else the state's.
+      failOnDrift ??= failsOnDrift(step.newState?.inputs) ?? failsOnDrift(step.oldState?.inputs);
       // Created or replaced (a new database): nothing of this manifest is applied there yet.
       const fresh = step.op === "create" || step.op === "replace" || step.op === "create-replacement" || step.op === "delete-replaced";
       if (fresh) manifest = { before: {}, after: step.op === "delete-replaced" ? (manifest?.after ?? after) : after };
@@ -121,5 +131,6 @@ export function summarisePreview(json: string, applyName = APPLY_COMMAND_NAME): 
     errors,
     ...(ledgerSchema ? { ledgerSchema } : {}),
     ...(pgMajor === undefined ? {} : { pgMajor }),
+    ...(failOnDrift === undefined ? {} : { failOnDrift }),
   };
 }

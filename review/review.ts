@@ -1,5 +1,6 @@
 import type { MigrationFile, MigrationSet } from "../migrator/files.js";
 import { compareFolders, type LedgerRow } from "../migrator/ledger.js";
+import type { SnapshotComparison } from "../migrator/catalog/snapshot.js";
 import type { LintFinding } from "../migrator/lint.js";
 import { setLocks, type StatementLocks } from "../migrator/table-locks.js";
 import { parseManifestEntry } from "../migrator/manifest.js";
@@ -40,6 +41,8 @@ export interface Review {
   preview: PreviewSummary;
   /** The PostgreSQL major lint judged the pending files for (the server's, else the stack's). */
   lintMajor: number;
+  /** The database's schema against the snapshot at its applied head; only when the database was reached. */
+  drift?: SnapshotComparison;
 }
 
 /**
@@ -94,6 +97,7 @@ export function buildReview(input: {
   lint: LintFinding[];
   preview: PreviewSummary;
   lintMajor: number;
+  drift?: SnapshotComparison;
 }): Review {
   const { set } = input;
   const files = new Map(set.files.map((f) => [f.folder, f]));
@@ -142,5 +146,5 @@ export function buildReview(input: {
     pending.push({ file, statements: locks.get(file.folder) ?? [], lint: input.lint.filter((l) => l.file === file.relativePath) });
   }
   refused.sort((x, y) => compareFolders(x.folder, y.folder));
-  return { stack: input.stack, appliedFrom: input.appliedFrom, pending, refused, preview: input.preview, lintMajor: input.lintMajor };
+  return { stack: input.stack, appliedFrom: input.appliedFrom, pending, refused, preview: input.preview, lintMajor: input.lintMajor, ...(input.drift ? { drift: input.drift } : {}) };
 }

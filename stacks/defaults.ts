@@ -18,17 +18,19 @@ export const COMMON_DEFAULTS = {
 interface PerEnvironment {
   lintErrors: FailOrWarn;
   verificationFailures: FailOrWarn;
+  /** `apply --fail-on-drift`: stop before any pending file when the schema drifted from its snapshot. */
+  failOnDrift: boolean;
   sslMode: SslMode;
   pgStatStatements: boolean;
 }
 
 export const ENVIRONMENT_DEFAULTS: Record<"dev" | "prod" | "local", PerEnvironment> = {
   // dev: encrypted but not verified, so a fresh laptop needs no CA bundle.
-  dev: { lintErrors: "warn", verificationFailures: "warn", sslMode: "require", pgStatStatements: true },
+  dev: { lintErrors: "warn", verificationFailures: "warn", failOnDrift: false, sslMode: "require", pgStatStatements: true },
   // prod: the commands carry a password, so they verify who they talk to.
-  prod: { lintErrors: "fail", verificationFailures: "fail", sslMode: "verify-full", pgStatStatements: true },
+  prod: { lintErrors: "fail", verificationFailures: "fail", failOnDrift: true, sslMode: "verify-full", pgStatStatements: true },
   // local: a laptop Postgres usually has no TLS; pg_stat_statements may not be installed.
-  local: { lintErrors: "warn", verificationFailures: "warn", sslMode: "disable", pgStatStatements: false },
+  local: { lintErrors: "warn", verificationFailures: "warn", failOnDrift: false, sslMode: "disable", pgStatStatements: false },
 };
 
 /** RDS settings per environment: dev small and disposable, prod hardened. */

@@ -52,6 +52,7 @@ export const CONFIG_KEYS: Record<string, Scope> = {
   allowRemovedMigrations: "all",
   verificationFailures: "all",
   verificationRun: "all",
+  failOnDrift: "all",
   sslMode: "all",
   sslRootCert: "all",
   migratorRole: "all",
@@ -301,6 +302,7 @@ export function readMigrations(r: ConfigReader, environment: Environment): Migra
     allowRemovedMigrations: r.bool("allowRemovedMigrations", COMMON_DEFAULTS.allowRemovedMigrations),
     verificationFailures: r.oneOf("verificationFailures", ["fail", "warn"] as const, defaults.verificationFailures),
     verificationRun: r.optionalString("verificationRun"),
+    failOnDrift: r.bool("failOnDrift", defaults.failOnDrift),
   };
 }
 

@@ -25,6 +25,8 @@ export interface MigrationSettings {
   verificationFailures: FailOrWarn;
   /** Any text; changing it re-runs the verification on the next `up`. */
   verificationRun: string | undefined;
+  /** Refuse to apply pending files while the schema differs from the snapshot at the applied head. */
+  failOnDrift: boolean;
 }
 
 /** How the program's connections (migrations, verification, roles) reach the database. */

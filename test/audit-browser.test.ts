@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runAudit } from "../audit/cli.js";
-import { FAILED_CHECK, HOSTILE_NAME, prodOutputs } from "./support/audit-outputs.js";
+import { DRIFT_LINE, FAILED_CHECK, HOSTILE_NAME, prodOutputs, SNAPSHOT_SHA256 } from "./support/audit-outputs.js";
 import { launchNpmChromium, PACKAGE_VERSION } from "./support/chromium.js";
 import { ROOT } from "./support/pulumi.js";
 
@@ -90,6 +90,19 @@ describe("the report page in Chromium", () => {
     expect((await row.locator(".badge").textContent())?.trim()).toBe("✗ FAILED");
     expect(await row.evaluate((tr) => getComputedStyle(tr.querySelector("td")!).backgroundColor)).toBe("rgb(253, 228, 228)");
     expect(await page.textContent('[data-field="checks-summary"]')).toBe("2 passed, 1 failed");
+  });
+
+  test("the drift section: the difference shown as text and marked, the snapshot's sha256 and head", async () => {
+    expect(await page.textContent("#drift h2")).toBe("Schema drift");
+    expect((await page.textContent('[data-field="drift-status"]'))?.trim()).toBe("✗ DRIFTED");
+    expect(await page.textContent('[data-field="drift-snapshot-sha256"]')).toBe(SNAPSHOT_SHA256);
+    expect(await page.textContent('[data-field="drift-head"]')).toBe("20260123015834_add_points_trigger");
+    const rows = page.locator("#drift tr[data-drift]");
+    expect(await rows.count()).toBe(1);
+    expect(await rows.locator("td:nth-child(3)").textContent()).toBe(DRIFT_LINE);
+    expect(await page.$$("#drift i")).toHaveLength(0);
+    expect(await rows.evaluate((tr) => getComputedStyle(tr.querySelector("td")!).backgroundColor)).toBe("rgb(253, 228, 228)");
+    expect(await page.textContent('[data-field="drift-summary"]')).toBe("1 drifted");
   });
 
   test("the header: stack, endpoint, engine, commit, TLS facts; nothing fetched from the network", async () => {

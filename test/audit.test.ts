@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { beforeAll, describe, expect, test } from "vitest";
 import { runAudit, type AuditIo } from "../audit/cli.js";
 import { sanitiseOutputs } from "../audit/outputs.js";
-import { FAILED_CHECK, HOSTILE_DETAIL, HOSTILE_NAME, prodOutputs } from "./support/audit-outputs.js";
+import { DRIFT_LINE, FAILED_CHECK, HOSTILE_DETAIL, HOSTILE_NAME, prodOutputs, SNAPSHOT_SHA256 } from "./support/audit-outputs.js";
 import { ROOT } from "./support/pulumi.js";
 
 const PASSWORD = "s3cr3t-Pa55word-do-not-print";
@@ -164,6 +164,37 @@ describe("the report", () => {
     expect(e.verification).toMatchObject({ ok: false, failed: 1 });
     // tmp is no git checkout.
     expect(e.source.gitCommit).toBe("unknown");
+  });
+});
+
+describe("the drift section", () => {
+  test("a drifted schema: each difference (escaped), the snapshot's sha256 and head, in the page and the evidence", async () => {
+    const r = await auditFrom(outputs, "drifted");
+    const e = JSON.parse(r.evidence) as { drift: Record<string, unknown> };
+    expect(e.drift).toMatchObject({
+      status: "drifted",
+      head: "20260123015834_add_points_trigger",
+      snapshot: { head: "20260123015834_add_points_trigger", sha256: SNAPSHOT_SHA256 },
+      differences: [{ kind: "column", change: "added", line: DRIFT_LINE }],
+    });
+    const section = r.page.slice(r.page.indexOf('<section id="drift">'), r.page.indexOf('<section id="verification">'));
+    expect(section).toContain("Schema drift");
+    expect(section).toContain(`data-field="drift-snapshot-sha256">${SNAPSHOT_SHA256}<`);
+    expect(section).toContain("✗ DRIFTED");
+    expect(section).toContain("&lt;i&gt;nick&lt;/i&gt;");
+    expect(section).not.toContain("<i>");
+  });
+
+  test("a clean schema says no drift; a stack without the output says so; a status of none beside a difference is drift", async () => {
+    const clean = await auditFrom({ ...outputs, drift: { ...(outputs.drift as object), status: "none", differences: [] } }, "clean");
+    expect(JSON.parse(clean.evidence).drift.status).toBe("none");
+    expect(clean.page).toContain("✓ no drift");
+    const { drift: _gone, ...older } = outputs;
+    const without = await auditFrom(older, "no-drift-output");
+    expect(JSON.parse(without.evidence).drift).toBeNull();
+    expect(without.page).toMatch(/No <code>drift<\/code> output/);
+    const lying = await auditFrom({ ...outputs, drift: { ...(outputs.drift as object), status: "none" } }, "lying");
+    expect(JSON.parse(lying.evidence).drift.status).toBe("drifted");
   });
 });
 

@@ -145,8 +145,13 @@ describe("the outputs", () => {
 
   beforeAll(async () => {
     // The report after an up in which one file was removed from the set, as the example shows.
-    const report = JSON.parse(await cannedReport("sql/migrations", ["baseline_recorded"])) as { status: { problems: unknown[] } };
+    // And a column added by hand, as the drift example shows.
+    const report = JSON.parse(await cannedReport("sql/migrations", ["baseline_recorded"])) as { status: { problems: unknown[] }; drift: Record<string, unknown> };
     report.status.problems = [{ file: "20260301000000_member_bio", message: "is recorded in the database as applied but no such migration is in the set" }];
+    report.drift.status = "drifted";
+    report.drift.differences = [
+      { kind: "column", name: '"Member"."nickname"', change: "added", line: 'column "Member"."nickname" text exists in the database, not in the migrations' },
+    ];
     const onResource = reportingCommands(JSON.stringify(report));
     prod = (
       await runProgram({

@@ -2,8 +2,9 @@ import type pg from "pg";
 import type { AfterRun } from "../apply.js";
 import type { Reporter } from "../reporter.js";
 import { quoteIdent, readLedger, type LedgerLocation, type LedgerRow } from "../ledger.js";
+import { diffCatalogs, driftLine, type CatalogDifference } from "./diff.js";
 import { snapshotTableOf, takeCatalog } from "./index.js";
-import { canonicalJson, fingerprintOf, privilegesFingerprintOf, type NormalisedCatalog } from "./normalise.js";
+import { canonicalJson, fingerprintOf, NORMALISER_VERSION, privilegesFingerprintOf, type NormalisedCatalog } from "./normalise.js";
 
 /** The catalog as it was when a run ended, recorded beside the ledger. */
 export interface Snapshot {
@@ -139,5 +140,47 @@ export function snapshotAfterRun(client: pg.ClientBase, ledger: LedgerLocation, 
       reporter.event({ type: "snapshot-failed", message: (error as Error).message });
       return false;
     }
+  };
+}
+
+/** One difference of the live schema from the snapshot, with the line `migrate drift` prints for it. */
+export type DriftDifference = CatalogDifference & { line: string };
+
+/**
+ * The live schema against the snapshot at the applied head, without a replay: what `apply
+ * --fail-on-drift` and the stacks' report can afford on every run. `checked: false` says why no
+ * comparison was possible (nothing applied, no snapshot at the head, another normaliser), which
+ * blocks nothing: only `migrate drift --replay` can answer then.
+ */
+export type SnapshotComparison =
+  | { checked: true; head: string; snapshot: Omit<Snapshot, "catalog" | "privilegesSha256">; liveSha256: string; differences: DriftDifference[] }
+  | { checked: false; head: string | null; reason: string };
+
+/** Compares the live catalog with the snapshot at the applied head; the caller holds the migration lock (or accepts a run in flight). */
+export async function compareWithSnapshot(client: pg.ClientBase, ledger: LedgerLocation, rows?: readonly LedgerRow[]): Promise<SnapshotComparison> {
+  const head = appliedHead(rows ?? (await readLedger(client, ledger)));
+  if (!head) return { checked: false, head: null, reason: "no migration is applied yet, so there is no snapshot to compare with" };
+  const snapshot = await readSnapshot(client, ledger, head);
+  if (!snapshot) {
+    return {
+      checked: false,
+      head,
+      reason: `no schema snapshot is recorded at the applied head ${head} (applied by a migrator without snapshots, or recording it failed); \`migrate drift --replay\` compares with what the applied files produce`,
+    };
+  }
+  if (snapshot.normaliser !== NORMALISER_VERSION) {
+    return {
+      checked: false,
+      head,
+      reason: `the snapshot at ${head} was taken by normaliser ${snapshot.normaliser}, this migrator's is ${NORMALISER_VERSION}; \`migrate drift --replay\` compares without it`,
+    };
+  }
+  const live = await takeCatalog(client, ledger);
+  return {
+    checked: true,
+    head,
+    snapshot: { head: snapshot.head, takenAt: snapshot.takenAt, normaliser: snapshot.normaliser, sha256: snapshot.sha256 },
+    liveSha256: fingerprintOf(live),
+    differences: diffCatalogs(snapshot.catalog, live).map((d) => ({ ...d, line: driftLine(d) })),
   };
 }

@@ -7,7 +7,7 @@
  * Where a major lacks what the migrator uses, the test asserts the degraded behaviour test/README.md
  * states (PostgreSQL 13: no client_connection_check_interval), not the 14+ one.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -22,7 +22,7 @@ import { migratorBackend, startMigrator, waitFor, waitForMigratorQuery, waitForN
 import { holdLock } from "./locks.js";
 import { ledgerRows, query, relationExists } from "./migrator-db.js";
 import { CHECKS, MIGRATIONS, VERIFY } from "./seed-set.js";
-import { removeSets, writeSet, type SetFile } from "./sets.js";
+import { removeSets, writeMigration, writeSet, type SetFile } from "./sets.js";
 
 export const MAJORS = [13, 14, 15, 16, 17] as const;
 export type Major = (typeof MAJORS)[number];
@@ -256,7 +256,7 @@ export function compatSuite(major: Major): void {
       expect(again.stdout).toMatch(/Nothing pending: all 20 migrations are applied/);
     });
 
-    test("the catalog fingerprint and drift: a read-only role reads the owner's catalog; a clean apply has no drift; a column added by hand is found against the snapshot and against a replay on this major", async () => {
+    test("the catalog fingerprint and drift: a read-only role reads the owner's catalog; a clean apply has no drift; a column added by hand is found against the snapshot and against a replay on this major, and stops apply --fail-on-drift", async () => {
       const url = await fresh();
       expect((await migrate(["apply", "--database-url", url, "--dir", MIGRATIONS, "--quiet"])).code).toBe(0);
       const reader = `compat_reader_${major}_${process.pid}`;
@@ -277,6 +277,19 @@ export function compatSuite(major: Major): void {
         const run = await migrateJson(["drift", "--database-url", asReader.toString(), "--dir", MIGRATIONS, ...extra]);
         expect(run.code, printed(run)).toBe(1);
         expect(run.json.differences.map((d: { line: string }) => d.line)).toEqual([`column "Member"."nickname" text exists in the database, not in the migrations`]);
+      }
+      // And apply --fail-on-drift (prod's failOnDrift) on this major: the column stops a pending file, nothing applied.
+      const withPending = await mkdtemp(path.join(os.tmpdir(), `compat-drift-${major}-`));
+      try {
+        await cp(MIGRATIONS, withPending, { recursive: true });
+        await writeMigration(withPending, { version: "20990101000000", name: "after_drift", sql: "CREATE TABLE after_drift (id int);\n" });
+        const refused = await migrate(["apply", "--database-url", url, "--dir", withPending, "--fail-on-drift"]);
+        expect(refused.code, printed(refused)).toBe(1);
+        expect(refused.stderr).toMatch(/schema drifted from the snapshot recorded at .*: 1 difference; nothing was applied/);
+        expect(await relationExists(url, "after_drift")).toBe(false);
+        expect(await ledgerRows(url)).toHaveLength(20);
+      } finally {
+        await rm(withPending, { recursive: true, force: true });
       }
     }, 120_000);
 

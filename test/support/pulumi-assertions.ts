@@ -26,7 +26,8 @@ export function applyCommand(run: ProgramRun): Registered {
 export async function expectMigrationChain(run: ProgramRun, migrationsDir: string, opts: { identity: string; dependsOn: string[] }): Promise<void> {
   const set = await readMigrationSet(path.resolve(ROOT, migrationsDir));
   const c = applyCommand(run);
-  expect(String(c.inputs.create)).toMatch(new RegExp(`^node dist/migrate\\.js apply --dir ${migrationsDir} --expect-manifest --ledger-schema \\S+`));
+  // --fail-on-drift with failOnDrift (prod's default; test/stack-fail-on-drift.test.ts checks which stacks).
+  expect(String(c.inputs.create)).toMatch(new RegExp(`^node dist/migrate\\.js apply --dir ${migrationsDir} --expect-manifest (--fail-on-drift )?--ledger-schema \\S+`));
   expect(String(c.inputs.create)).not.toMatch(/[0-9a-f]{64}/);
   expect(c.inputs.update).toBeUndefined();
   expect(c.inputs.delete).toBeUndefined();

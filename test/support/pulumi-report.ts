@@ -24,6 +24,13 @@ export async function cannedReport(migrationsDir: string, checks = ["fixture_tab
     },
     verify: { checks: checks.map((name, i) => ({ name, ok: true, detail: `evidence ${i}`, file: `0${i + 1}_${name}.sql` })), passed: checks.length, failed: 0 },
     server: { version: "17.6", connectionEncrypted: true, tlsVersion: "TLSv1.3", forceSsl: "1" },
+    drift: {
+      status: "none",
+      head: set.files.at(-1)?.folder ?? null,
+      snapshot: { head: set.files.at(-1)?.folder ?? null, takenAt: "2026-01-01T01:00:00.000Z", sha256: "a".repeat(64) },
+      liveSha256: "a".repeat(64),
+      differences: [],
+    },
   });
 }
 

@@ -1,0 +1,58 @@
+/**
+ * What drift costs (`npx tsx bench/drift.ts [rounds]`): on the seed set (20 files) and on a
+ * synthetic 500-file set (bench/sets.ts; 300 tables, 100 concurrent indexes), `migrate drift`
+ * against the snapshot, and `migrate apply` of one new file with and without `--fail-on-drift`
+ * (what prod's `up` of one new file runs), each on a fresh copy of the applied database. Runs are
+ * interleaved, so each variant sees the same machine; medians are printed.
+ */
+import { cp, mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { runOk } from "./proc.js";
+import { ROOT, startBenchServer, TMP } from "./server.js";
+import { describeSyntheticSet, writeSyntheticSet } from "./sets.js";
+import { median, round } from "./stats.js";
+import { CLI, NODE } from "./zero-downtime.js";
+
+const rounds = Number(process.argv[2] ?? 5);
+const server = await startBenchServer();
+const migrate = (args: string[]) => runOk(NODE, [CLI, ...args, "--quiet"]);
+
+async function measure(label: string, sourceDir: string): Promise<Record<string, number | string>> {
+  const dir = path.join(TMP, `drift-${label}`);
+  await rm(dir, { recursive: true, force: true });
+  await cp(sourceDir, dir, { recursive: true });
+  const base = `drift_${label}_base`;
+  await server.createDatabase(base);
+  await migrate(["apply", "--database-url", server.url(base), "--dir", dir]);
+  const folder = path.join(dir, "99990101000000_bench_new");
+  await mkdir(folder);
+  await writeFile(path.join(folder, "migration.sql"), "CREATE TABLE bench_new (id bigint PRIMARY KEY, note text);\n");
+  const samples: Record<"drift" | "apply" | "applyFailOnDrift", number[]> = { drift: [], apply: [], applyFailOnDrift: [] };
+  for (let i = 0; i < rounds + 1; i++) {
+    for (const variant of ["apply", "applyFailOnDrift"] as const) {
+      const db = `drift_${label}_${variant.toLowerCase()}`;
+      await server.createDatabase(db, base);
+      const { ms } = await migrate(["apply", "--database-url", server.url(db), "--dir", dir, ...(variant === "applyFailOnDrift" ? ["--fail-on-drift"] : [])]);
+      if (i > 0) samples[variant].push(ms);
+    }
+    // Against the base: the new file is pending there, which drift does not mind.
+    const { ms } = await migrate(["drift", "--database-url", server.url(base), "--dir", dir]);
+    if (i > 0) samples.drift.push(ms);
+  }
+  const m = (k: keyof typeof samples) => round(median(samples[k]), 0);
+  return {
+    set: label,
+    "migrate drift (ms)": m("drift"),
+    "apply one file (ms)": m("apply"),
+    "apply one file --fail-on-drift (ms)": m("applyFailOnDrift"),
+    "added by the check (ms)": m("applyFailOnDrift") - m("apply"),
+  };
+}
+
+try {
+  const synthetic = await writeSyntheticSet(describeSyntheticSet(500), path.join(TMP, "drift-synthetic"), { dbmate: false });
+  const rows = [await measure("seed", path.join(ROOT, "sql/migrations")), await measure("500", synthetic.prismaDir)];
+  console.table(rows);
+} finally {
+  await server.stop();
+}
