@@ -146,5 +146,13 @@ export function buildReview(input: {
     pending.push({ file, statements: locks.get(file.folder) ?? [], lint: input.lint.filter((l) => l.file === file.relativePath) });
   }
   refused.sort((x, y) => compareFolders(x.folder, y.folder));
-  return { stack: input.stack, appliedFrom: input.appliedFrom, pending, refused, preview: input.preview, lintMajor: input.lintMajor, ...(input.drift ? { drift: input.drift } : {}) };
+  return {
+    stack: input.stack,
+    appliedFrom: input.appliedFrom,
+    pending,
+    refused,
+    preview: input.preview,
+    lintMajor: input.lintMajor,
+    ...(input.drift ? { drift: input.drift } : {}),
+  };
 }
