@@ -138,4 +138,25 @@ describe("any password, and no drift on refresh, under the real Pulumi engine", 
     const refresh = await run(["refresh", "--yes", "--skip-preview", "--expect-no-changes"]);
     expect(refresh.code, printed(refresh)).toBe(0);
   });
+
+  test("6. a privilege planted outside the stack on a table no Grant names: the next verification fails table_privileges naming it, from the database", async () => {
+    await asSuperuser(`GRANT TRUNCATE ON public."Member" TO app`);
+    await stack.configSet("verificationRun", "after-a-planted-grant", false);
+    const up = await run(["up", "--yes", "--skip-preview"]);
+    expect(up.code, printed(up)).toBe(0); // the local stack warns on a failed check; prod fails the up
+    const outputs = JSON.parse(await stack.project.pulumiOk(["stack", "output", "--json", "--stack", "local"])) as {
+      verification: { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
+    };
+    const check = outputs.verification.checks.find((c) => c.name === "table_privileges");
+    expect(check, JSON.stringify(outputs.verification)).toMatchObject({ ok: false });
+    expect(check!.detail).toMatch(/Member/);
+    expect(check!.detail).toMatch(/TRUNCATE/i);
+    expect(outputs.verification.ok).toBe(false);
+    await asSuperuser(`REVOKE TRUNCATE ON public."Member" FROM app`);
+    await stack.configSet("verificationRun", "after-the-grant-was-revoked", false);
+    const again = await run(["up", "--yes", "--skip-preview"]);
+    expect(again.code, printed(again)).toBe(0);
+    const after = JSON.parse(await stack.project.pulumiOk(["stack", "output", "--json", "--stack", "local"])) as { verification: { ok: boolean } };
+    expect(after.verification.ok).toBe(true);
+  });
 });
