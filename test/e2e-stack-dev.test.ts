@@ -4,69 +4,14 @@
  * over several `pulumi up`s: first deploy, a no-op re-run, a new file, an edited applied file,
  * a removed file, and a replaced database.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { copyFixture, ProviderEmulator, startTlsServer, type TlsServer } from "./support/pulumi-e2e.js";
-import { allStrings, readStackFile, runProgram, type ProgramRun } from "./support/pulumi.js";
+import { describe, expect, test } from "vitest";
+import { devStackE2E, E2E_MIGRATOR_PASSWORD as MIGRATOR_PASSWORD } from "./support/dev-stack-e2e.js";
+import { allStrings, type ProgramRun } from "./support/pulumi.js";
 
-const MIGRATOR_PASSWORD = "e2e-migrator-password-0123456789";
 const V = { init: "20260101000000", badges: "20260101000100", index: "20260101000200", bio: "20260101000300" };
 
-let server: TlsServer;
-let emulator: ProviderEmulator;
-let set: Awaited<ReturnType<typeof copyFixture>>;
-let database = "app";
-
-async function sql<T = Record<string, unknown>>(query: string, db = database): Promise<T[]> {
-  const client = await server.connect(db);
-  try {
-    return (await client.query(query)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-/** One `pulumi up -s dev` (the program re-imported, the emulated state kept). */
-async function up(extra: Record<string, string> = {}): Promise<ProgramRun> {
-  emulator.startRun();
-  vi.resetModules();
-  return runProgram({
-    stack: "dev",
-    config: {
-      ...readStackFile("dev").config,
-      "pg-migrations:migrationsDir": `${set.dir}/migrations`,
-      "pg-migrations:verifyDir": `${set.dir}/verify`,
-      "pg-migrations:migratorPassword": MIGRATOR_PASSWORD,
-      "pg-migrations:databaseName": database,
-      ...extra,
-    },
-    secretKeys: ["pg-migrations:migratorPassword"],
-    onResource: emulator.onResource,
-    onCall: emulator.onCall,
-  });
-}
-
-beforeAll(async () => {
-  server = await startTlsServer();
-  await server.createDatabase(database);
-  set = await copyFixture("test/fixtures/stack-basic");
-  const [version] = await sql<{ server_version: string }>("SHOW server_version", "postgres");
-  emulator = new ProviderEmulator({
-    port: server.port,
-    resourceId: "db-E2EFIRSTINSTANCE",
-    engineVersion: version!.server_version,
-    master: server.master,
-    superuserSql: async (db, statements) => {
-      for (const s of statements) await sql(s, db);
-    },
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-  await set?.cleanup();
-});
-
-const ran = () => emulator.executed.map((c) => c.name);
+const e2e = devStackE2E({ resourceId: "db-E2EFIRSTINSTANCE" });
+const { sql, up, ran } = e2e;
 
 describe("dev end to end", () => {
   let first: ProgramRun;
@@ -74,14 +19,14 @@ describe("dev end to end", () => {
   test("first up: roles, then one command applies each file in order in its own transaction mode, then the verification", async () => {
     first = await up();
     expect(ran()).toEqual(["migration-apply", "verification-report"]);
-    expect(emulator.executed.every((c) => c.exitCode === 0)).toBe(true);
+    expect(e2e.emulator.executed.every((c) => c.exitCode === 0)).toBe(true);
 
     // The provider was pointed at the instance, as its master user, over TLS (provider inputs travel as strings).
-    expect(emulator.providers[0]).toMatchObject({
+    expect(e2e.emulator.providers[0]).toMatchObject({
       host: "localhost",
-      port: String(server.port),
+      port: String(e2e.server.port),
       username: "dbadmin",
-      password: server.master.password,
+      password: e2e.server.master.password,
       sslmode: "require",
     });
 
@@ -127,7 +72,7 @@ describe("dev end to end", () => {
       auditor_ledger_select: true,
     });
     // And for real, as the application would try it.
-    const client = await server.connect(database);
+    const client = await e2e.server.connect(e2e.database);
     try {
       await client.query("SET ROLE app");
       await client.query(`INSERT INTO "Member" ("id", "name") VALUES ('m1', 'Ada')`);
@@ -147,50 +92,50 @@ describe("dev end to end", () => {
     ]);
     expect(migrations.applied[0]).toMatchObject({ checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), appliedBy: "migrator" });
     expect(migrations.pending).toEqual([]);
-    expect(migrations.database).toBe(`migrator@localhost:${server.port}/app`);
+    expect(migrations.database).toBe(`migrator@localhost:${e2e.server.port}/app`);
     expect(verification).toMatchObject({ ok: true, passed: 3, failed: 0 });
     expect(verification.checks.map((c: { name: string }) => c.name)).toEqual(["fixture_tables", "fixture_ledger", "fixture_index_valid"]);
     expect(verification.server).toMatchObject({ connectionEncrypted: true, tlsVersion: expect.stringMatching(/^TLSv1\.[23]$/) });
-    expect(posture).toMatchObject({ endpoint: { address: "localhost", port: server.port }, tlsEnforced: true, storage: { encrypted: true } });
+    expect(posture).toMatchObject({ endpoint: { address: "localhost", port: e2e.server.port }, tlsEnforced: true, storage: { encrypted: true } });
 
-    const secrets = [MIGRATOR_PASSWORD, server.master.password, server.superuser.password];
+    const secrets = [MIGRATOR_PASSWORD, e2e.server.master.password, e2e.server.superuser.password];
     for (const s of secrets) {
       expect(allStrings(first.exports).some((v) => v.includes(s))).toBe(false);
-      for (const c of emulator.executed) expect(`${c.stdout}\n${c.stderr}`).not.toContain(s);
+      for (const c of e2e.emulator.executed) expect(`${c.stdout}\n${c.stderr}`).not.toContain(s);
     }
   });
 
   test("up again with nothing changed runs nothing", async () => {
     await up();
     expect(ran()).toEqual([]);
-    expect(emulator.applied).toEqual([]);
+    expect(e2e.emulator.applied).toEqual([]);
   }, 120_000);
 
   test("a new file: the apply command runs again and applies only it, then the verification", async () => {
-    await set.write(`migrations/${V.bio}_member_bio/migration.sql`, `-- A nullable column: no rewrite, no long lock.\nALTER TABLE "Member" ADD COLUMN "bio" TEXT;\n`);
+    await e2e.set.write(`migrations/${V.bio}_member_bio/migration.sql`, `-- A nullable column: no rewrite, no long lock.\nALTER TABLE "Member" ADD COLUMN "bio" TEXT;\n`);
     const run = await up();
     expect(ran()).toEqual(["migration-apply", "verification-report"]);
-    expect(emulator.executed[0]!.stdout).toMatch(new RegExp(`${V.bio}_member_bio`));
-    expect(emulator.executed[0]!.stdout).not.toMatch(new RegExp(`applied\\s+${V.init}`));
+    expect(e2e.emulator.executed[0]!.stdout).toMatch(new RegExp(`${V.bio}_member_bio`));
+    expect(e2e.emulator.executed[0]!.stdout).not.toMatch(new RegExp(`applied\\s+${V.init}`));
     expect((run.exports.migrations as { applied: unknown[] }).applied).toHaveLength(4);
   }, 120_000);
 
   test("an applied file that was edited: up refuses with the migrator's message, and nothing after it runs", async () => {
     const file = `migrations/${V.badges}_badges/migration.sql`;
-    const original = await import("node:fs/promises").then((fs) => fs.readFile(`${set.dir}/${file}`, "utf8"));
-    await set.write(file, `${original}\nALTER TABLE "Badge" ADD COLUMN "color" TEXT;\n`);
+    const original = await import("node:fs/promises").then((fs) => fs.readFile(`${e2e.set.dir}/${file}`, "utf8"));
+    await e2e.set.write(file, `${original}\nALTER TABLE "Badge" ADD COLUMN "color" TEXT;\n`);
     try {
       await expect(up()).rejects.toThrow(/was edited after it was applied.*write a new migration/s);
       expect(ran()).toEqual(["migration-apply"]);
-      expect(emulator.executed[0]!.exitCode).toBe(1);
+      expect(e2e.emulator.executed[0]!.exitCode).toBe(1);
       expect(await sql(`SELECT 1 FROM information_schema.columns WHERE table_name = 'Badge' AND column_name = 'color'`)).toEqual([]);
     } finally {
-      await set.write(file, original);
+      await e2e.set.write(file, original);
     }
   }, 120_000);
 
   test("a removed file: up refuses naming it, nothing runs against the database; allowRemovedMigrations accepts it", async () => {
-    await set.remove(`migrations/${V.bio}_member_bio`);
+    await e2e.set.remove(`migrations/${V.bio}_member_bio`);
     await expect(up()).rejects.toThrow(new RegExp(`${V.bio}[\\s\\S]*no such migration is in the set`));
     expect(ran()).toEqual(["migration-apply"]);
     expect(await sql(`SELECT count(*)::int AS n FROM migrator.applied_migrations`)).toEqual([{ n: 4 }]);
@@ -203,9 +148,9 @@ describe("dev end to end", () => {
   }, 120_000);
 
   test("a replaced database gets the whole set again", async () => {
-    database = "app_replaced";
-    await server.createDatabase(database);
-    emulator.binding.resourceId = "db-E2ESECONDINSTANCE";
+    e2e.database = "app_replaced";
+    await e2e.server.createDatabase(e2e.database);
+    e2e.emulator.binding.resourceId = "db-E2ESECONDINSTANCE";
     const run = await up();
     expect(ran()).toEqual(["migration-apply", "verification-report"]);
     expect(await sql(`SELECT count(*)::int AS n FROM migrator.applied_migrations`)).toEqual([{ n: 3 }]);

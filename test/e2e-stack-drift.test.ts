@@ -4,70 +4,16 @@
  * after an up, a column added by hand showing in it, and `failOnDrift` stopping the next up before
  * its pending file until the column is gone.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { copyFixture, ProviderEmulator, startTlsServer, type TlsServer } from "./support/pulumi-e2e.js";
-import { readStackFile, runProgram, type ProgramRun } from "./support/pulumi.js";
+import { describe, expect, test } from "vitest";
+import { devStackE2E } from "./support/dev-stack-e2e.js";
 
-const MIGRATOR_PASSWORD = "e2e-migrator-password-0123456789";
 const HEAD = "20260101000200_idx_point_transaction_member";
 const NEW = "20260101000300_member_bio";
 const PLANTED = `column "Member"."nickname" text exists in the database, not in the migrations`;
-const DATABASE = "app";
 
-let server: TlsServer;
-let emulator: ProviderEmulator;
-let set: Awaited<ReturnType<typeof copyFixture>>;
+const e2e = devStackE2E({ resourceId: "db-E2EDRIFTINSTANCE" });
+const { sql, up, ran } = e2e;
 
-async function sql<T = Record<string, unknown>>(query: string, db = DATABASE): Promise<T[]> {
-  const client = await server.connect(db);
-  try {
-    return (await client.query(query)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-async function up(extra: Record<string, string> = {}): Promise<ProgramRun> {
-  emulator.startRun();
-  vi.resetModules();
-  return runProgram({
-    stack: "dev",
-    config: {
-      ...readStackFile("dev").config,
-      "pg-migrations:migrationsDir": `${set.dir}/migrations`,
-      "pg-migrations:verifyDir": `${set.dir}/verify`,
-      "pg-migrations:migratorPassword": MIGRATOR_PASSWORD,
-      "pg-migrations:databaseName": DATABASE,
-      ...extra,
-    },
-    secretKeys: ["pg-migrations:migratorPassword"],
-    onResource: emulator.onResource,
-    onCall: emulator.onCall,
-  });
-}
-
-beforeAll(async () => {
-  server = await startTlsServer();
-  await server.createDatabase(DATABASE);
-  set = await copyFixture("test/fixtures/stack-basic");
-  const [version] = await sql<{ server_version: string }>("SHOW server_version", "postgres");
-  emulator = new ProviderEmulator({
-    port: server.port,
-    resourceId: "db-E2EDRIFTINSTANCE",
-    engineVersion: version!.server_version,
-    master: server.master,
-    superuserSql: async (db, statements) => {
-      for (const s of statements) await sql(s, db);
-    },
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-  await set?.cleanup();
-});
-
-const ran = () => emulator.executed.map((c) => c.name);
 const ledgerCount = async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM migrator.applied_migrations`))[0]!.n;
 const memberColumns = async () =>
   (await sql<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'Member' ORDER BY 1`)).map((r) => r.column_name);
@@ -101,13 +47,13 @@ describe("drift in the dev stack", () => {
   }, 180_000);
 
   test("failOnDrift: up stops before the pending file, naming the column and what to do; nothing is applied", async () => {
-    await set.write(`migrations/${NEW}/migration.sql`, `ALTER TABLE "Member" ADD COLUMN "bio" TEXT;\n`);
+    await e2e.set.write(`migrations/${NEW}/migration.sql`, `ALTER TABLE "Member" ADD COLUMN "bio" TEXT;\n`);
     await expect(up({ "pg-migrations:failOnDrift": "true", "pg-migrations:verificationRun": "after-the-column" })).rejects.toThrow(
       new RegExp(`schema drifted from the snapshot recorded at ${HEAD}[\\s\\S]*${PLANTED.replace(/[".]/g, "\\$&")}[\\s\\S]*undo it in the database`),
     );
     expect(ran()).toEqual(["migration-apply"]);
-    expect(emulator.executed[0]!.exitCode).toBe(1);
-    expect(emulator.executed[0]!.stderr).toMatch(/--fail-on-drift/);
+    expect(e2e.emulator.executed[0]!.exitCode).toBe(1);
+    expect(e2e.emulator.executed[0]!.stderr).toMatch(/--fail-on-drift/);
     expect(await ledgerCount()).toBe(3);
     expect(await memberColumns()).not.toContain("bio");
   }, 180_000);
@@ -116,7 +62,7 @@ describe("drift in the dev stack", () => {
     await sql(`ALTER TABLE "Member" DROP COLUMN nickname`);
     const run = await up({ "pg-migrations:failOnDrift": "true", "pg-migrations:verificationRun": "after-the-column" });
     expect(ran()).toEqual(["migration-apply", "verification-report"]);
-    expect(emulator.executed[0]!.stdout).toMatch(new RegExp(`drift {7}none: the schema is the snapshot's at ${HEAD}`));
+    expect(e2e.emulator.executed[0]!.stdout).toMatch(new RegExp(`drift {7}none: the schema is the snapshot's at ${HEAD}`));
     expect(await ledgerCount()).toBe(4);
     expect(await memberColumns()).toContain("bio");
     expect(run.exports.drift).toMatchObject({ status: "none", head: NEW, differences: [], snapshot: { head: NEW } });
