@@ -6,7 +6,7 @@ import { LedgerConflictError, SchemaDriftError, type Problem } from "./errors.js
 import { readMigrationSet, type MigrationSet, type RunMode } from "./files.js";
 import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from "./ledger.js";
 import { withAdvisoryLock } from "./advisory-lock.js";
-import { compareWithSnapshotCatalogs, snapshotAfterRun, type DriftBase } from "./catalog/snapshot.js";
+import { compareWithSnapshotCatalogs, snapshotAfterRun, withLockTimeout, type DriftBase } from "./catalog/snapshot.js";
 import { plan, type PlanOptions } from "./plan.js";
 import { enforcePrivileges } from "./privileges/enforce.js";
 import type { PrivilegeIntent } from "./privileges/intent.js";
@@ -177,7 +177,7 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
     ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
     let enforced: Promise<Error | undefined> | undefined;
     const enforce = () => (enforced ??= enforceIntent(client, ctx));
-    const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter, () =>
+    const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter, ctx.apply.lockTimeoutMs, () =>
       drift ? { ...drift, statements: planned.steps.flatMap((s) => (s.action === "apply" ? s.file.statements : [])) } : undefined,
     );
     // Privileges first, so the snapshot (and drift after it) records them as they stay.
@@ -188,6 +188,10 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
     // With nothing to apply, or after a failed file (the files before it may have created tables),
     // they are made right here; a failed file stays the news.
     const privilegeFailure = await enforce();
+    // A failed run records no snapshot, except on a drifted database that the files before the
+    // failure moved to a new head: with no snapshot there, the next run would have nothing to carry
+    // the drift from and would take it in. Best effort (said if it fails); the failure stays the news.
+    if (outcome.failure && drift && outcome.results.length > 0) await snapshot();
     const failure = outcome.failure ?? privilegeFailure;
     return {
       database: where,
@@ -210,7 +214,25 @@ async function lockedApply(client: pg.Client, where: string, set: MigrationSet, 
  * would block every database older than this check.
  */
 async function driftBeforeApply(client: pg.ClientBase, rows: readonly LedgerRow[], ctx: MigratorContext): Promise<Omit<DriftBase, "statements"> | undefined> {
-  const { comparison, snapshot, live } = await compareWithSnapshotCatalogs(client, ctx.ledger, rows);
+  let compared: Awaited<ReturnType<typeof compareWithSnapshotCatalogs>>;
+  try {
+    // Reading a column default or a view's definition takes a table's ACCESS SHARE lock, so a
+    // session holding ACCESS EXCLUSIVE would make the read wait: as long as a file would, no longer.
+    compared = await withLockTimeout(client, ctx.apply.lockTimeoutMs, () => compareWithSnapshotCatalogs(client, ctx.ledger, rows));
+  } catch (error) {
+    const message = (error as Error).message;
+    if (ctx.failOnDrift) {
+      throw new Error(
+        `comparing the schema with its snapshot before applying (--fail-on-drift): ${message}; nothing was applied. ` +
+          `If a lock was waited for, run again when that transaction has finished, or raise --lock-timeout`,
+        { cause: error },
+      );
+    }
+    // Without the flag the comparison only keeps drift out of the next snapshot: said, and the run goes on.
+    ctx.reporter.event({ type: "drift-unchecked", reason: `${message}; a change made by hand before this run would be taken into the snapshot it records` });
+    return undefined;
+  }
+  const { comparison, snapshot, live } = compared;
   if (!comparison.checked) {
     // With nothing applied there is nothing to drift from: no line.
     if (ctx.failOnDrift && comparison.head !== null) ctx.reporter.event({ type: "drift-unchecked", reason: comparison.reason });

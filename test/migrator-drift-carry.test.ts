@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { migrate, migrateJson, printed } from "./support/cli.js";
 import { freshDatabase } from "./support/database.js";
+import { holdLock } from "./support/locks.js";
 import { query } from "./support/migrator-db.js";
 import { MIGRATIONS } from "./support/seed-set.js";
 import { writeMigration } from "./support/sets.js";
@@ -95,6 +96,41 @@ describe("apply carries drift into the new snapshot", () => {
     expect(run.stdout + run.stderr).not.toMatch(/drift carried/);
     const drift = await driftJson(url, dir);
     expect(drift.json.differences.map((d: { line: string }) => d.line)).toEqual([]);
+  });
+
+  test("a run that fails after one new file still carries the drift at the head it reached, so the fixed rerun keeps naming it", async () => {
+    const { url, dir } = await seeded();
+    await query(url, `ALTER TABLE "Member" ADD COLUMN nickname text`);
+    await writeMigration(dir, { version: "20990101000000", name: "add_audit", sql: `CREATE TABLE "Audit" (id bigint PRIMARY KEY);\n` });
+    await writeMigration(dir, { version: "20990102000000", name: "broken", sql: `INSERT INTO "Missing" VALUES (1);\n` });
+    const failed = await apply(url, dir);
+    expect(failed.code, printed(failed)).toBe(1);
+    expect(CARRIED.exec(failed.stderr + failed.stdout)?.slice(1, 3)).toEqual(["20990101000000_add_audit", "1"]);
+    expect((await driftJson(url, dir)).json.differences.map((d: { line: string }) => d.line)).toEqual([PLANTED]);
+
+    await writeMigration(dir, { version: "20990102000000", name: "broken", sql: `CREATE TABLE "Missing" (id int);\n` });
+    const fixed = await apply(url, dir);
+    expect(fixed.code, printed(fixed)).toBe(0);
+    const drift = await driftJson(url, dir);
+    expect(drift.json).toMatchObject({ head: "20990102000000_broken" });
+    expect(drift.json.differences.map((d: { line: string }) => d.line)).toEqual([PLANTED]);
+  });
+
+  test("a session holding ACCESS EXCLUSIVE on a table: the catalog reads give up after lock_timeout, say so, and the file that does not need that table applies", async () => {
+    const { url, dir } = await seeded();
+    await writeMigration(dir, { version: "20990101000000", name: "add_audit", sql: `CREATE TABLE "Audit" (id bigint PRIMARY KEY);\n` });
+    const holder = await holdLock(url, `LOCK TABLE "Member" IN ACCESS EXCLUSIVE MODE`);
+    try {
+      const run = await migrate(["apply", "--database-url", url, "--dir", dir, "--lock-timeout", "300ms"]);
+      expect(run.code, printed(run)).toBe(0);
+      expect(run.stdout + run.stderr).toMatch(
+        /^note: drift not checked before applying: reading the catalog: canceling statement due to lock timeout; a change made by hand/m,
+      );
+      expect(run.stdout).toMatch(/applied\s+20990101000000_add_audit/);
+      expect(run.stdout + run.stderr).toMatch(/^warning: the schema snapshot was not recorded \(reading the catalog: canceling statement due to lock timeout\)/m);
+    } finally {
+      await holder.release();
+    }
   });
 
   test("no drift: the run says nothing about drift and the snapshot is the live catalog", async () => {

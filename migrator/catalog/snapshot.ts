@@ -95,12 +95,17 @@ export interface Carried {
  * lock, so no other migrator changes the schema between the last file and this read. With a
  * drift base, drift the files did not settle is carried into it (carry.ts), never taken in.
  */
-export async function recordSnapshot(client: pg.ClientBase, ledger: LedgerLocation, base?: DriftBase): Promise<(Snapshot & { carried?: Carried }) | undefined> {
+export async function recordSnapshot(
+  client: pg.ClientBase,
+  ledger: LedgerLocation,
+  base?: DriftBase,
+  lockTimeoutMs = 0,
+): Promise<(Snapshot & { carried?: Carried }) | undefined> {
   const head = appliedHead(await readLedger(client, ledger));
   if (!head) return undefined;
   // Back to the migrator's own role and settings: the files may have changed them on this session.
   await client.query("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL");
-  const after = await takeCatalog(client, ledger);
+  const after = await withLockTimeout(client, lockTimeoutMs, () => takeCatalog(client, ledger));
   const catalog = base ? carryDrift(base.old, base.before, after, claimsOf(base.statements)) : after;
   const remaining = base ? diffCatalogs(catalog, after).length : 0;
   const snapshot: Snapshot = {
@@ -128,6 +133,21 @@ export async function recordSnapshot(client: pg.ClientBase, ledger: LedgerLocati
   return remaining > 0 ? { ...snapshot, carried: { differences: remaining } } : snapshot;
 }
 
+/**
+ * Runs `fn` with the session's lock_timeout at `ms` (0: wait as long as it takes), then back to the
+ * session's default. The catalog read takes ACCESS SHARE on the tables whose defaults, checks and
+ * views it prints (pg_get_expr, pg_get_viewdef), so another session's ACCESS EXCLUSIVE lock would
+ * otherwise hold it, and the migration lock with it, for as long as that session likes.
+ */
+export async function withLockTimeout<T>(client: pg.ClientBase, ms: number, fn: () => Promise<T>): Promise<T> {
+  await client.query(`SET lock_timeout = ${Math.max(0, Math.round(ms))}`);
+  try {
+    return await fn();
+  } finally {
+    await client.query("RESET lock_timeout").catch(() => {});
+  }
+}
+
 /** The snapshot recorded at `head`, if any (none before the first run that recorded one). */
 export async function readSnapshot(client: pg.ClientBase, ledger: LedgerLocation, head: string): Promise<Snapshot | undefined> {
   const exists = await client.query<{ found: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS found`, [tableOf(ledger)]);
@@ -153,10 +173,10 @@ export async function readSnapshot(client: pg.ClientBase, ledger: LedgerLocation
  * written does not undo the files (they are applied and recorded); it is said, and `migrate drift`
  * then finds no snapshot at that head and says to compare with `--replay`.
  */
-export function snapshotAfterRun(client: pg.ClientBase, ledger: LedgerLocation, reporter: Reporter, base?: () => DriftBase | undefined): AfterRun {
+export function snapshotAfterRun(client: pg.ClientBase, ledger: LedgerLocation, reporter: Reporter, lockTimeoutMs: number, base?: () => DriftBase | undefined): AfterRun {
   return async () => {
     try {
-      const snapshot = await recordSnapshot(client, ledger, base?.());
+      const snapshot = await recordSnapshot(client, ledger, base?.(), lockTimeoutMs);
       if (snapshot) reporter.event({ type: "snapshot-recorded", head: snapshot.head, sha256: snapshot.sha256 });
       if (snapshot?.carried) reporter.event({ type: "drift-carried", head: snapshot.head, differences: snapshot.carried.differences });
       return snapshot !== undefined;
