@@ -34,15 +34,23 @@ export interface PulumiUpPoint {
   applyOne: number;
   /** The floor (`up` of the empty program, median of the runs beside this size's), seconds; absent in reports from before it was measured. */
   floor?: number;
-  /** upNothing / floor and upOne / floor. */
+  /** upNothing / floor and upOne / floor: the median of each round's ratio to the floor measured in that round. */
   nothingToFloor?: number;
   oneToFloor?: number;
   /** The floor without tsx (bench/floor-js), median beside the same runs, and upNothing / upOne against it. */
   floorJs?: number;
   nothingToFloorJs?: number;
   oneToFloorJs?: number;
-  /** The baseline's program (`--baseline REF`), measured interleaved with this one against the same floors. */
-  baseline?: { ref: string; upNothing: number; upOne: number; nothingToFloor: number; oneToFloor: number };
+  /** The baseline's program (`--baseline REF`), measured interleaved with this one against the same floors; nowTo… are this program's seconds over the baseline's, round by round. */
+  baseline?: { ref: string; upNothing: number; upOne: number; nothingToFloor: number; oneToFloor: number; nowToBaselineNothing: number; nowToBaselineOne: number };
+}
+
+/** One interleaved round: the floors, this program's `up` and the baseline's (seconds). */
+interface Round {
+  floor: number;
+  floorJs: number;
+  up: number;
+  base?: number;
 }
 
 /** The project files a program needs (test/engine/support.ts copies the same from the checkout). */
@@ -149,58 +157,54 @@ export async function measurePulumiUp(server: BenchServer, sizes: number[], log:
       if (baseline) await timedUp(project, baseStack, baseline);
       const applyAll = await timedApply(server, `apply_${files}`, migrations);
       log(`pulumi up: nothing to change, then one new file (3 times each, beside both floors${baseline ? " and the baseline" : ""})`);
-      // Interleaved, so that all see the same load; medians of three.
-      const floors: number[] = [];
-      const floorsJs: number[] = [];
-      const nothing: number[] = [];
-      const baseNothing: number[] = [];
+      // Interleaved, so that all see the same load. Each round pairs every program with the floors
+      // measured in it, and a ratio is the median of the rounds' ratios: a load that changes from
+      // one round to the next moves the seconds, much less the ratios.
+      const nothing: Round[] = [];
       for (let i = 0; i < 3; i++) {
-        floors.push(await floor.up());
-        floorsJs.push(await floorJs.up());
+        const floorS = await floor.up();
+        const floorJsS = await floorJs.up();
         // The two programs take turns going first, so neither always runs right after a floor.
-        if (baseline && i % 2 === 0) baseNothing.push(await timedUp(project, baseStack, baseline));
-        nothing.push(await timedUp(project, stack));
-        if (baseline && i % 2 === 1) baseNothing.push(await timedUp(project, baseStack, baseline));
+        const baseFirst = baseline && i % 2 === 0 ? await timedUp(project, baseStack, baseline) : undefined;
+        const up = await timedUp(project, stack);
+        const baseAfter = baseline && i % 2 === 1 ? await timedUp(project, baseStack, baseline) : undefined;
+        nothing.push({ floor: floorS, floorJs: floorJsS, up, base: baseFirst ?? baseAfter });
       }
-      const one: number[] = [];
-      const baseOne: number[] = [];
+      const one: Round[] = [];
       const applies: number[] = [];
       for (let i = 0; i < 3; i++) {
         await mkdir(path.join(migrations, oneMore(i)));
         await writeFile(path.join(migrations, oneMore(i), "migration.sql"), `CREATE TABLE one_more_${i} (id bigint PRIMARY KEY);\n`);
-        if (baseline && i % 2 === 0) baseOne.push(await timedUp(project, baseStack, baseline));
-        one.push(await timedUp(project, stack));
-        if (baseline && i % 2 === 1) baseOne.push(await timedUp(project, baseStack, baseline));
-        floors.push(await floor.up());
-        floorsJs.push(await floorJs.up());
+        const baseFirst = baseline && i % 2 === 0 ? await timedUp(project, baseStack, baseline) : undefined;
+        const up = await timedUp(project, stack);
+        const baseAfter = baseline && i % 2 === 1 ? await timedUp(project, baseStack, baseline) : undefined;
+        one.push({ floor: await floor.up(), floorJs: await floorJs.up(), up, base: baseFirst ?? baseAfter });
         applies.push(await timedApply(server, `apply_${files}`, migrations));
       }
-      const applyOne = median(applies);
-      const upOne = median(one);
-      const floorS = median(floors);
-      const floorJsS = median(floorsJs);
-      const upNothing = median(nothing);
+      const med = (rounds: Round[], f: (r: Round) => number) => round(median(rounds.map(f)), 2);
       points.push({
         files,
         upAll: round(upAll, 2),
         applyAll: round(applyAll, 2),
-        upNothing: round(upNothing, 2),
-        upOne: round(upOne, 2),
-        applyOne: round(applyOne, 2),
-        floor: round(floorS, 2),
-        nothingToFloor: round(upNothing / floorS, 2),
-        oneToFloor: round(upOne / floorS, 2),
-        floorJs: round(floorJsS, 2),
-        nothingToFloorJs: round(upNothing / floorJsS, 2),
-        oneToFloorJs: round(upOne / floorJsS, 2),
+        upNothing: med(nothing, (r) => r.up),
+        upOne: med(one, (r) => r.up),
+        applyOne: round(median(applies), 2),
+        floor: med([...nothing, ...one], (r) => r.floor),
+        nothingToFloor: med(nothing, (r) => r.up / r.floor),
+        oneToFloor: med(one, (r) => r.up / r.floor),
+        floorJs: med([...nothing, ...one], (r) => r.floorJs),
+        nothingToFloorJs: med(nothing, (r) => r.up / r.floorJs),
+        oneToFloorJs: med(one, (r) => r.up / r.floorJs),
         ...(baseline && baselineRef !== undefined
           ? {
               baseline: {
                 ref: baselineRef,
-                upNothing: round(median(baseNothing), 2),
-                upOne: round(median(baseOne), 2),
-                nothingToFloor: round(median(baseNothing) / floorS, 2),
-                oneToFloor: round(median(baseOne) / floorS, 2),
+                upNothing: med(nothing, (r) => r.base!),
+                upOne: med(one, (r) => r.base!),
+                nothingToFloor: med(nothing, (r) => r.base! / r.floor),
+                oneToFloor: med(one, (r) => r.base! / r.floor),
+                nowToBaselineNothing: med(nothing, (r) => r.up / r.base!),
+                nowToBaselineOne: med(one, (r) => r.up / r.base!),
               },
             }
           : {}),

@@ -214,8 +214,8 @@ export function formatSummary(report: BenchReport): string {
     for (const p of up.points.filter((q) => q.baseline)) {
       const b = p.baseline!;
       lines.push(
-        `Baseline ${b.ref}, ${p.files} files, interleaved: no change ${b.upNothing} s (${b.nothingToFloor}x the floor) against ${p.upNothing} s (${p.nothingToFloor}x) now; ` +
-          `one new file ${b.upOne} s (${b.oneToFloor}x) against ${p.upOne} s (${p.oneToFloor}x)`,
+        `Baseline ${b.ref}, ${p.files} files, interleaved: no change ${b.upNothing} s (${b.nothingToFloor}x the floor) against ${p.upNothing} s (${p.nothingToFloor}x) now, ` +
+          `now/baseline ${b.nowToBaselineNothing}; one new file ${b.upOne} s (${b.oneToFloor}x) against ${p.upOne} s (${p.oneToFloor}x), now/baseline ${b.nowToBaselineOne}`,
       );
     }
   }
