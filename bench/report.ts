@@ -207,6 +207,17 @@ export function formatSummary(report: BenchReport): string {
       lines.push(
         `  ${pad(p.files, 36)} ${pad(p.upAll, 11)} ${pad(p.applyAll, 15)} ${pad(p.upNothing, 15)} ${pad(p.upOne, 18)} ${pad(p.applyOne, 18)} ${pad(p.floor ?? "-", 7)} ${pad(p.nothingToFloor ?? "-", 19)} ${pad(p.oneToFloor ?? "-", 18)}`,
       );
+    if (up.points.some((p) => p.floorJs !== undefined)) {
+      lines.push("Against the floor without tsx (bench/floor-js):  files   floor   no change / floor   one file / floor");
+      for (const p of up.points) lines.push(`  ${pad(p.files, 47)} ${pad(p.floorJs ?? "-", 7)} ${pad(p.nothingToFloorJs ?? "-", 19)} ${pad(p.oneToFloorJs ?? "-", 18)}`);
+    }
+    for (const p of up.points.filter((q) => q.baseline)) {
+      const b = p.baseline!;
+      lines.push(
+        `Baseline ${b.ref}, ${p.files} files, interleaved: no change ${b.upNothing} s (${b.nothingToFloor}x the floor) against ${p.upNothing} s (${p.nothingToFloor}x) now, ` +
+          `now/baseline ${b.nowToBaselineNothing}; one new file ${b.upOne} s (${b.oneToFloor}x) against ${p.upOne} s (${p.oneToFloor}x), now/baseline ${b.nowToBaselineOne}`,
+      );
+    }
   }
   lines.push("", "Targets:");
   for (const t of report.targets) lines.push(`  ${t.met ? "met   " : "MISSED"} ${t.name} (${t.detail})`);

@@ -38,7 +38,8 @@ bench/results/latest.json and bench/results/latency.svg:
                  Pulumi program construction under mocks with 20, 200 and 1000 files
   pulumi-up      the local stack under the real Pulumi engine (bash scripts/build-pulumi.sh):
                  pulumi up of 20 and 100 new files on a fresh database, an up with nothing to
-                 change, and one new file, each beside migrate apply of the same files
+                 change, and one new file, each beside migrate apply of the same files, and
+                 beside the engine's floor (empty programs, with and without tsx)
 
 Options:
   --quick               200k members, 3 speed rounds (under 10 minutes on 2 cores)
@@ -51,6 +52,8 @@ Options:
   --rounds N            rounds of the 500-file speed measurement (the median is reported;
                         psql, ten times slower, runs in the first round only)
   --only LIST           run only some of: zero-downtime,speed,scaling,pulumi-up (comma-separated)
+  --baseline REF        pulumi-up: also run the program of git ref REF (e.g. main), interleaved
+                        with the current one against the same floors: a before/after in one run
   --out DIR             where latest.json and latency.svg go (default bench/results)
   -h, --help            this text
 
@@ -74,6 +77,8 @@ interface Settings {
   settleMs: number;
   sections: Set<Section>;
   out: string;
+  /** A git ref whose program pulumi-up measures beside the current one. */
+  baseline?: string;
 }
 
 function count(text: string | undefined, flag: string, fallback: number): number {
@@ -94,6 +99,7 @@ function settingsFrom(argv: string[]): Settings | undefined {
       files: { type: "string" },
       rounds: { type: "string" },
       only: { type: "string" },
+      baseline: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -107,7 +113,7 @@ function settingsFrom(argv: string[]): Settings | undefined {
     sections.add(s as Section);
   }
   // Changed sizes keep the mode's other choices (rounds at 1,000 files, plan sizes) but are flagged.
-  const custom = ["members", "rate", "files", "rounds", "only", "connections", "lock-timeout"].some((k) => values[k as keyof typeof values] !== undefined);
+  const custom = ["members", "rate", "files", "rounds", "only", "connections", "lock-timeout", "baseline"].some((k) => values[k as keyof typeof values] !== undefined);
   return {
     mode: quick ? "quick" : "full",
     custom,
@@ -121,6 +127,7 @@ function settingsFrom(argv: string[]): Settings | undefined {
     settleMs: quick ? 3_000 : 5_000,
     sections,
     out: path.resolve(values.out ?? path.join(ROOT, "bench", "results")),
+    ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
   };
 }
 
@@ -241,7 +248,7 @@ async function main(): Promise<number> {
         log(`pulumi up: not run: ${unavailable}`);
         report.pulumiUp = { notRun: unavailable };
       } else {
-        report.pulumiUp = { points: await measurePulumiUp(server, [20, 100], log) };
+        report.pulumiUp = { points: await measurePulumiUp(server, [20, 100], log, s.baseline) };
       }
     }
   } finally {

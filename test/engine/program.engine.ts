@@ -41,7 +41,7 @@ describe("the program under the real Pulumi CLI and language host", () => {
     expect(shown["pg-migrations:migratorPassword"]?.value).toBe(MIGRATOR_PASSWORD);
   });
 
-  test("preview runs infra/index.ts (ESM TypeScript through tsx) and registers the stack; no AWS plugin is asked for", async () => {
+  test("preview runs the program (infra/index.ts, bundled as dist/program.js) and registers the stack; no AWS plugin is asked for", async () => {
     const r = await project.pulumi(["preview", "--stack", "local"]);
     const out = `${r.stdout}\n${r.stderr}`;
     // The program got past the settings, the set's parse and lint: its components were registered.
