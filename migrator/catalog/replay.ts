@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import type pg from "pg";
 import os from "node:os";
 import path from "node:path";
 import { applySteps, type ApplySettings } from "../apply.js";
@@ -41,6 +42,20 @@ export interface Replay {
  * names are created there first (NOLOGIN, no rights), so a file's GRANT or ALTER … OWNER replays.
  */
 export async function replayCatalog(files: readonly MigrationFile[], major: number, roles: readonly string[], settings: ApplySettings): Promise<Replay> {
+  return withReplay(files, major, roles, settings, async (client, replay) => replay);
+}
+
+/**
+ * Replays `files` as replayCatalog does, then runs `fn` on the same session of the replay server
+ * (the rehearsal applies the pending files there) before the server is stopped and deleted.
+ */
+export async function withReplay<T>(
+  files: readonly MigrationFile[],
+  major: number,
+  roles: readonly string[],
+  settings: ApplySettings,
+  fn: (client: pg.Client, replay: Replay) => Promise<T>,
+): Promise<T> {
   const binaries = binariesPackageFor(major);
   const rootDir = await mkdtemp(path.join(os.tmpdir(), "migrator-replay-"));
   try {
@@ -64,7 +79,7 @@ export async function replayCatalog(files: readonly MigrationFile[], major: numb
         );
         if (outcome.failure) throw new ReplayError(major, outcome.failure);
         const version = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
-        return { catalog: await takeCatalog(client, settings.ledger), serverVersion: version.rows[0]!.v, files: files.length };
+        return fn(client, { catalog: await takeCatalog(client, settings.ledger), serverVersion: version.rows[0]!.v, files: files.length });
       });
     } finally {
       await server.stop();
