@@ -59,15 +59,19 @@ function sameTable(p: PredictedLock, h: HeldLock): boolean {
 /**
  * Pure: a held lock is a finding when no predicted lock on its table covers it (blocks at least
  * what it blocks): a table nothing was predicted on, or a stronger mode. Several modes held on one
- * table (ACCESS SHARE beside SHARE ROW EXCLUSIVE) are one finding per mode not covered.
+ * table are one finding for the strongest not covered (a ROW SHARE beside an unpredicted ROW
+ * EXCLUSIVE is not said twice).
  */
 export function compareLocks(predicted: readonly PredictedLock[], held: readonly HeldLock[]): LockComparison {
   const findings: LockFinding[] = [];
   const shown = (h: HeldLock) => qualified(h.schema, h.table);
-  const sorted = [...held].sort((a, b) => shown(a).localeCompare(shown(b)) || strength(b.mode) - strength(a.mode));
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...held].sort((a, b) => byName(shown(a), shown(b)) || strength(b.mode) - strength(a.mode));
   for (const h of sorted) {
     const onTable = predicted.filter((p) => sameTable(p, h));
     if (onTable.some((p) => covers(p.mode, h.mode))) continue;
+    // A weaker mode beside a stronger one held on the same table adds nothing the stronger one's finding does not say.
+    if (sorted.some((o) => o !== h && o.schema === h.schema && o.table === h.table && o.mode !== h.mode && covers(o.mode, h.mode))) continue;
     const modes = [...new Set(onTable.map((p) => p.mode))].sort((a, b) => strength(b) - strength(a));
     findings.push({
       table: shown(h),

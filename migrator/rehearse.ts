@@ -128,7 +128,7 @@ async function readSizes(client: pg.ClientBase, names: readonly string[]): Promi
  */
 async function makeReadOnly(client: pg.ClientBase, display: string): Promise<void> {
   await client.query("SET default_transaction_read_only = on");
-  const { rows } = await client.query<{ ro: string }>("SHOW transaction_read_only");
+  const { rows } = await client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
   if (rows[0]?.ro !== "on") throw new Error(`the session on ${display} is not read-only; nothing was rehearsed`);
 }
 
