@@ -48,12 +48,14 @@ function appliedText(r: Rehearsal): string {
   const n = plural(r.applied.files, "applied file");
   if (r.applied.from === "ledger") return `${n} (from the ledger of ${r.database}) replayed`;
   if (r.applied.from === "--since") return `${n} (up to ${r.applied.head ?? "none"}, --since) replayed`;
+  if (r.applied.from === "stack") return `${n} (from the stack's state) replayed`;
   return "from an empty database";
 }
 
 const MAJOR_FROM: Record<Rehearsal["majorFrom"], string> = {
   database: "the database's major",
   "--pg-version": "--pg-version",
+  stack: "the stack's engineVersion",
   default: "the default; name a database or --pg-version for another",
 };
 

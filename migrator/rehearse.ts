@@ -54,8 +54,10 @@ export interface Rehearsal {
   database?: string;
   serverVersion: string;
   major: number;
-  majorFrom: "database" | "--pg-version" | "default";
-  applied: { files: number; from: "ledger" | "--since" | "none"; head: string | null };
+  /** Where the major came from: the database's server, --pg-version, the stack's engineVersion (the review without a database), or the default. */
+  majorFrom: "database" | "--pg-version" | "stack" | "default";
+  /** Where the applied part came from: the database's ledger, --since, the stack's state (the review without a database), or none. */
+  applied: { files: number; from: "ledger" | "--since" | "stack" | "none"; head: string | null };
   /** With a target: the replay of the applied files against its live catalog. */
   drift?: { matches: boolean; liveSha256: string; replaySha256: string; differences: (CatalogDifference & { line: string })[] };
   pending: RehearsedFile[];
