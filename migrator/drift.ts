@@ -83,7 +83,13 @@ async function readLive(client: pg.ClientBase, ctx: MigratorContext, set: Migrat
 }
 
 /** The files the ledger holds as applied, from the set on disk; an applied file missing from it cannot be replayed. */
-export function appliedFiles(applied: readonly { folder: string; checksum: string }[], files: readonly MigrationFile[], dir: string, notes: string[]): MigrationFile[] {
+export function appliedFiles(
+  applied: readonly { folder: string; checksum: string }[],
+  files: readonly MigrationFile[],
+  dir: string,
+  notes: string[],
+  instead = "or compare with the recorded snapshot (leave out --replay)",
+): MigrationFile[] {
   const byFolder = new Map(files.map((f) => [f.folder, f]));
   const missing: string[] = [];
   const chosen: MigrationFile[] = [];
@@ -99,7 +105,7 @@ export function appliedFiles(applied: readonly { folder: string; checksum: strin
   if (missing.length > 0) {
     throw new DriftUnavailableError(
       `cannot replay: ${missing.length} applied migration${missing.length === 1 ? " has" : "s have"} no folder in ${dir} (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}); ` +
-        `restore ${missing.length === 1 ? "it" : "them"} from version control, or compare with the recorded snapshot (leave out --replay)`,
+        `restore ${missing.length === 1 ? "it" : "them"} from version control, ${instead}`,
     );
   }
   return chosen;

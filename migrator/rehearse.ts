@@ -76,6 +76,10 @@ export interface RehearseOptions {
 
 export const DEFAULT_REHEARSAL_MAJOR = 17;
 
+/** When the applied part cannot be replayed, nothing can be rehearsed on top of it. */
+const REHEARSAL_INSTEAD =
+  "nothing was rehearsed, since the pending files build on the applied ones; `migrate drift` compares the database with its recorded snapshot instead";
+
 const SILENT: Reporter = { event: () => {} };
 
 /** What the rehearsal needs from the target, read on one read-only session. */
@@ -151,6 +155,7 @@ export async function readTargetState(
       set.files,
       ctx.dir,
       notes,
+      "since the rehearsal replays every applied file before the pending ones",
     );
     // The planner's own rule says what is pending (an edited applied file is not: status names it).
     const pendingFolders = new Set(statusOf(set, rows, {}, display).pending.map((p) => p.folder));
@@ -220,7 +225,7 @@ export interface RehearsalInput {
 /** Rehearses `pending` after a replay of `applied` on a scratch server of `major` (the pure parts: rehearse-locks.ts, rehearse-work.ts). */
 export async function rehearse(input: RehearsalInput): Promise<Rehearsal> {
   const predictions = new Map(setLocks(input.set.files).map((f) => [f.folder, f.statements]));
-  return withReplay(input.applied, input.major, input.roles, input.settings, async (client, replay) => {
+  return withReplay(input.applied, input.major, input.roles, input.settings, REHEARSAL_INSTEAD, async (client, replay) => {
     let drift: Rehearsal["drift"];
     if (input.target) {
       const expected = withoutOwners(replay.catalog);

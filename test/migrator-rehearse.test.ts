@@ -248,6 +248,20 @@ describe("migrate rehearse against a database", () => {
     );
   }, 180_000);
 
+  test("an applied file whose folder is gone: nothing is rehearsed, exit 1, naming it and why", async () => {
+    const url = await seededTarget();
+    const dir = await seedCopy();
+    await rm(path.join(dir, TRIGGER), { recursive: true });
+    const run = await migrate(["rehearse", "--database-url", url, "--dir", dir]);
+    expect(run.code, printed(run)).toBe(1);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `cannot replay: 1 applied migration has no folder in .* \\(${TRIGGER}\\); restore it from version control, since the rehearsal replays every applied file before the pending ones`,
+      ),
+    );
+    expect(run.stdout).toBe("");
+  });
+
   test("the target session is read-only: after the rehearsal read it, a write on it is refused", async () => {
     const url = await seededTarget();
     const set = await readMigrationSet(MIGRATIONS);
