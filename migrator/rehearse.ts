@@ -235,6 +235,8 @@ export async function rehearse(input: RehearsalInput): Promise<Rehearsal> {
     }
     const total = emptySummary();
     const rehearsed: RehearsedFile[] = [];
+    // Read once: each file goes through applySteps on its own, which would read it again.
+    const settings: ApplySettings = { ...input.settings, serverVersionNum: await serverVersionNum(client) };
     let before = replay.catalog;
     let failed = false;
     for (const file of input.pending) {
@@ -261,7 +263,7 @@ export async function rehearse(input: RehearsalInput): Promise<Rehearsal> {
       let unread: string | undefined;
       const nodesBefore = await fileNodes(client);
       const outcome = await applyOne(client, file, {
-        ...input.settings,
+        ...settings,
         // A failure to read pg_locks is the rehearsal's, not the file's: said, and the file commits.
         beforeCommit: async (c) => {
           // Under a savepoint: an error must not abort the file's transaction (its COMMIT would then roll it back).
