@@ -1,4 +1,5 @@
 /** The bench's JSON document and its printed summary. */
+import { formatDriftPoints, type DriftPoint } from "./drift.js";
 import type { PulumiUpPoint } from "./pulumi-up.js";
 import type { LintPoint, PlanPoint, PulumiPoint } from "./scaling.js";
 import type { ChartInput } from "./svg.js";
@@ -57,6 +58,8 @@ export interface BenchReport {
   startup?: StartupResult;
   /** `pulumi up` under the real engine beside `migrate apply`; a reason instead where the tools are not built. */
   pulumiUp?: { points: PulumiUpPoint[] } | { notRun: string };
+  /** `migrate drift`, `drift --replay` and `rehearse` beside `apply` of one new file (bench/drift.ts). */
+  drift?: DriftPoint[];
   targets: Target[];
 }
 
@@ -196,6 +199,7 @@ export function formatSummary(report: BenchReport): string {
     if (sc.lint) lines.push(`Lint, every file / the one pending file: ${sc.lint.map((p) => `${p.files} files ${p.allMs} / ${p.pendingMs} ms`).join(", ")}`);
     lines.push(`Pulumi construction under mocks: ${sc.pulumi.map((p) => `${p.files} files ${p.ms} ms`).join(", ")}`);
   }
+  if (report.drift) lines.push("", ...formatDriftPoints(report.drift));
   const up = report.pulumiUp;
   if (up && "notRun" in up) lines.push("", `pulumi up: not run: ${up.notRun}`);
   if (up && "points" in up) {

@@ -10,6 +10,7 @@ import { parseDuration } from "../migrator/durations.js";
 import { ensureBundles } from "../scripts/bundle.mjs";
 import { exitWith } from "../bin/exit.js";
 import { loadV1Database, shapeFor } from "./data.js";
+import { measureDrift } from "./drift.js";
 import { run } from "./proc.js";
 import { chartInput, formatSummary, overheadOf, perFileOf, targetsOf, type BenchReport } from "./report.js";
 import { measurePulumiUp, pulumiUpUnavailable } from "./pulumi-up.js";
@@ -24,7 +25,7 @@ import { runVariant } from "./zero-downtime.js";
 
 const HELP = `Usage: npm run bench [-- options]
 
-Runs three benchmarks on a dedicated embedded PostgreSQL 17 and writes
+Runs the benchmarks below on a dedicated embedded PostgreSQL 17 and writes
 bench/results/latest.json and bench/results/latency.svg:
 
   zero downtime  the v1.0 database with generated data under a fixed-rate application load;
@@ -36,6 +37,8 @@ bench/results/latest.json and bench/results/latency.svg:
                  npm run migrate -- --help beside node alone and npm starting node
   scaling        per-file cost at 10, 100 and 1000 files; parse-and-plan time up to 10,000 files;
                  Pulumi program construction under mocks with 20, 200 and 1000 files
+  drift          migrate drift, drift --replay and rehearse with one new file pending, beside
+                 apply of it with and without --fail-on-drift, on the seed set and 500 files
   pulumi-up      the local stack under the real Pulumi engine (bash scripts/build-pulumi.sh):
                  pulumi up of 20 and 100 new files on a fresh database, an up with nothing to
                  change, and one new file, each beside migrate apply of the same files, and
@@ -51,7 +54,7 @@ Options:
   --files N             files in the speed set (default 500)
   --rounds N            rounds of the 500-file speed measurement (the median is reported;
                         psql, ten times slower, runs in the first round only)
-  --only LIST           run only some of: zero-downtime,speed,scaling,pulumi-up (comma-separated)
+  --only LIST           run only some of: zero-downtime,speed,scaling,drift,pulumi-up (comma-separated)
   --baseline REF        pulumi-up: also run the program of git ref REF (e.g. main), interleaved
                         with the current one against the same floors: a before/after in one run
   --out DIR             where latest.json and latency.svg go (default bench/results)
@@ -61,7 +64,7 @@ Figures are ratios measured side by side in one run; compare them, not absolute 
 across machines. Scratch files go to bench/results/tmp (git-ignored).
 `;
 
-const SECTIONS = ["zero-downtime", "speed", "scaling", "pulumi-up"] as const;
+const SECTIONS = ["zero-downtime", "speed", "scaling", "drift", "pulumi-up"] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -242,6 +245,7 @@ async function main(): Promise<number> {
       const pulumi = await measurePulumi([20, 200, 1000]);
       report.scaling = { perFile, plan, lint, pulumi };
     }
+    if (s.sections.has("drift")) report.drift = await measureDrift(server, s.rounds, log);
     if (s.sections.has("pulumi-up")) {
       const unavailable = pulumiUpUnavailable();
       if (unavailable) {

@@ -19,6 +19,11 @@ export interface ApplySettings {
   retryDelayMs: number;
   /** The server's server_version_num, when the caller has read it; applySteps reads it otherwise. */
   serverVersionNum?: number;
+  /**
+   * Runs in a transactional file's own transaction after its statements and ledger row, just before
+   * COMMIT (a failure rolls the file back): the rehearsal reads the locks the file holds (pg_locks).
+   */
+  beforeCommit?: (client: pg.ClientBase, file: MigrationFile) => Promise<void>;
 }
 
 export const DEFAULT_APPLY_SETTINGS: Omit<ApplySettings, "ledger"> = {
@@ -186,11 +191,19 @@ async function runTransactional(client: pg.ClientBase, file: MigrationFile, sett
     }
     current = undefined;
     // The ledger row commits with the file or not at all.
-    await client.query(`${AS_MIGRATOR}; ${recordSql(client, settings.ledger, file, "applied", performance.now() - started)}; COMMIT`);
+    await client.query(`${AS_MIGRATOR}; ${recordSql(client, settings.ledger, file, "applied", performance.now() - started)}${settings.beforeCommit ? "" : "; COMMIT"}`);
+    await commitAfterHook(client, file, settings);
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw Object.assign(error as Error, { statement: current });
   }
+}
+
+/** With a beforeCommit hook, the COMMIT is left out of the file's last message and sent after the hook. */
+async function commitAfterHook(client: pg.ClientBase, file: MigrationFile, settings: ApplySettings): Promise<void> {
+  if (!settings.beforeCommit) return;
+  await settings.beforeCommit(client, file);
+  await client.query("COMMIT");
 }
 
 /**
@@ -205,8 +218,9 @@ async function runPipelined(client: pg.ClientBase, file: MigrationFile, settings
   const body = file.statements.map((s) => `${s.sql}\n;`).join("\n");
   try {
     await client.query(
-      `${timeoutsSql(file, settings, durable)}; BEGIN;\n${body}\n${AS_MIGRATOR};\n${recordSql(client, settings.ledger, file, "applied", SINCE_MESSAGE_ARRIVED)}; COMMIT`,
+      `${timeoutsSql(file, settings, durable)}; BEGIN;\n${body}\n${AS_MIGRATOR};\n${recordSql(client, settings.ledger, file, "applied", SINCE_MESSAGE_ARRIVED)}${settings.beforeCommit ? "" : "; COMMIT"}`,
     );
+    await commitAfterHook(client, file, settings);
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;

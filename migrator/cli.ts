@@ -8,6 +8,8 @@ import { parseDuration } from "./durations.js";
 import { APPLY_WOULD_REFUSE, ExitCode, exitCodeOf, LedgerConflictError, MigrationFailedError, MigrationSetError, NOTHING_APPLIED, UsageError } from "./errors.js";
 import { formatApply, formatEvent, formatLint, formatPlan, formatStatus, formatVerify } from "./format.js";
 import type { LintRequest } from "./lint-command.js";
+import type { RehearseOptions } from "./rehearse.js";
+import { DEFAULT_LARGE_TABLE_ROWS } from "./rehearse-size.js";
 import { ServerTooOldError } from "./server-version.js";
 import { DEFAULT_LEDGER, validateLedgerLocation } from "./ledger.js";
 import { redact } from "./redact.js";
@@ -38,6 +40,11 @@ Commands:
   drift    compare the database's schema with the snapshot taken at the last applied
            migration (--replay: with what the applied files build on an empty server of
            the same major); exit 1 on any difference, each one line
+  rehearse apply the pending files on a throw-away embedded PostgreSQL of the database's
+           major, after replaying the applied ones (checked against the database's schema):
+           per file applied or its error with file:line, the schema changes it made, the
+           table locks it held against the review's prediction, and the size of each table
+           it rewrites or scans; the database is only read; exit 1 when a file fails
 
 Where:
   --database-url URL      the database (else DATABASE_URL, else PGHOST/PGPORT/PGUSER/PGPASSWORD/
@@ -80,6 +87,12 @@ Lint:
 Drift:
   --replay                compare with the applied files replayed on an embedded PostgreSQL
 
+Rehearse (with no database named, from an empty one):
+  --since FOLDER          the files up to FOLDER are the applied part, the rest pending
+  --pg-version MAJOR      the major to rehearse on with no database (13 to 17; default 17)
+  --large-table-rows N    a table with at least N estimated rows on the database is large:
+                          a statement that rewrites or scans it is flagged (default 100000)
+
 Output:
   --json                  one JSON document on stdout; progress goes to stderr
   --quiet                 no progress lines
@@ -93,7 +106,7 @@ Per-file directives (leading comment lines): -- migrate:no-transaction,
 -- migrate:lock-timeout 10s, -- migrate:statement-timeout 30min.
 `;
 
-const VERBS = ["plan", "apply", "status", "verify", "lint", "new", "drift"] as const;
+const VERBS = ["plan", "apply", "status", "verify", "lint", "new", "drift", "rehearse"] as const;
 type Verb = (typeof VERBS)[number];
 
 export const OPTIONS = {
@@ -125,6 +138,7 @@ export const OPTIONS = {
   all: { type: "boolean" },
   since: { type: "string" },
   "pg-version": { type: "string" },
+  "large-table-rows": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -256,9 +270,13 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     if (values["no-transaction"]) throw new UsageError("--no-transaction goes with new NAME; a file's own -- migrate:no-transaction decides how it runs");
     if (values.replay && verb !== "drift") throw new UsageError("--replay goes with drift");
     const lintRequest = verb === "lint" ? readLintRequest(values) : undefined;
+    const rehearseRequest = verb === "rehearse" ? readRehearseRequest(values) : undefined;
     for (const flag of ["all", "since", "pg-version"] as const) {
-      if (values[flag] !== undefined && verb !== "lint") throw new UsageError(`--${flag} goes with lint`);
+      if (values[flag] !== undefined && verb !== "lint" && !(verb === "rehearse" && flag !== "all")) {
+        throw new UsageError(`--${flag} goes with lint${flag === "all" ? "" : " or rehearse"}`);
+      }
     }
+    if (values["large-table-rows"] !== undefined && verb !== "rehearse") throw new UsageError("--large-table-rows goes with rehearse");
     if (values["fail-on-drift"] && verb !== "apply") throw new UsageError("--fail-on-drift goes with apply");
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; see --help`);
     const progress = (text: string) => {
@@ -280,7 +298,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       },
     };
     // lint with --all or --since reads files only: a DATABASE_URL in its environment must not stop it.
-    const ctx = buildContext(values, io.env, reporter, !(lintRequest && (lintRequest.all || lintRequest.since !== undefined)));
+    const filesOnly = (lintRequest && (lintRequest.all || lintRequest.since !== undefined)) || (rehearseRequest && rehearseRequest.filesOnly);
+    const ctx = buildContext(values, io.env, reporter, !filesOnly);
     secrets = ctx.target?.secrets ?? [];
     if (lintRequest?.pgMajor !== undefined && ctx.target) {
       throw new UsageError(
@@ -290,7 +309,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const dir = shownPath(values.dir, ctx.dir);
     if (verb === "apply" && !json) header = `Applying ${dir} to ${ctx.target?.display ?? "the embedded PostgreSQL"}`;
     try {
-      return await runVerb(verb as Exclude<Verb, "new">, ctx, { json, say, complain, dir, replay: values.replay ?? false, lint: lintRequest });
+      return await runVerb(verb as Exclude<Verb, "new">, ctx, { json, say, complain, dir, replay: values.replay ?? false, lint: lintRequest, rehearse: rehearseRequest });
     } catch (error) {
       throw verb === "apply" ? error : asReadOnly(error);
     }
@@ -301,18 +320,42 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
+/** `--pg-version`: a major the migrator runs on. */
+function readMajor(text: string): number {
+  const major = /^(\d+)(\.\d+)?$/.exec(text)?.[1];
+  if (major === undefined || Number(major) < 13 || Number(major) > 17) {
+    throw new UsageError(`--pg-version "${text}" is not a PostgreSQL major the migrator runs on (13 to 17, e.g. --pg-version 16)`);
+  }
+  return Number(major);
+}
+
+/**
+ * rehearse's own flags. --since and --pg-version say what a database would say (what is applied,
+ * which major), so they rehearse with no database: naming one as well is refused, and a
+ * DATABASE_URL in the environment is not read.
+ */
+function readRehearseRequest(values: Values): RehearseOptions & { filesOnly: boolean } {
+  if (values.since !== undefined && values.since.trim() === "") throw new UsageError("--since needs a folder, e.g. --since 20260123015816_add_v2_tables");
+  const filesOnly = values.since !== undefined || values["pg-version"] !== undefined;
+  if (filesOnly && values["database-url"] !== undefined) {
+    throw new UsageError(
+      "rehearse against a database replays its ledger on its server's major; --since and --pg-version are for a rehearsal with no database: leave out one or the other",
+    );
+  }
+  const largeTableRows = values["large-table-rows"] !== undefined ? parseCount(values["large-table-rows"], "--large-table-rows") : DEFAULT_LARGE_TABLE_ROWS;
+  return {
+    filesOnly,
+    largeTableRows,
+    ...(values.since === undefined ? {} : { since: values.since }),
+    ...(values["pg-version"] === undefined ? {} : { pgMajor: readMajor(values["pg-version"]) }),
+  };
+}
+
 /** lint's own flags, validated before anything is read. */
 function readLintRequest(values: Values): LintRequest {
   if (values.all && values.since !== undefined) throw new UsageError("--all and --since cannot be combined: --all lints every file");
   if (values.since !== undefined && values.since.trim() === "") throw new UsageError("--since needs a folder, e.g. --since 20260123015816_add_v2_tables");
-  let pgMajor: number | undefined;
-  if (values["pg-version"] !== undefined) {
-    const major = /^(\d+)(\.\d+)?$/.exec(values["pg-version"])?.[1];
-    if (major === undefined || Number(major) < 13 || Number(major) > 17) {
-      throw new UsageError(`--pg-version "${values["pg-version"]}" is not a PostgreSQL major the migrator runs on (13 to 17, e.g. --pg-version 16)`);
-    }
-    pgMajor = Number(major);
-  }
+  const pgMajor = values["pg-version"] !== undefined ? readMajor(values["pg-version"]) : undefined;
   return { all: values.all ?? false, ...(values.since === undefined ? {} : { since: values.since }), ...(pgMajor === undefined ? {} : { pgMajor }) };
 }
 
@@ -341,7 +384,15 @@ async function runNew(names: string[], values: Values, say: (t: string) => void,
 async function runVerb(
   verb: Exclude<Verb, "new">,
   ctx: MigratorContext,
-  out: { json: boolean; say: (t: string) => void; complain: (t: string) => void; dir: string; replay: boolean; lint: LintRequest | undefined },
+  out: {
+    json: boolean;
+    say: (t: string) => void;
+    complain: (t: string) => void;
+    dir: string;
+    replay: boolean;
+    lint: LintRequest | undefined;
+    rehearse: RehearseOptions | undefined;
+  },
 ): Promise<number> {
   const { json, say } = out;
   // The verbs load the driver and the parser; imported here so that `--help` and a usage error start fast.
@@ -378,6 +429,14 @@ async function runVerb(
       const report = await driftCommand(ctx, { replay: out.replay });
       say(json ? JSON.stringify(report, null, 2) : formatDrift(report));
       return report.differences.length > 0 ? ExitCode.failed : ExitCode.ok;
+    }
+    case "rehearse": {
+      const { rehearseCommand } = await import("./rehearse.js");
+      const { formatRehearsal } = await import("./rehearse-format.js");
+      const report = await rehearseCommand(ctx, out.rehearse ?? { largeTableRows: DEFAULT_LARGE_TABLE_ROWS });
+      say(json ? JSON.stringify(report, null, 2) : formatRehearsal(report));
+      // Drift and lock findings are the reviewer's to weigh; a file that does not apply would fail `up`.
+      return report.summary.failed > 0 ? ExitCode.failed : ExitCode.ok;
     }
     case "apply": {
       const report = await applyCommand(ctx);

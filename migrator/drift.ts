@@ -42,13 +42,13 @@ export class DriftUnavailableError extends Error {
 }
 
 /** The target's roles (not the server's own pg_* ones), so a replay can grant to them. */
-async function roleNames(client: pg.ClientBase): Promise<string[]> {
+export async function roleNames(client: pg.ClientBase): Promise<string[]> {
   const { rows } = await client.query<{ name: string }>(`SELECT rolname AS name FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1`);
   return rows.map((r) => r.name);
 }
 
 /** Owners differ by design between the target and a replay server (whoever ran it); grants are compared. */
-function withoutOwners(catalog: NormalisedCatalog): NormalisedCatalog {
+export function withoutOwners(catalog: NormalisedCatalog): NormalisedCatalog {
   if (!catalog.privileges) return catalog;
   return { ...catalog, privileges: Object.fromEntries(Object.entries(catalog.privileges).map(([k, v]) => [k, { ...v, owner: null }])) };
 }
@@ -83,11 +83,17 @@ async function readLive(client: pg.ClientBase, ctx: MigratorContext, set: Migrat
 }
 
 /** The files the ledger holds as applied, from the set on disk; an applied file missing from it cannot be replayed. */
-function appliedFiles(state: LiveState, files: readonly MigrationFile[], dir: string, notes: string[]): MigrationFile[] {
+export function appliedFiles(
+  applied: readonly { folder: string; checksum: string }[],
+  files: readonly MigrationFile[],
+  dir: string,
+  notes: string[],
+  instead = "or compare with the recorded snapshot (leave out --replay)",
+): MigrationFile[] {
   const byFolder = new Map(files.map((f) => [f.folder, f]));
   const missing: string[] = [];
   const chosen: MigrationFile[] = [];
-  for (const row of state.applied) {
+  for (const row of applied) {
     const file = byFolder.get(row.folder);
     if (!file) {
       missing.push(row.folder);
@@ -99,7 +105,7 @@ function appliedFiles(state: LiveState, files: readonly MigrationFile[], dir: st
   if (missing.length > 0) {
     throw new DriftUnavailableError(
       `cannot replay: ${missing.length} applied migration${missing.length === 1 ? " has" : "s have"} no folder in ${dir} (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}); ` +
-        `restore ${missing.length === 1 ? "it" : "them"} from version control, or compare with the recorded snapshot (leave out --replay)`,
+        `restore ${missing.length === 1 ? "it" : "them"} from version control, ${instead}`,
     );
   }
   return chosen;
@@ -135,7 +141,7 @@ export async function driftCommand(ctx: MigratorContext, options: DriftOptions):
     let replayed: DriftReport["replay"];
     if (replay) {
       const fileSet = set ?? (await readMigrationSet(ctx.dir));
-      const result = await replayCatalog(appliedFiles(state, fileSet.files, ctx.dir, notes), state.major, state.roles, ctx.apply);
+      const result = await replayCatalog(appliedFiles(state.applied, fileSet.files, ctx.dir, notes), state.major, state.roles, ctx.apply);
       expected = withoutOwners(result.catalog);
       live = withoutOwners(live);
       replayed = { serverVersion: result.serverVersion, files: result.files };

@@ -4,7 +4,12 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { resolveConnection, withClient, type ConnectionTarget } from "../migrator/connection.js";
 import { ExitCode, exitCodeOf, UsageError } from "../migrator/errors.js";
-import { readMigrationSet } from "../migrator/files.js";
+import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
+import { DEFAULT_APPLY_SETTINGS } from "../migrator/apply.js";
+import { DEFAULT_REHEARSAL_MAJOR, readTargetState, rehearse, type Rehearsal } from "../migrator/rehearse.js";
+import { rehearsalLine } from "../migrator/rehearse-format.js";
+import { DEFAULT_LARGE_TABLE_ROWS } from "../migrator/rehearse-size.js";
+import type { Reporter } from "../migrator/reporter.js";
 import { compareWithSnapshot, type SnapshotComparison } from "../migrator/catalog/snapshot.js";
 import { DEFAULT_LEDGER, readLedger, validateLedgerLocation, type LedgerRow } from "../migrator/ledger.js";
 import { DEFAULT_LINT_MAJOR, lintMigrations } from "../migrator/lint.js";
@@ -22,6 +27,9 @@ Prints a Markdown review of what \`pulumi up\` of one stack will do to its datab
 pending, each statement's table locks, lint findings with file:line, applied files that were
 edited or removed (which up refuses), any database resource the preview replaces or deletes,
 and, with a database to read, whether its schema drifted from the snapshot at its applied head.
+With --rehearse, the pending files are applied first on a throw-away embedded PostgreSQL of the
+database's major (else the stack's engineVersion), after a replay of the applied ones: each
+file's schema changes, the locks it really held, and any failure with file:line.
 
   --stack NAME            the stack (one)
   --preview-json FILE     read \`pulumi preview --json\` from FILE instead of running it
@@ -31,11 +39,14 @@ and, with a database to read, whether its schema drifted from the snapshot at it
   --ledger-schema NAME    the ledger's schema in that database (default: the one the stack's
                           apply command names in the preview, else migrator)
   --allow-insecure-connection  connect to a non-local host without TLS
+  --rehearse              rehearse the pending files (migrate rehearse; the database, if any,
+                          is only read) and add what each changes to the review
   --full                  no 64,000-character limit (the comment's limit)
   -h, --help              this text
 
-Exit codes: 0 the review was printed; 1 the preview or the database could not be read;
-2 bad usage or a bad migration set.
+Exit codes: 0 the review was printed; 1 the preview or the database could not be read, or
+(after printing the review) a pending file failed its rehearsal; 2 bad usage or a bad
+migration set.
 `;
 
 const OPTIONS = {
@@ -46,6 +57,7 @@ const OPTIONS = {
   "ledger-schema": { type: "string" },
   "allow-insecure-connection": { type: "boolean" },
   full: { type: "boolean" },
+  rehearse: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -67,6 +79,51 @@ export function runPulumiPreview(stack: string, env: NodeJS.ProcessEnv): Promise
         else reject(new Error(`pulumi preview --json --stack ${stack} failed: ${(stderr || (error as Error | null)?.message || "no output").trim()}`));
       },
     );
+  });
+}
+
+const SILENT: Reporter = { event: () => {} };
+
+/**
+ * `--rehearse`: the files `up` would apply, rehearsed on a scratch server. With the database
+ * reachable, what is applied, the major, the live catalog (the replay is checked against it) and
+ * the tables' sizes come from it, read-only; else the applied part is the stack's state and the
+ * major the stack's engineVersion (17 when the preview does not say).
+ */
+async function rehearseForReview(
+  set: MigrationSet,
+  ledger: readonly LedgerRow[],
+  target: ConnectionTarget | undefined,
+  ledgerSchema: string | undefined,
+  stackMajor: number | undefined,
+): Promise<Rehearsal> {
+  const location = validateLedgerLocation({ ...DEFAULT_LEDGER, schema: ledgerSchema ?? DEFAULT_LEDGER.schema });
+  const settings = { ...DEFAULT_APPLY_SETTINGS, ledger: location };
+  const pending = pendingFiles(set, ledger);
+  const common = { set, pending, settings, largeTableRows: DEFAULT_LARGE_TABLE_ROWS };
+  if (target) {
+    const state = await withClient(target, (client) =>
+      readTargetState(client, { ledger: location, lockWaitMs: 60_000, reporter: SILENT, dir: set.dir }, set, target.display),
+    );
+    return rehearse({
+      ...common,
+      applied: state.applied,
+      major: state.major,
+      majorFrom: "database",
+      appliedFrom: "ledger",
+      roles: state.roles,
+      target: state,
+      notes: state.notes,
+    });
+  }
+  const done = new Set(ledger.filter((r) => r.status !== "started").map((r) => r.folder));
+  return rehearse({
+    ...common,
+    applied: set.files.filter((f) => done.has(f.folder)),
+    major: stackMajor ?? DEFAULT_REHEARSAL_MAJOR,
+    majorFrom: stackMajor !== undefined ? "stack" : "default",
+    appliedFrom: "stack",
+    roles: [],
   });
 }
 
@@ -123,8 +180,24 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     }
     // Only what `up` would apply: a finding in an applied file cannot be acted on.
     const lint = await lintMigrations(set, { pgMajor }, pendingFiles(set, ledger));
-    const review = buildReview({ stack, set, ledger, appliedFrom: target ? "database" : "preview", lint, preview, lintMajor: pgMajor, ...(drift ? { drift } : {}) });
+    const rehearsal = values.rehearse ? await rehearseForReview(set, ledger, target, explicitSchema ?? preview.ledgerSchema, preview.pgMajor) : undefined;
+    const review = buildReview({
+      stack,
+      set,
+      ledger,
+      appliedFrom: target ? "database" : "preview",
+      lint,
+      preview,
+      lintMajor: pgMajor,
+      ...(drift ? { drift } : {}),
+      ...(rehearsal ? { rehearsal } : {}),
+    });
     io.stdout(renderReview(review, { secrets, ...(values.full ? { limit: Number.MAX_SAFE_INTEGER } : {}) }));
+    // A pending file that does not apply fails the pull request here, not `up`: after the comment, which says why.
+    if (rehearsal && rehearsal.summary.failed > 0) {
+      io.stderr(redact(`error: ${rehearsalLine(rehearsal).replace(/\*\*/g, "")}\n`, secrets));
+      return ExitCode.failed;
+    }
     return ExitCode.ok;
   } catch (error) {
     io.stderr(redact(`error: ${(error as Error).message ?? String(error)}\n`, secrets));

@@ -1,5 +1,7 @@
 import { displayTable, LOCK_MODES, type LockMode, type StatementLocks, type TableLock } from "../migrator/table-locks.js";
 import { redact } from "../migrator/redact.js";
+import type { Rehearsal } from "../migrator/rehearse.js";
+import { changesText, largeWorkLines, rehearsalLine } from "../migrator/rehearse-format.js";
 import type { PendingFile, Review } from "./review.js";
 
 /**
@@ -101,9 +103,62 @@ function lintCell(p: PendingFile): string {
   return [...shown, ...(p.lint.length > shown.length ? [`…and ${p.lint.length - shown.length} more`] : [])].join("<br>");
 }
 
-function row(p: PendingFile): string {
+/** The "schema changes" cell: what the rehearsal saw the file change, or that it failed (and where). */
+function changesCell(p: PendingFile, rehearsal: Rehearsal): string {
+  const r = rehearsal.pending.find((x) => x.folder === p.file.folder);
+  if (!r || r.outcome === "not rehearsed") return "not rehearsed";
+  if (r.outcome === "failed") return `**fails**${r.error?.line ? ` at L${r.error.line}` : ""}`;
+  const rewrote = r.rewrote ? `; rewrote ${r.rewrote.map(code).join(", ")}` : "";
+  return `${changesText(r.changes!.summary)}${rewrote}`;
+}
+
+function row(p: PendingFile, rehearsal: Rehearsal | undefined): string {
   const f = p.file;
-  return `| ${f.version} | ${cell(f.name)} | ${f.mode}${f.wrapped ? " (wrapper dropped)" : ""} | ${f.statements.length} | ${cell(locksCell(p))} | ${cell(lintCell(p))} |`;
+  const changes = rehearsal ? ` ${cell(changesCell(p, rehearsal))} |` : "";
+  return `| ${f.version} | ${cell(f.name)} | ${f.mode}${f.wrapped ? " (wrapper dropped)" : ""} | ${f.statements.length} |${changes} ${cell(locksCell(p))} | ${cell(lintCell(p))} |`;
+}
+
+/** A line of the head, at most 500 characters: the head is bounded whatever a message holds. */
+const short = (text: string) => (text.length <= 500 ? text : `${text.slice(0, 499)}…`);
+
+/**
+ * The rehearsal's part of the head: its one line, then (bounded) what a reviewer must act on: the
+ * failure, the locks held beyond the prediction, the large tables rewritten or scanned, and drift
+ * between the replayed applied files and the database.
+ */
+function rehearsalLines(review: Review): string[] {
+  const r = review.rehearsal;
+  if (!r) return [];
+  const failed = r.pending.find((f) => f.outcome === "failed");
+  const out: string[] = [];
+  if (failed) {
+    out.push(`> [!CAUTION]`, `> ${cell(short(rehearsalLine(r)))}`);
+    for (const l of (failed.error?.message ?? "").split("\n").slice(1, 6)) if (l.trim()) out.push(`> ${cell(short(l.trim()))}`);
+    out.push(`> \`up\` would stop at this file; fix it before merging (it is not applied anywhere, so editing it is fine).`, "");
+  } else out.push(cell(short(rehearsalLine(r))), "");
+  const LIST = 10;
+  const findings = r.pending.flatMap((f) => (f.locks?.findings ?? []).map((x) => `${code(f.folder)}: ${x.line}`));
+  if (findings.length > 0) {
+    out.push(`Locks the rehearsal saw beyond the table below (read from \`pg_locks\` just before each file's COMMIT):`);
+    for (const x of findings.slice(0, LIST)) out.push(`- ${cell(short(x))}`);
+    if (findings.length > LIST) out.push(`- …and ${findings.length - LIST} more (\`npm run migrate -- rehearse\` lists them all)`);
+    out.push("");
+  }
+  const large = r.pending.flatMap((f) => largeWorkLines(f).map((l) => `${code(f.folder)} ${l}`));
+  if (large.length > 0) {
+    out.push(`Statements that rewrite or scan a large table (at least ${r.largeTableRows.toLocaleString("en")} estimated rows on the database):`);
+    for (const x of large.slice(0, LIST)) out.push(`- ${cell(short(x))}`);
+    if (large.length > LIST) out.push(`- …and ${large.length - LIST} more`);
+    out.push("");
+  }
+  if (r.drift && !r.drift.matches) {
+    const n = r.drift.differences.length;
+    out.push(`The applied files replayed differ from the database in ${n} place${n === 1 ? "" : "s"}; the rehearsal went on from the files:`);
+    for (const d of r.drift.differences.slice(0, LIST)) out.push(`- ${cell(short(d.line))}`);
+    if (n > LIST) out.push(`- …and ${n - LIST} more (\`npm run migrate -- drift --replay\` lists them all)`);
+    out.push("");
+  }
+  return out;
 }
 
 /** The drift part of the review's head, when the database was read: a warning on drift, one line otherwise. */
@@ -159,6 +214,7 @@ export function renderReview(review: Review, options: RenderOptions = {}): strin
     head.push("");
   }
   head.push(...driftLines(review));
+  head.push(...rehearsalLines(review));
   const changing = preview.changes.length;
   head.push(
     `**${pending.length} file${pending.length === 1 ? "" : "s"} pending, ${changing} stack resource${changing === 1 ? "" : "s"} changing**` +
@@ -196,17 +252,18 @@ export function renderReview(review: Review, options: RenderOptions = {}): strin
 
   const out = [...head];
   if (pending.length > 0) {
+    const changes = review.rehearsal ? " schema changes (rehearsed) |" : "";
     const table = [
       "### Pending files, in the order `up` applies them",
       "",
-      "| version | name | mode | statements | table locks, per statement | lint |",
-      "|---|---|---|---|---|---|",
+      `| version | name | mode | statements |${changes} table locks, per statement | lint |`,
+      `|---|---|---|---|${review.rehearsal ? "---|" : ""}---|---|`,
     ];
     const budget = limit - [...head, ...tail].join("\n").length - 600;
     let used = table.join("\n").length;
     let shown = 0;
     for (const p of pending) {
-      const r = scrub(row(p));
+      const r = scrub(row(p, review.rehearsal));
       if (used + r.length + 1 > budget) break;
       table.push(r);
       used += r.length + 1;

@@ -5,6 +5,7 @@ import type { LintFinding } from "../migrator/lint.js";
 import { setLocks, type StatementLocks } from "../migrator/table-locks.js";
 import { parseManifestEntry } from "../migrator/manifest.js";
 import { plan } from "../migrator/plan.js";
+import type { Rehearsal } from "../migrator/rehearse.js";
 import type { PreviewSummary } from "./preview.js";
 
 /**
@@ -43,6 +44,8 @@ export interface Review {
   lintMajor: number;
   /** The database's schema against the snapshot at its applied head; only when the database was reached. */
   drift?: SnapshotComparison;
+  /** `--rehearse`: the pending files applied on a scratch server (migrator/rehearse.ts). */
+  rehearsal?: Rehearsal;
 }
 
 /**
@@ -98,6 +101,7 @@ export function buildReview(input: {
   preview: PreviewSummary;
   lintMajor: number;
   drift?: SnapshotComparison;
+  rehearsal?: Rehearsal;
 }): Review {
   const { set } = input;
   const files = new Map(set.files.map((f) => [f.folder, f]));
@@ -154,5 +158,6 @@ export function buildReview(input: {
     preview: input.preview,
     lintMajor: input.lintMajor,
     ...(input.drift ? { drift: input.drift } : {}),
+    ...(input.rehearsal ? { rehearsal: input.rehearsal } : {}),
   };
 }

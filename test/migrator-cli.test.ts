@@ -36,8 +36,8 @@ describe("usage", () => {
   });
 
   test.each([
-    [["frobnicate"], /^error: unknown command "frobnicate"; commands: plan, apply, status, verify, lint, new, drift\n$/],
-    [[], /^error: no command given; commands: plan, apply, status, verify, lint, new, drift; see --help\n$/],
+    [["frobnicate"], /^error: unknown command "frobnicate"; commands: plan, apply, status, verify, lint, new, drift, rehearse\n$/],
+    [[], /^error: no command given; commands: plan, apply, status, verify, lint, new, drift, rehearse; see --help\n$/],
     [["apply", "--no-such-flag"], /^error: unknown option --no-such-flag \(see --help\)\n$/],
     [["apply", "--lock-timout", "1s"], /^error: unknown option --lock-timout; did you mean --lock-timeout\? \(see --help\)\n$/],
     [["apply", "extra"], /^error: unexpected argument "extra"; see --help\n$/],

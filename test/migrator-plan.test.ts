@@ -155,7 +155,7 @@ describe("reading the set: problems found before anything runs", () => {
     await writeFile(`${dir}/notes.txt`, "stray\n");
     await mkdir(`${dir}/12_missing`);
     await mkdir(`${dir}/init`);
-    await mkdir(`${dir}/13_add column`);
+    await mkdir(`${dir}/13_add\ncolumn`);
     const error = (await readMigrationSet(dir).catch((e: unknown) => e)) as MigrationSetError;
     expect(error).toBeInstanceOf(MigrationSetError);
     const byFile = Object.fromEntries(error.problems.map((p) => [p.file, p.message]));
@@ -163,8 +163,8 @@ describe("reading the set: problems found before anything runs", () => {
     expect(byFile["notes.txt"]).toMatch(/not a migration folder/);
     expect(byFile["12_missing"]).toMatch(/has no migration\.sql/);
     expect(byFile["init"]).toMatch(/must start with its version/);
-    expect(byFile["13_add column"]).toMatch(/may hold only letters, digits/);
-    expect(Object.keys(byFile).sort()).toEqual(["12_missing", "13_add column", "init", "migration_lock.toml", "notes.txt"]);
+    expect(byFile["13_add\ncolumn"]).toMatch(/holds a control character \(13_add\\ncolumn\)/);
+    expect(Object.keys(byFile).sort()).toEqual(["12_missing", "13_add\ncolumn", "init", "migration_lock.toml", "notes.txt"]);
   });
 
   test("every problem of the set is reported in one run, exit 2, and nothing touches the database", async () => {

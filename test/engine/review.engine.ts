@@ -2,7 +2,8 @@
  * The migration review from a real `pulumi preview --json` of the local stack (the engine and
  * providers built by scripts/build-pulumi.sh, a file backend, embedded PostgreSQL 17 servers):
  * the seed set before anything is applied, then an applied file edited beside a new one, then a
- * replaced database, whose roles the review flags. The steps build on each other.
+ * replaced database, whose roles the review flags; step 2 also with --rehearse, as the
+ * pull-request workflow runs it. The steps build on each other.
  */
 import { execFile } from "node:child_process";
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
@@ -22,13 +23,13 @@ let stack: LocalStack;
 let project: EngineProject;
 
 /** `pulumi preview --json` of the local stack, saved, then `npm run review -- --stack local --preview-json` over it. */
-async function reviewOfPreview(name: string): Promise<string> {
+async function reviewOfPreview(name: string, extra: string[] = []): Promise<string> {
   const json = await project.pulumiOk(["preview", "--json", "--stack", "local"]);
   const file = path.join(stack.scratch, `${name}.json`);
   await writeFile(file, json);
   let stdout = "";
   let stderr = "";
-  const code = await runReview(["--stack", "local", "--preview-json", file, "--dir", path.join(project.dir, "sql/migrations")], {
+  const code = await runReview(["--stack", "local", "--preview-json", file, "--dir", path.join(project.dir, "sql/migrations"), ...extra], {
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
     env: {},
@@ -98,6 +99,12 @@ describe("the migration review from the real engine's preview", () => {
     });
     expect(own.code, own.stderr).toBe(0);
     expect(own.stdout).toBe(md);
+
+    // --rehearse, as the pull-request workflow runs it: the state's files replayed on a scratch server
+    // of the stack's major (no database named), then the new file, with what it changed.
+    const rehearsed = await reviewOfPreview("edited-rehearsed", ["--rehearse"]);
+    expect(rehearsed).toMatch(/\nRehearsed on PostgreSQL 1[3-7]\.\d+: 1 pending file applies; \+1 constraint; locks as predicted\.\n/);
+    expect(rehearsed).toMatch(new RegExp(`\\| ${NEW_VERSION} \\| member_bio_check \\| transaction \\| 1 \\| \\+1 constraint \\| L1 ALTER TABLE ADD CHECK NOT VALID`));
   });
 
   test("3. a replaced database: the review flags the roles the preview replaces, at the top", async () => {
