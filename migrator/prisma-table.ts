@@ -6,17 +6,26 @@ import { PRISMA_TABLE, prismaChecksum, type Adoption, type PrismaRow } from "./p
 
 /**
  * Prisma's `_prisma_migrations` in the database: found, read, created and written. Where it is:
- * Prisma sets the session's search_path to the schema of its URL (`?schema=`, public by default)
- * and creates the table unqualified there (sql-schema-connector/src/flavour/postgres.rs,
- * `create_migrations_table`), so it is looked up through this session's search_path.
+ * Prisma sets the session's search_path to the schema its URL names (`?schema=`, `public` when
+ * none) and creates the table unqualified there (sql-schema-connector/src/flavour/postgres.rs,
+ * `create_migrations_table`). This session's own search_path says nothing of Prisma's (a role
+ * named like a schema, such as `migrator`, finds that schema first), so the table is looked for
+ * by name: the one in `public`, else the only one in the database.
  */
 
-/** The table, schema-qualified and quoted, if this session's search_path finds one. */
+/** The table, schema-qualified and quoted, if the database has one Prisma would use. */
 export async function findPrismaTable(client: pg.ClientBase): Promise<string | undefined> {
   const { rows } = await client.query<{ schema: string }>(
-    `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`,
+    `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = $1 AND c.relkind IN ('r', 'p') ORDER BY n.nspname <> 'public', n.nspname COLLATE "C"`,
     [PRISMA_TABLE],
   );
+  if (rows.length > 1 && rows[0]!.schema !== "public") {
+    throw new Error(
+      `Prisma's history table ${PRISMA_TABLE} is in several schemas (${rows.map((r) => r.schema).join(", ")}) and none is public, so it is not clear which one is this set's; ` +
+        `nothing was done. Drop or rename the ones that belong to other applications`,
+    );
+  }
   return rows[0] ? `${quoteIdent(rows[0].schema)}.${quoteIdent(PRISMA_TABLE)}` : undefined;
 }
 
@@ -86,10 +95,10 @@ export async function recordAdoptions(client: pg.ClientBase, ledger: LedgerLocat
 
 /**
  * Prisma's DDL, verbatim (sql-schema-connector/src/flavour/postgres.rs, `create_migrations_table`;
- * also schema-engine/ARCHITECTURE.md), with IF NOT EXISTS: created unqualified, so in the first
- * schema of the search_path, where Prisma would create it.
+ * also schema-engine/ARCHITECTURE.md) but for IF NOT EXISTS and the schema: `public`, where Prisma
+ * creates it when its URL names no other.
  */
-export const PRISMA_TABLE_DDL = `CREATE TABLE IF NOT EXISTS _prisma_migrations (
+export const PRISMA_TABLE_DDL = `CREATE TABLE IF NOT EXISTS public._prisma_migrations (
     id                      VARCHAR(36) PRIMARY KEY NOT NULL,
     checksum                VARCHAR(64) NOT NULL,
     finished_at             TIMESTAMPTZ,
@@ -120,7 +129,7 @@ export async function prepareMirror(client: pg.ClientBase, set: MigrationSet, le
       await client.query(PRISMA_TABLE_DDL);
     } catch (cause) {
       throw new Error(
-        `creating Prisma's history table _prisma_migrations (--prisma-history mirror) failed: ${(cause as Error).message}; the migrating role needs CREATE on the first schema of its search_path, or create the table as Prisma does`,
+        `creating Prisma's history table public._prisma_migrations (--prisma-history mirror) failed: ${(cause as Error).message}; the migrating role needs CREATE on schema public, or create the table as Prisma does`,
         { cause },
       );
     }

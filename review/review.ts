@@ -43,7 +43,12 @@ export interface Review {
   lintMajor: number;
   /** The database's schema against the snapshot at its applied head; only when the database was reached. */
   drift?: SnapshotComparison;
+  /** Prisma's history: what `up` adopts (read from the database), or unknown (the preview alone cannot see it). */
+  adoption?: Adoption;
 }
+
+/** What `up` adopts from Prisma's `_prisma_migrations`: the folders, and what would stop it (formatted problems). */
+export type Adoption = { known: true; folders: string[]; problems: string[] } | { known: false };
 
 /**
  * The manifest's values read back as ledger rows (`<name> <mode> sha256:<hex>`): what the last
@@ -98,6 +103,7 @@ export function buildReview(input: {
   preview: PreviewSummary;
   lintMajor: number;
   drift?: SnapshotComparison;
+  adoption?: Adoption;
 }): Review {
   const { set } = input;
   const files = new Map(set.files.map((f) => [f.folder, f]));
@@ -154,5 +160,6 @@ export function buildReview(input: {
     preview: input.preview,
     lintMajor: input.lintMajor,
     ...(input.drift ? { drift: input.drift } : {}),
+    ...(input.adoption ? { adoption: input.adoption } : {}),
   };
 }

@@ -17,7 +17,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { matchesPrismaChecksum, planAdoption, prismaChecksum, type PrismaRow } from "../migrator/prisma-history.js";
-import type { MigrationFile, MigrationSet } from "../migrator/files.js";
+import { readMigrationSet, type MigrationFile, type MigrationSet } from "../migrator/files.js";
+import { manifestEnvironment } from "../migrator/manifest.js";
+import { runReview } from "../review/cli.js";
 import { migrate, migrateJson, printed, ROOT } from "./support/cli.js";
 import { freshDatabase, withTestClient } from "./support/database.js";
 import { query, relationExists } from "./support/migrator-db.js";
@@ -327,6 +329,46 @@ describe("adopting a database Prisma migrated", () => {
     expect(verified.json.checks.find((c: { name: string }) => c.name === "migrations_applied").detail).toBe(
       "4 of 4 files on disk in the ledger with a matching checksum (2 applied, 0 baselined, 2 adopted)",
     );
+  });
+});
+
+describe("the review (npm run review) on a database Prisma migrated", () => {
+  const APPLY = "urn:pulumi:local::pg-migrations::command:local:Command::migration-apply";
+  /** A first preview, as the engine prints it (test/review-command.test.ts has the shape): the apply command is created. */
+  const firstPreview = async (dir: string) => {
+    const environment = { ...manifestEnvironment(await readMigrationSet(dir)), DATABASE_URL: "[secret]" };
+    const file = path.join(dir, "..", `${path.basename(dir)}-preview.json`);
+    await writeFile(
+      file,
+      JSON.stringify({
+        steps: [{ op: "create", urn: APPLY, type: "command:local:Command", newState: { type: "command:local:Command", inputs: { environment } } }],
+        diagnostics: [],
+        changeSummary: {},
+      }),
+    );
+    return file;
+  };
+  const review = async (argv: string[]) => {
+    let stdout = "";
+    let stderr = "";
+    const code = await runReview(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
+    return { code, stdout, stderr };
+  };
+
+  test("with the database: adopts N files from Prisma's history, and only the rest is pending; with the preview alone it says it cannot know", async () => {
+    const { dir, url } = await migratedByPrisma(3);
+    const preview = await firstPreview(dir);
+    const reached = await review(["--stack", "local", "--preview-json", preview, "--dir", dir, "--database-url", url]);
+    expect(reached.code, reached.stderr).toBe(0);
+    expect(reached.stdout).toContain(
+      `**Adopts 3 files from Prisma's history** (\`_prisma_migrations\`, \`${folders[0]}\` … \`${folders[2]}\`): \`up\` records them as adopted and runs none of them.`,
+    );
+    expect(reached.stdout).toContain("**1 file pending");
+    const alone = await review(["--stack", "local", "--preview-json", preview, "--dir", dir]);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout).toContain("Read from the preview alone, which cannot see the database: if it holds Prisma's `_prisma_migrations`, the first `up` adopts");
+    expect(alone.stdout).toContain("**4 files pending");
+    expect(await relationExists(url, "migrator.applied_migrations")).toBe(false);
   });
 });
 

@@ -57,6 +57,8 @@ export async function insertPrismaRow(client: pg.ClientBase, row: PrismaRowInput
  */
 export async function migrateAsPrisma(url: string, dir: string, folders: readonly string[]): Promise<void> {
   await withTestClient(url, async (c) => {
+    // Prisma's session: its schema is the URL's, public when none (sql-schema-connector/src/flavour/postgres.rs, schema_name).
+    await c.query(`SET search_path TO public`);
     await c.query(PRISMA_DDL.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"));
     for (const folder of folders) {
       const text = await readFile(path.join(dir, folder, "migration.sql"), "utf8");
