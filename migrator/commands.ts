@@ -10,7 +10,7 @@ import { compareWithSnapshot, snapshotAfterRun } from "./catalog/snapshot.js";
 import { plan, type PlanOptions } from "./plan.js";
 import { adoptedFiles, viewAdoption, type AdoptedFile } from "./prisma-adopt.js";
 import type { PrismaHistoryMode } from "./prisma-history.js";
-import { prepareMirror, recordAdoptions } from "./prisma-table.js";
+import { findPrismaTable, prepareMirror, recordAdoptions, withPrismaLock } from "./prisma-table.js";
 import { enforcePrivileges } from "./privileges/enforce.js";
 import type { PrivilegeIntent } from "./privileges/intent.js";
 import type { Reporter } from "./reporter.js";
@@ -184,60 +184,68 @@ export interface ApplyReport {
 /** Plans under the migration lock (so two migrators never plan the same file) and applies. */
 async function lockedApply(client: pg.Client, where: string, set: MigrationSet, ctx: MigratorContext): Promise<ApplyReport> {
   return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
-    // Planned and checked against the server before the ledger is created: a set this run refuses changes nothing.
-    const rows = await readLedger(client, ctx.ledger, set);
-    // A database Prisma migrated: the files it finished are checked by its rules and counted as done.
-    const adoption = await viewAdoption(client, set, rows, ctx.planOptions);
-    if (adoption.problems.length > 0) throw new LedgerConflictError(adoption.problems);
-    const planned = plan(set, adoption.ledger, ctx.planOptions);
-    const version = await serverVersionNum(client);
-    assertServerCanRun(planned.steps, version);
-    if (ctx.failOnDrift && planned.steps.length > 0) await refuseDrift(client, rows, ctx);
-    await ensureLedger(client, ctx.ledger, set);
-    if (adoption.adoptions.length > 0) {
-      await recordAdoptions(client, ctx.ledger, adoption.table!, adoption.adoptions);
-      ctx.reporter.event({ type: "adopted", files: adoption.adoptions.map((a) => a.file) });
-    }
-    const apply = ctx.prismaHistory === "mirror" ? { ...ctx.apply, prismaMirror: await prepareMirror(client, set, adoption.ledger, adoption.texts) } : ctx.apply;
-    if (majorOf(version) < 14 && planned.steps.length > 0) ctx.reporter.event({ type: "no-dead-client-check", serverVersion: version });
-    const adoptedNow = new Set(adoption.adoptions.map((a) => a.file.folder));
-    const alreadyApplied = planned.applied
-      .filter(({ file }) => !adoptedNow.has(file.folder))
-      .map(({ file, row }) => ({
-        folder: file.folder,
-        version: file.version,
-        name: file.name,
-        status: row.status,
-        transactional: row.transactional,
-      }));
-    // Said before anything runs, so progress reads in the order files apply: what was there, then what is new.
-    ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
-    let enforced: Promise<Error | undefined> | undefined;
-    const enforce = () => (enforced ??= enforceIntent(client, ctx));
-    const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter);
-    // Privileges first, so the snapshot (and drift after it) records them as they stay.
-    const outcome = await applySteps(client, planned.steps, apply, ctx.reporter, async () => {
-      await enforce();
-      return snapshot();
-    });
-    // An adoption with nothing to run still records the schema at its head, so drift has something to compare with.
-    if (adoption.adoptions.length > 0 && planned.steps.length === 0) {
-      await enforce();
-      await snapshot();
-    }
-    // With nothing to apply, or after a failed file (the files before it may have created tables),
-    // they are made right here; a failed file stays the news.
-    const privilegeFailure = await enforce();
-    const failure = outcome.failure ?? privilegeFailure;
-    return {
-      database: where,
-      results: outcome.results,
-      alreadyApplied,
-      adopted: adoptedFiles(adoption.adoptions),
-      stillPending: set.files.length - alreadyApplied.length - adoption.adoptions.length - outcome.results.length,
-      ...(failure ? { failure } : {}),
-    };
+    // Where Prisma keeps a history (or is to, mirrored), Prisma's own lock too: its deploy must not run beside this.
+    const prisma = ctx.prismaHistory === "mirror" || (await findPrismaTable(client)) !== undefined;
+    return prisma ? withPrismaLock(client, () => applyLocked(client, where, set, ctx)) : applyLocked(client, where, set, ctx);
   });
+}
+
+/** The apply itself, under the migration lock (and Prisma's, where it keeps a history). */
+async function applyLocked(client: pg.Client, where: string, set: MigrationSet, ctx: MigratorContext): Promise<ApplyReport> {
+  // Planned and checked against the server before the ledger is created: a set this run refuses changes nothing.
+  const rows = await readLedger(client, ctx.ledger, set);
+  // A database Prisma migrated: the files it finished are checked by its rules and counted as done.
+  const adoption = await viewAdoption(client, set, rows, ctx.planOptions);
+  if (adoption.problems.length > 0) throw new LedgerConflictError(adoption.problems);
+  const planned = plan(set, adoption.ledger, ctx.planOptions);
+  const version = await serverVersionNum(client);
+  assertServerCanRun(planned.steps, version);
+  if (ctx.failOnDrift && planned.steps.length > 0) await refuseDrift(client, rows, ctx);
+  // Mirror mode's table and rights are checked before the ledger is touched: a role that cannot write it changes nothing.
+  const apply = ctx.prismaHistory === "mirror" ? { ...ctx.apply, prismaMirror: await prepareMirror(client, set, adoption.ledger, adoption.texts) } : ctx.apply;
+  await ensureLedger(client, ctx.ledger, set);
+  if (adoption.adoptions.length > 0) {
+    await recordAdoptions(client, ctx.ledger, adoption.table!, adoption.adoptions);
+    ctx.reporter.event({ type: "adopted", files: adoption.adoptions.map((a) => a.file) });
+  }
+  if (majorOf(version) < 14 && planned.steps.length > 0) ctx.reporter.event({ type: "no-dead-client-check", serverVersion: version });
+  const adoptedNow = new Set(adoption.adoptions.map((a) => a.file.folder));
+  const alreadyApplied = planned.applied
+    .filter(({ file }) => !adoptedNow.has(file.folder))
+    .map(({ file, row }) => ({
+      folder: file.folder,
+      version: file.version,
+      name: file.name,
+      status: row.status,
+      transactional: row.transactional,
+    }));
+  // Said before anything runs, so progress reads in the order files apply: what was there, then what is new.
+  ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
+  let enforced: Promise<Error | undefined> | undefined;
+  const enforce = () => (enforced ??= enforceIntent(client, ctx));
+  const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter);
+  // Privileges first, so the snapshot (and drift after it) records them as they stay.
+  const outcome = await applySteps(client, planned.steps, apply, ctx.reporter, async () => {
+    await enforce();
+    return snapshot();
+  });
+  // An adoption with nothing to run still records the schema at its head, so drift has something to compare with.
+  if (adoption.adoptions.length > 0 && planned.steps.length === 0) {
+    await enforce();
+    await snapshot();
+  }
+  // With nothing to apply, or after a failed file (the files before it may have created tables),
+  // they are made right here; a failed file stays the news.
+  const privilegeFailure = await enforce();
+  const failure = outcome.failure ?? privilegeFailure;
+  return {
+    database: where,
+    results: outcome.results,
+    alreadyApplied,
+    adopted: adoptedFiles(adoption.adoptions),
+    stillPending: set.files.length - alreadyApplied.length - adoption.adoptions.length - outcome.results.length,
+    ...(failure ? { failure } : {}),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type pg from "pg";
 import type { MigrationFile, MigrationSet } from "./files.js";
+import { describeLockHolder } from "./advisory-lock.js";
 import { acceptAdopted, qualifiedName, quoteIdent, type LedgerLocation, type LedgerRow } from "./ledger.js";
 import { PRISMA_TABLE, prismaChecksum, type Adoption, type PrismaRow } from "./prisma-history.js";
 
@@ -135,7 +136,8 @@ export async function prepareMirror(client: pg.ClientBase, set: MigrationSet, le
     }
     table = (await findPrismaTable(client))!;
   }
-  const { rows } = await client.query<{ ok: boolean }>(`SELECT has_table_privilege($1, 'SELECT, INSERT') AS ok`, [table]);
+  // Each on its own: with a list, has_table_privilege says whether any one of them is held.
+  const { rows } = await client.query<{ ok: boolean }>(`SELECT has_table_privilege($1, 'SELECT') AND has_table_privilege($1, 'INSERT') AS ok`, [table]);
   if (!rows[0]?.ok) {
     throw new Error(
       `--prisma-history mirror: the migrating role may not read and write Prisma's history ${table}; grant it SELECT and INSERT there, or leave mirroring off. Nothing was applied`,
@@ -187,4 +189,39 @@ export function mirrorRowSql(client: pg.ClientBase, mirror: PrismaMirror | undef
       ? `gen_random_uuid()::text, ${checksum}, now(), ${lit(file.folder)}, '', now(), 0`
       : `gen_random_uuid()::text, ${checksum}, clock_timestamp(), ${lit(file.folder)}, NULL, ${started}, 1`;
   return `; INSERT INTO ${mirror.table} (id, checksum, finished_at, migration_name, logs, started_at, applied_steps_count) VALUES (${values})`;
+}
+
+/**
+ * Prisma's own migration lock: `SELECT pg_advisory_lock(72707369)`, a key "chosen to identify
+ * Migrate" (sql-schema-connector/src/flavour/postgres.rs, `acquire_lock`), held while it reads and
+ * writes its history and runs files.
+ */
+export const PRISMA_LOCK_KEY = 72707369n;
+
+/** `prisma migrate` holds its lock on this database: adopting or mirroring now could race it. */
+export class PrismaRunningError extends Error {
+  readonly exitCode = 1;
+  constructor(readonly holder: string | undefined) {
+    super(
+      `Prisma's schema engine holds its migration lock on this database (advisory lock ${PRISMA_LOCK_KEY}${holder ? `: ${holder}` : ""}), so \`prisma migrate\` is running; ` +
+        `nothing was done. Wait for it to finish and run again`,
+    );
+    this.name = "PrismaRunningError";
+  }
+}
+
+/**
+ * Holds Prisma's lock around `fn`, so that a `prisma migrate deploy` started meanwhile waits (and,
+ * after its 10 seconds, gives up) instead of running a file the migrator is adopting or applying.
+ * Never waits itself: a Prisma run already going is refused. Released at the end; it dies with
+ * the session in any case.
+ */
+export async function withPrismaLock<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
+  const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock($1::bigint) AS locked`, [PRISMA_LOCK_KEY.toString()]);
+  if (!rows[0]?.locked) throw new PrismaRunningError(await describeLockHolder(client, PRISMA_LOCK_KEY).catch(() => undefined));
+  try {
+    return await fn();
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock($1::bigint)`, [PRISMA_LOCK_KEY.toString()]).catch(() => undefined);
+  }
 }

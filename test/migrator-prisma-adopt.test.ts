@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import pg from "pg";
 import { afterAll, describe, expect, test } from "vitest";
 import { matchesPrismaChecksum, planAdoption, prismaChecksum, type PrismaRow } from "../migrator/prisma-history.js";
 import { readMigrationSet, type MigrationFile, type MigrationSet } from "../migrator/files.js";
@@ -332,6 +333,29 @@ describe("adopting a database Prisma migrated", () => {
   });
 });
 
+describe("Prisma's own lock (postgres.rs, acquire_lock: pg_advisory_lock(72707369))", () => {
+  test("apply on a database with Prisma's history refuses while prisma migrate holds it, naming the holder; nothing changes", async () => {
+    const { dir, url } = await migratedByPrisma(2);
+    const prisma = new pg.Client({ connectionString: url, application_name: "prisma-migrate" });
+    await prisma.connect();
+    try {
+      await prisma.query(`SELECT pg_advisory_lock(72707369)`);
+      const run = await migrate(["apply", ...args(url, dir)]);
+      expect(run.code, printed(run)).toBe(1);
+      expect(run.stderr).toMatch(
+        /Prisma's schema engine holds its migration lock on this database \(advisory lock 72707369: pid \d+, user \w+, application "prisma-migrate"/,
+      );
+      expect(await relationExists(url, "migrator.applied_migrations")).toBe(false);
+    } finally {
+      await prisma.end();
+    }
+    const run = await migrate(["apply", ...args(url, dir)]);
+    expect(run.code, printed(run)).toBe(0);
+    // And it is released after the run: Prisma can take it again at once.
+    expect((await query<{ ok: boolean }>(url, `SELECT pg_try_advisory_lock(72707369) AS ok`))[0]!.ok).toBe(true);
+  });
+});
+
 describe("the review (npm run review) on a database Prisma migrated", () => {
   const APPLY = "urn:pulumi:local::pg-migrations::command:local:Command::migration-apply";
   /** A first preview, as the engine prints it (test/review-command.test.ts has the shape): the apply command is created. */
@@ -426,6 +450,29 @@ describe("--prisma-history mirror", () => {
       expect(Object.values(view.applied)).toEqual([true, true, true, true]);
       expect(view.failed).toEqual([]);
     });
+  });
+
+  test("a role that may not write Prisma's table is refused before anything runs", async () => {
+    const dir = await writeSet(SET);
+    const url = await freshDatabase("mirror");
+    const role = `nopriv_${Math.random().toString(36).slice(2, 8)}`;
+    await withTestClient(url, (c) =>
+      c.query(`${PRISMA_DDL}
+        CREATE ROLE ${role} LOGIN PASSWORD 'nopriv-password';
+        GRANT CREATE ON DATABASE ${new URL(url).pathname.slice(1)} TO ${role};
+        GRANT CREATE, USAGE ON SCHEMA public TO ${role};
+        GRANT SELECT ON _prisma_migrations TO ${role};`),
+    );
+    const asRole = new URL(url);
+    asRole.username = role;
+    asRole.password = "nopriv-password";
+    const run = await migrate(["apply", ...args(asRole.toString(), dir, "--prisma-history", "mirror")]);
+    expect(run.code, printed(run)).toBe(1);
+    expect(run.stderr).toContain(
+      `--prisma-history mirror: the migrating role may not read and write Prisma's history "public"."_prisma_migrations"; grant it SELECT and INSERT there`,
+    );
+    expect(await relationExists(url, "migrator.applied_migrations")).toBe(false);
+    expect(await relationExists(url, "runs")).toBe(false);
   });
 
   test("a bad mode is bad usage", async () => {
