@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { MigrationFailedError } from "./errors.js";
 import type { MigrationFile, Statement } from "./files.js";
+import { serverVersionNum } from "./server-version.js";
 import { forgetStarted, markAppliedSql, qualifiedName, quoteIdent, recordSql, SINCE_MESSAGE_ARRIVED, type LedgerLocation } from "./ledger.js";
 import type { Step } from "./plan.js";
 import { mirrorRowSql, type MirrorKind, type PrismaMirror } from "./prisma-table.js";
@@ -19,6 +20,8 @@ export interface ApplySettings {
   retryDelayMs: number;
   /** `--prisma-history mirror`: every file recorded also gets the row Prisma would have written, in the same transaction. */
   prismaMirror?: PrismaMirror;
+  /** The server's server_version_num, when the caller has read it; applySteps reads it otherwise. */
+  serverVersionNum?: number;
 }
 
 export const DEFAULT_APPLY_SETTINGS: Omit<ApplySettings, "ledger"> = {
@@ -79,7 +82,8 @@ function timeoutsSql(file: MigrationFile, settings: ApplySettings, durable: bool
   const lock = file.lockTimeoutMs ?? settings.lockTimeoutMs;
   const statement = file.statementTimeoutMs ?? settings.statementTimeoutMs;
   // Reset first: a SET (or SET ROLE) in an earlier file must not leak into this one on the shared session.
-  return `${AS_MIGRATOR}; RESET ALL; ${DEAD_CLIENT_CHECK}; SET lock_timeout = ${Math.round(lock)}; SET statement_timeout = ${Math.round(statement)}${durable ? "" : `; ${ASYNC_COMMIT}`}`;
+  const deadClientCheck = (settings.serverVersionNum ?? 0) >= 140000 ? `${DEAD_CLIENT_CHECK}; ` : "";
+  return `${AS_MIGRATOR}; RESET ALL; ${deadClientCheck}SET lock_timeout = ${Math.round(lock)}; SET statement_timeout = ${Math.round(statement)}${durable ? "" : `; ${ASYNC_COMMIT}`}`;
 }
 
 /**
@@ -110,7 +114,11 @@ async function sealRun(client: pg.ClientBase, ledger: LedgerLocation, folder: st
  * backend checks the socket every second while it works and aborts, rolling the file back and
  * releasing every lock. Guarded by the version, as older servers do not know the setting.
  */
-const DEAD_CLIENT_CHECK = "SELECT set_config('client_connection_check_interval', '1s', false) WHERE current_setting('server_version_num')::int >= 140000";
+// A SET, not a query: these settings travel in one message with the file's BEGIN, and PostgreSQL
+// counts what precedes a BEGIN in one message as part of its transaction, so a SELECT here would
+// take the snapshot a file's first `SET TRANSACTION ISOLATION LEVEL` must come before (langfuse's
+// 20260821121500_backfill_evaluator_v2). PostgreSQL 13 has no such setting: it is left out there.
+const DEAD_CLIENT_CHECK = "SET client_connection_check_interval = '1s'";
 
 /** Maps a server error position (1-based, within the statement) to a line and column in the file. */
 function locateInFile(statement: Statement, position: string | undefined): { line: number; column: number | undefined } {
@@ -339,7 +347,8 @@ function failureFor(file: MigrationFile, error: PgError & { statement?: Statemen
  * Whatever was recorded is durable before this returns: by the last step's own commit, or after a
  * failure by sealRun.
  */
-export async function applySteps(client: pg.ClientBase, steps: readonly Step[], settings: ApplySettings, reporter: Reporter, afterRun?: AfterRun): Promise<ApplyOutcome> {
+export async function applySteps(client: pg.ClientBase, steps: readonly Step[], given: ApplySettings, reporter: Reporter, afterRun?: AfterRun): Promise<ApplyOutcome> {
+  const settings = given.serverVersionNum === undefined && steps.length > 0 ? { ...given, serverVersionNum: await serverVersionNum(client) } : given;
   const outcome = await runSteps(client, steps, settings, reporter, afterRun !== undefined);
   const last = outcome.results.at(-1);
   // Best effort: the failure is the news, and a lost connection can seal nothing.

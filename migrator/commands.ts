@@ -225,7 +225,7 @@ async function applyLocked(client: pg.Client, where: string, set: MigrationSet, 
   const enforce = () => (enforced ??= enforceIntent(client, ctx));
   const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter);
   // Privileges first, so the snapshot (and drift after it) records them as they stay.
-  const outcome = await applySteps(client, planned.steps, apply, ctx.reporter, async () => {
+  const outcome = await applySteps(client, planned.steps, { ...apply, serverVersionNum: version }, ctx.reporter, async () => {
     await enforce();
     return snapshot();
   });

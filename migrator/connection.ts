@@ -184,6 +184,13 @@ async function openClient(target: ConnectionTarget): Promise<pg.Client> {
       /timeout/i.test(message) && limit
         ? ` (the server did not answer within ${limit / 1000}s; check that it is up and reachable, or raise connect_timeout in the URL or PGCONNECT_TIMEOUT)`
         : "";
+    // node-postgres says "client password must be a string" when the server asks for a password and none was given.
+    if (/client password must be a string/.test(message) && target.config.password === undefined) {
+      throw new Error(
+        `connecting to ${target.display} failed: the server asks for a password and none was given; set PGPASSWORD, put it in the URL, or add a line for this host to ~/.pgpass`,
+        { cause },
+      );
+    }
     throw new Error(`connecting to ${target.display} failed: ${message}${advice}`, { cause });
   }
   return client;

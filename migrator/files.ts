@@ -24,7 +24,7 @@ export interface MigrationFile {
   transactional: boolean;
   /** How it runs, as plan, lint and the review name it (runModeOf). */
   mode: RunMode;
-  /** The file was wrapped whole in BEGIN … COMMIT (as Prisma writes some); the wrapper is not run. */
+  /** The file holds BEGIN … COMMIT blocks (Prisma's enum rewrites); they are not run, the whole file being one transaction. */
   wrapped: boolean;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
@@ -45,10 +45,15 @@ export type RunMode = "transaction" | "no-transaction" | "no-transaction (one st
 
 /**
  * A migration folder's name: `<version>_<name>`, Prisma's layout. The name may be empty
- * (`20240102000000_`, which Prisma writes for `migrate dev --name ""`); the version is the leading
- * digits, shown and accepted by --baseline and --only. The folder, not the version, names a file.
+ * (`20240102000000_`, which Prisma writes for `migrate dev --name ""`) and may hold any printable
+ * character, spaces included: Prisma takes every folder of its migrations directory, and real
+ * histories hold names such as `20240126184148_new_models copy` (a folder duplicated in a file
+ * manager, applied in production since). Control characters (a newline, a tab) would break the
+ * one-line-per-file outputs and manifests, so they are refused. The version is the leading digits,
+ * shown and accepted by --baseline and --only. The folder, not the version, names a file.
  */
-export const FOLDER = /^(\d+)_([A-Za-z0-9_.-]*)$/;
+// eslint-disable-next-line no-control-regex -- the control characters are what this refuses
+export const FOLDER = /^(\d+)_([^\u0000-\u001f\u007f]*)$/;
 export const MIGRATION_FILE = "migration.sql";
 const LOCK_FILE = "migration_lock.toml";
 
@@ -125,7 +130,7 @@ export function checkFile(
         file: relativePath,
         line: s.line,
         column: s.column,
-        message: `${s.transactionControl}: the migrator controls transactions itself (the whole file is one transaction${directives.transactional ? "" : ", or autocommit with -- migrate:no-transaction"}); a file may be wrapped whole in one BEGIN … COMMIT, but no other transaction control is allowed: remove this statement`,
+        message: `${s.transactionControl}: the migrator controls transactions itself (the whole file is one transaction${directives.transactional ? "" : ", or autocommit with -- migrate:no-transaction"}); plain BEGIN … COMMIT blocks are dropped into it, but no other transaction control is allowed: remove this statement`,
       });
     }
   }
@@ -139,9 +144,10 @@ export function checkFile(
           file: relativePath,
           line: s.line,
           column: s.column,
-          message: wrapped
-            ? `${s.nonTransactional} cannot run inside a transaction block, and this file wraps it in ${unwrapped.opening} … ${unwrapped.closing}; remove the wrapper${statements.length > 1 ? " and move it to a migration of its own" : ""}`
-            : `${s.nonTransactional} cannot run inside a transaction block, and this file of ${statements.length} statements runs in one; move it to a migration of its own, where as its one statement it runs outside a transaction (after SETs, under a first line "-- migrate:no-transaction")`,
+          message:
+            wrapped && statements.length === 1
+              ? `${s.nonTransactional} cannot run inside a transaction block, and this file wraps it in ${unwrapped.opening} … ${unwrapped.closing}; remove the wrapper`
+              : `${s.nonTransactional} cannot run inside a transaction block, and this file of ${statements.length} statements runs in one; move it to a migration of its own, where as its one statement it runs outside a transaction (after SETs, under a first line "-- migrate:no-transaction")`,
         });
       }
     }
@@ -169,11 +175,20 @@ export function checkFile(
 }
 
 /**
- * A file wrapped whole in one `BEGIN` / `START TRANSACTION` … `COMMIT` / `END`, as Prisma writes
- * its enum rewrites, is one transactional file: the migrator's own transaction takes the
- * wrapper's place, so the wrapper is dropped. A wrapper with options (isolation level, read only)
- * would be dropped with a meaning, and a directive file has no transaction to take its place:
- * both are refused, as is any other transaction control (checked by the caller).
+ * Prisma writes each enum rewrite (`-- AlterEnum`) as its own `BEGIN` … `COMMIT` block, beside the
+ * other statements of the migration and one block per enum (prisma-engines,
+ * schema-engine/connectors/sql-schema-connector/src/sql_renderer/postgres_renderer.rs,
+ * render_alter_enum). Prisma sends the file as one simple query, so PostgreSQL commits at each
+ * COMMIT and runs what follows in a new implicit transaction: a failure after a block leaves the
+ * block applied and the migration half done. Here the whole file is one transaction with its
+ * ledger row, which holds everything the blocks hold, so the blocks' BEGIN and COMMIT are
+ * dropped: the same schema and data when the file succeeds, nothing changed when it fails.
+ *
+ * Only plain blocks qualify: each `BEGIN` / `START TRANSACTION` closed by a `COMMIT` / `END` before
+ * the next opens. A block with options (isolation level, read only, AND CHAIN) would be dropped
+ * with a meaning, and a directive file has no transaction to take the blocks' place: both are
+ * refused here. Anything else (ROLLBACK, SAVEPOINT, a COMMIT with no BEGIN, a BEGIN never closed,
+ * nested blocks) is left in place for the caller to refuse, each statement with its line.
  */
 function unwrapTransaction(
   all: Statement[],
@@ -181,12 +196,23 @@ function unwrapTransaction(
   relativePath: string,
   problems: Problem[],
 ): { statements: Statement[]; wrapped: boolean; opening?: string; closing?: string } | undefined {
-  const first = all[0];
-  const last = all.at(-1);
-  const opens = first?.transactionKind === "TRANS_STMT_BEGIN" || first?.transactionKind === "TRANS_STMT_START";
-  const closes = all.length >= 2 && last?.transactionKind === "TRANS_STMT_COMMIT";
-  const inner = all.slice(1, -1);
-  if (!opens || !closes || inner.some((s) => s.transactionControl)) return { statements: all, wrapped: false };
+  const unchanged = { statements: all, wrapped: false };
+  const blocks: [Statement, Statement][] = [];
+  let open: Statement | undefined;
+  for (const s of all) {
+    if (!s.transactionControl) continue;
+    if (s.transactionKind === "TRANS_STMT_BEGIN" || s.transactionKind === "TRANS_STMT_START") {
+      if (open) return unchanged;
+      open = s;
+    } else if (s.transactionKind === "TRANS_STMT_COMMIT" && open) {
+      blocks.push([open, s]);
+      open = undefined;
+    } else {
+      return unchanged;
+    }
+  }
+  if (open || blocks.length === 0) return unchanged;
+  const [first, last] = blocks[0]!;
   if (!directives.transactional) {
     problems.push({
       file: relativePath,
@@ -196,17 +222,18 @@ function unwrapTransaction(
     });
     return undefined;
   }
-  const optioned = [first, last!].find((s) => s.transactionOptions);
+  const optioned = blocks.flat().find((s) => s.transactionOptions);
   if (optioned) {
     problems.push({
       file: relativePath,
       line: optioned.line,
       column: optioned.column,
-      message: `"${optioned.sql.replace(/\s+/g, " ")}": the migrator runs a wrapped file in its own transaction, with the server's defaults, so these options would be dropped; remove them (or the wrapper)`,
+      message: `"${optioned.sql.replace(/\s+/g, " ")}": the migrator runs a file's BEGIN … COMMIT blocks in its own one transaction, with the server's defaults, so these options would be dropped; remove them (or the block)`,
     });
     return undefined;
   }
-  return { statements: inner, wrapped: true, opening: first.transactionControl!, closing: last!.transactionControl! };
+  const dropped = new Set(blocks.flat());
+  return { statements: all.filter((s) => !dropped.has(s)), wrapped: true, opening: first.transactionControl!, closing: last.transactionControl! };
 }
 
 function checkLockFile(text: string, problems: Problem[]): void {
@@ -282,7 +309,7 @@ export async function readMigrationSetWithProblems(dir: string): Promise<{ set: 
       problems.push({
         file: entry.name,
         message: /^\d+_/.test(entry.name)
-          ? 'folder name may hold only letters, digits, "_", "." and "-" after its version; rename it, e.g. 20260123015816_add_v2_tables'
+          ? `folder name holds a control character (${JSON.stringify(entry.name).slice(1, -1)}); rename it without tabs or line breaks, e.g. 20260123015816_add_v2_tables`
           : 'folder name must start with its version, digits and "_" (Prisma\'s <yyyymmddHHMMSS>_<name>), e.g. 20260123015816_add_v2_tables',
       });
       continue;

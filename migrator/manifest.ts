@@ -24,7 +24,7 @@ export interface ManifestEntry {
  * The variable a file is carried in. `MIGRATION_<version>` while its version is its own, so a
  * stack made before files were identified by folder keeps every key (and previews no change);
  * folders that share a version each get `MIGRATION_<version>_<name>`, the name with every
- * character an environment name cannot hold ("." and "-") written as "_".
+ * character an environment name cannot hold ("." and "-", a space) written as "_".
  */
 export function manifestKey(file: Pick<MigrationFile, "version" | "name">, versionShared: boolean): string {
   return versionShared ? `${MANIFEST_PREFIX}${file.version}_${keyPart(file.name)}` : `${MANIFEST_PREFIX}${file.version}`;
@@ -51,7 +51,10 @@ export function manifestKeys(set: MigrationSet): string[] {
   return set.files.map((f) => {
     const key = manifestKey(f, shared.has(f.version));
     const other = owner.get(key);
-    if (other) throw new UsageError(`${other} and ${f.folder} would both be carried as ${key} (the names differ only in "." or "-"); rename one of the folders`);
+    if (other)
+      throw new UsageError(
+        `${other} and ${f.folder} would both be carried as ${key} (the names differ only in characters other than letters, digits and "_"); rename one of the folders`,
+      );
     owner.set(key, f.folder);
     return key;
   });
@@ -63,7 +66,8 @@ export function manifestEnvironment(set: MigrationSet): Record<string, string> {
   return Object.fromEntries(set.files.map((f, i) => [keys[i]!, manifestValue(f)]));
 }
 
-const VALUE = /^(\S*) (transaction|no-transaction) sha256:([0-9a-f]{64})$/;
+// The name is everything before the mode: a folder's name may hold spaces (files.ts, FOLDER).
+const VALUE = /^(.*) (transaction|no-transaction) sha256:([0-9a-f]{64})$/;
 const KEY = /^(\d+)(?:_([A-Za-z0-9_]*))?$/;
 
 /** One variable read back (the one parser of the format), or undefined when it is not a manifest entry. */

@@ -33,14 +33,24 @@ const PRISMA_NAMES: SetFile[] = [
   { version: "202401040000001", name: "x", sql: ran("202401040000001_x") },
   { version: "20240102000000", name: "", sql: ran("20240102000000_") },
   { version: "20240103000000", name: "a", sql: ran("20240103000000_a") },
+  // A folder duplicated in a file manager, as in langfuse's history (packages/shared/prisma/migrations/20240126184148_new_models copy).
+  { version: "20240103000000", name: "a copy", sql: ran("20240103000000_a copy") },
   { version: "20240101000000", name: "init", sql: `CREATE TABLE runs (n serial PRIMARY KEY, folder text NOT NULL);\n${ran("20240101000000_init")}` },
 ];
-const IN_PRISMA_ORDER = ["20240101000000_init", "20240102000000_", "20240103000000_a", "20240103000000_b", "202401040000001_x", "20240105000000_y"];
+const IN_PRISMA_ORDER = [
+  "20240101000000_init",
+  "20240102000000_",
+  "20240103000000_a",
+  "20240103000000_a copy",
+  "20240103000000_b",
+  "202401040000001_x",
+  "20240105000000_y",
+];
 
 const runs = async (url: string) => (await query<{ folder: string }>(url, "SELECT folder FROM runs ORDER BY n")).map((r) => r.folder);
 
 describe("Prisma's folder names and order", () => {
-  test("an empty name, two folders with one timestamp and a version of another width apply once each, in folder-name order; a rerun is a no-op", async () => {
+  test("an empty name, a name with a space, folders sharing a timestamp and a version of another width apply once each, in folder-name order; a rerun is a no-op", async () => {
     const url = await freshDatabase("ident");
     const dir = await writeSet(PRISMA_NAMES);
     const plan = await migrateJson(["plan", "--database-url", url, "--dir", dir]);
@@ -55,12 +65,12 @@ describe("Prisma's folder names and order", () => {
 
     const again = await migrate(["apply", "--database-url", url, "--dir", dir]);
     expect(again.code, printed(again)).toBe(0);
-    expect(again.stdout).toMatch(/Nothing pending: all 6 migrations are applied/);
+    expect(again.stdout).toMatch(/Nothing pending: all 7 migrations are applied/);
     expect(await runs(url)).toEqual(IN_PRISMA_ORDER);
 
     const verify = await migrateJson(["verify", "--database-url", url, "--dir", dir, "--verify-dir", "sql/verify"]);
     const applied = verify.json.checks.find((c: { name: string }) => c.name === "migrations_applied");
-    expect(applied, JSON.stringify(verify.json)).toMatchObject({ ok: true, detail: expect.stringMatching(/^6 of 6 files on disk in the ledger/) });
+    expect(applied, JSON.stringify(verify.json)).toMatchObject({ ok: true, detail: expect.stringMatching(/^7 of 7 files on disk in the ledger/) });
   });
 
   test("a shared version names no file for --baseline or --only: refused naming both folders; the folder name works", async () => {
@@ -68,7 +78,9 @@ describe("Prisma's folder names and order", () => {
     const dir = await writeSet(PRISMA_NAMES);
     const ambiguous = await migrate(["apply", "--database-url", url, "--dir", dir, "--baseline", "20240103000000"]);
     expect(ambiguous.code).toBe(2);
-    expect(ambiguous.stderr).toMatch(/--baseline 20240103000000: 2 folders have that version \(20240103000000_a, 20240103000000_b\); name one by its folder/);
+    expect(ambiguous.stderr).toMatch(
+      /--baseline 20240103000000: 3 folders have that version \(20240103000000_a, 20240103000000_a copy, 20240103000000_b\); name one by its folder/,
+    );
     expect(await query(url, "SELECT to_regclass('migrator.applied_migrations') AS t")).toEqual([{ t: null }]);
 
     // A database that already holds what the files up to 20240103000000_a made.
@@ -252,6 +264,7 @@ describe("the manifest the stacks carry", () => {
       "MIGRATION_20240101000000",
       "MIGRATION_20240102000000",
       "MIGRATION_20240103000000_a",
+      "MIGRATION_20240103000000_a_copy",
       "MIGRATION_20240103000000_b",
       "MIGRATION_202401040000001",
       "MIGRATION_20240105000000",

@@ -37,6 +37,43 @@ DROP TYPE "Color_old";
 COMMIT;
 `;
 
+/**
+ * Two enum rewrites and a column in one migration, as Prisma renders them: one BEGIN … COMMIT
+ * block per enum beside the other statements (render_alter_enum, as above). Copied in form from
+ * a real history (trigger.dev, internal-packages/database/prisma/migrations/20221227191746_renamed_processed_to_dispatch_for_events).
+ */
+const TWO_ALTER_ENUMS = `/*
+  Warnings:
+
+  - The values [square] on the enum \`Shape\` will be removed. If these variants are still used in the database, this will fail.
+  - The values [gloss] on the enum \`Finish\` will be removed. If these variants are still used in the database, this will fail.
+
+*/
+-- AlterEnum
+BEGIN;
+CREATE TYPE "Shape_new" AS ENUM ('round');
+ALTER TABLE "Item" ALTER COLUMN "shape" DROP DEFAULT;
+ALTER TABLE "Item" ALTER COLUMN "shape" TYPE "Shape_new" USING ("shape"::text::"Shape_new");
+ALTER TYPE "Shape" RENAME TO "Shape_old";
+ALTER TYPE "Shape_new" RENAME TO "Shape";
+DROP TYPE "Shape_old";
+ALTER TABLE "Item" ALTER COLUMN "shape" SET DEFAULT 'round';
+COMMIT;
+
+-- AlterEnum
+BEGIN;
+CREATE TYPE "Finish_new" AS ENUM ('matte');
+ALTER TABLE "Item" ALTER COLUMN "finish" TYPE "Finish_new" USING ("finish"::text::"Finish_new");
+ALTER TYPE "Finish" RENAME TO "Finish_old";
+ALTER TYPE "Finish_new" RENAME TO "Finish";
+DROP TYPE "Finish_old";
+COMMIT;
+
+-- AlterTable
+ALTER TABLE "Item" ADD COLUMN "weight" INTEGER;
+UPDATE "Item" SET weight = id * 3, finish = 'matte';
+`;
+
 const CRLF_FUNCTION = [
   "-- CreateFunction",
   'CREATE FUNCTION "describe"(n int) RETURNS text LANGUAGE plpgsql AS $$',
@@ -69,6 +106,18 @@ const PRISMA_SET: SetFile[] = [
     sql: '/*\n  Warnings:\n\n  - You are about to drop the column `size` on the `Item` table. All the data in the column will be lost.\n\n*/\n-- migrate:no-transaction\n-- AlterTable\nALTER TABLE "Item" DROP COLUMN "size";\n',
   },
   { version: "20240108000000", name: "crlf", sql: CRLF_FUNCTION },
+  {
+    version: "20240109000000",
+    name: "shapes",
+    sql: `CREATE TYPE "Shape" AS ENUM ('round', 'square');\nCREATE TYPE "Finish" AS ENUM ('matte', 'gloss');\nALTER TABLE "Item" ADD COLUMN "shape" "Shape" NOT NULL DEFAULT 'round', ADD COLUMN "finish" "Finish";\n`,
+  },
+  { version: "20240110000000", name: "two_enums_and_more", sql: TWO_ALTER_ENUMS },
+  {
+    // A block that sets its isolation level first, as langfuse's 20260821121500_backfill_evaluator_v2 does.
+    version: "20240111000000",
+    name: "repeatable_read",
+    sql: `-- Prisma does not automatically wrap PostgreSQL migrations in a transaction.\nBEGIN;\nSET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nUPDATE "Item" SET note = current_setting('transaction_isolation') WHERE id = 1;\nCOMMIT;\n`,
+  },
 ];
 
 /** Prisma's way: each file as one simple query, in folder order. */
@@ -81,7 +130,7 @@ async function applyAsPrisma(url: string, dir: string, files: readonly SetFile[]
   });
 }
 
-const items = (url: string) => query(url, `SELECT id, color::text, note, "describe"(id) AS described FROM "Item" ORDER BY id`);
+const items = (url: string) => query(url, `SELECT id, color::text, note, "describe"(id) AS described, shape::text, finish::text, weight FROM "Item" ORDER BY id`);
 
 describe("files as Prisma writes them", () => {
   test("the whole set applies with the schema and the data that Prisma's way of running it gives; a rerun does nothing", async () => {
@@ -100,6 +149,9 @@ describe("files as Prisma writes them", () => {
       "note_index no-transaction (one statement) 1",
       "drop_size no-transaction 1",
       "crlf transaction 2",
+      "shapes transaction 3",
+      "two_enums_and_more transaction 14",
+      "repeatable_read transaction 2",
     ]);
     const planText = await migrate(["plan", "--database-url", ours, "--dir", dir]);
     expect(planText.stdout).toMatch(/20240106000000_note_index\s+no-transaction \(one statement\) 1 statement/);
@@ -108,6 +160,7 @@ describe("files as Prisma writes them", () => {
     const run = await migrate(["apply", "--database-url", ours, "--dir", dir]);
     expect(run.code, printed(run)).toBe(0);
     expect(run.stdout).toMatch(/applied\s+20240102000000_drop_colors\s+transaction \(BEGIN … COMMIT dropped\)/);
+    expect(run.stdout).toMatch(/applied\s+20240110000000_two_enums_and_more\s+transaction \(BEGIN … COMMIT dropped\)/);
     expect(run.stdout).toMatch(/applied\s+20240104000000_create_only\s+empty\s+warning: no SQL statements \(empty or comments only\): recorded as applied, nothing ran/);
     expect(run.stdout).toMatch(/applied\s+20240105000000_blank\s+empty\s+warning: no SQL statements/);
     await applyAsPrisma(theirs, dir, PRISMA_SET);
@@ -115,6 +168,7 @@ describe("files as Prisma writes them", () => {
     const [mine, reference] = await Promise.all([ours, theirs].map((u) => withTestClient(u, (c) => takeCatalog(c, DEFAULT_LEDGER))));
     expect(canonicalJson(mine!.objects)).toBe(canonicalJson(reference!.objects));
     expect(await items(ours)).toEqual(await items(theirs));
+    expect((await items(ours))[0]!.note).toBe("repeatable read");
     // The CR of the CRLF file is in the stored literal and in the function's body, as Prisma sends it.
     expect((await items(ours)).at(-1)!.note).toBe("first line\r\nsecond line");
     expect(await query(ours, `SELECT prosrc FROM pg_proc WHERE proname = 'describe'`)).toEqual([{ prosrc: "\r\nBEGIN\r\n  RETURN 'item ' || n;\r\nEND\r\n" }]);
@@ -128,10 +182,13 @@ describe("files as Prisma writes them", () => {
       "20240106000000 applied false",
       "20240107000000 applied false",
       "20240108000000 applied true",
+      "20240109000000 applied true",
+      "20240110000000 applied true",
+      "20240111000000 applied true",
     ]);
     const again = await migrate(["apply", "--database-url", ours, "--dir", dir]);
     expect(again.code, printed(again)).toBe(0);
-    expect(again.stdout).toMatch(/Nothing pending: all 8 migrations are applied/);
+    expect(again.stdout).toMatch(/Nothing pending: all 11 migrations are applied/);
   }, 60_000);
 
   test("a wrapped file that fails is rolled back whole, ledger row and all, naming its line", async () => {
@@ -142,6 +199,21 @@ describe("files as Prisma writes them", () => {
     expect(run.stderr).toMatch(/1_wrapped\/migration\.sql:3:\d+: invalid input syntax for type integer/);
     expect(await query(url, "SELECT to_regclass('a') IS NULL AS gone")).toEqual([{ gone: true }]);
     expect((await ledgerRows(url)).map((r) => r.status)).toEqual([]);
+  });
+
+  test("a file whose statement after its BEGIN … COMMIT block fails changes nothing (Prisma would have committed the block)", async () => {
+    const url = await freshDatabase("prisma_forms");
+    const sql = "CREATE TABLE before_block (id int);\nBEGIN;\nCREATE TABLE in_block (id int);\nCOMMIT;\nINSERT INTO in_block VALUES ('x');\n";
+    const dir = await writeSet([{ version: "1", name: "partial", sql }]);
+    const run = await migrate(["apply", "--database-url", url, "--dir", dir]);
+    expect(run.code, printed(run)).toBe(1);
+    expect(run.stderr).toMatch(/1_partial\/migration\.sql:5:\d+: invalid input syntax for type integer/);
+    expect(await query(url, "SELECT to_regclass('before_block') IS NULL AND to_regclass('in_block') IS NULL AS gone")).toEqual([{ gone: true }]);
+    expect(await ledgerRows(url)).toEqual([]);
+    // Prisma's way, one simple query: PostgreSQL commits at the COMMIT, so the first two tables stay.
+    const theirs = await freshDatabase("prisma_forms");
+    await expect(withTestClient(theirs, (c) => c.query(sql))).rejects.toThrow(/invalid input syntax/);
+    expect(await query(theirs, "SELECT to_regclass('before_block') IS NOT NULL AND to_regclass('in_block') IS NOT NULL AS kept")).toEqual([{ kept: true }]);
   });
 
   test("a one-statement concurrent index without the directive gets the INVALID-index repair of a directive file", async () => {

@@ -207,11 +207,15 @@ describe("no password in anything a run prints", () => {
           await migrateProcess(["plan", "--dir", dir], { PGHOST: "127.0.0.1", PGPORT: new URL(url).port, PGUSER: role, PGPASSWORD: PASSWORD, PGDATABASE: "nope" }),
         ],
         ["main job, wrong password", await mainJob({ DATABASE_URL: urlWith(`${PASSWORD}x`) })],
+        ["no password", await migrateProcess(["status", "--dir", dir], { DATABASE_URL: urlWith(PASSWORD, (u) => (u.password = "")), HOME: "/nonexistent" })],
       ];
       expect(runs[0]![1].code).toBe(1);
       expect(runs[0]![1].stderr).toMatch(/invalid input syntax for type integer/);
       expect(runs[2]![1].stdout).toMatch(/"detail": "postgresql:\/\/mig_\w+:\*\*\*@/);
       expect(runs[3]![1].stderr).toMatch(/password authentication failed for user "mig_\w+"/);
+      const noPassword = runs.find(([what]) => what === "no password")![1];
+      expect(noPassword.code).toBe(1);
+      expect(noPassword.stderr).toMatch(/the server asks for a password and none was given; set PGPASSWORD/);
       for (const [what, run] of runs) {
         expect(run.code, `${what}: ${printed(run)}`).not.toBe(0);
         expectNoPassword(what, run);
