@@ -195,6 +195,13 @@ describe("adopting a database Prisma migrated", () => {
     expect((await query(url, `SELECT count(*)::int AS n FROM _prisma_migrations`))[0].n).toBe(3);
   });
 
+  test("lint against it, before adoption, lints only what Prisma never finished: apply adopts the rest", async () => {
+    const { dir, url } = await migratedByPrisma(3);
+    const linted = await migrateJson(["lint", ...args(url, dir)]);
+    expect(linted.json.scope).toBe("pending");
+    expect(linted.json.linted).toEqual([`${folders[3]}/migration.sql`]);
+  });
+
   test("a rolled-back attempt followed by a finished one (prisma migrate resolve --applied) is adopted with the finished row's times", async () => {
     const dir = await writeSet(SET.slice(0, 2));
     const url = await freshDatabase("adopt");
