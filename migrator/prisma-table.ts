@@ -143,9 +143,8 @@ export async function prepareMirror(client: pg.ClientBase, set: MigrationSet, le
       `--prisma-history mirror: the migrating role may not read and write Prisma's history ${table}; grant it SELECT and INSERT there, or leave mirroring off. Nothing was applied`,
     );
   }
-  const checksums = new Map<string, string>();
-  const known = texts ?? (await readTexts(set.files));
-  for (const file of set.files) checksums.set(file.folder, prismaChecksum(known.get(file.folder) ?? (await readFile(file.path, "utf8"))));
+  const unread = await readTexts(set.files.filter((f) => !texts?.has(f.folder)));
+  const checksums = new Map(set.files.map((f) => [f.folder, prismaChecksum(texts?.get(f.folder) ?? unread.get(f.folder)!)]));
   const recorded = ledger.filter((r) => r.status !== "started" && checksums.has(r.folder));
   if (recorded.length > 0) {
     // Like `prisma migrate resolve --applied` (sql_migration_persistence.rs, mark_migration_applied_impl) for a
