@@ -6,7 +6,7 @@ import { LedgerConflictError, SchemaDriftError, type Problem } from "./errors.js
 import { readMigrationSet, type MigrationSet, type RunMode } from "./files.js";
 import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from "./ledger.js";
 import { withAdvisoryLock } from "./advisory-lock.js";
-import { compareWithSnapshot, snapshotAfterRun } from "./catalog/snapshot.js";
+import { compareWithSnapshotCatalogs, snapshotAfterRun, withLockTimeout, type DriftBase } from "./catalog/snapshot.js";
 import { plan, type PlanOptions } from "./plan.js";
 import { adoptedFiles, viewAdoption, type AdoptedFile } from "./prisma-adopt.js";
 import type { PrismaHistoryMode } from "./prisma-history.js";
@@ -200,7 +200,9 @@ async function applyLocked(client: pg.Client, where: string, set: MigrationSet, 
   const planned = plan(set, adoption.ledger, ctx.planOptions);
   const version = await serverVersionNum(client);
   assertServerCanRun(planned.steps, version);
-  if (ctx.failOnDrift && planned.steps.length > 0) await refuseDrift(client, rows, ctx);
+  // One catalog read before any pending file: --fail-on-drift refuses on it, and otherwise the
+  // drift it finds is carried into the snapshot after the run rather than taken in.
+  const drift = planned.steps.length > 0 ? await driftBeforeApply(client, rows, ctx) : undefined;
   // Mirror mode's table and rights are checked before the ledger is touched: a role that cannot write it changes nothing.
   const apply = ctx.prismaHistory === "mirror" ? { ...ctx.apply, prismaMirror: await prepareMirror(client, set, adoption.ledger, adoption.texts) } : ctx.apply;
   await ensureLedger(client, ctx.ledger, set);
@@ -223,7 +225,9 @@ async function applyLocked(client: pg.Client, where: string, set: MigrationSet, 
   ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
   let enforced: Promise<Error | undefined> | undefined;
   const enforce = () => (enforced ??= enforceIntent(client, ctx));
-  const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter);
+  const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter, ctx.apply.lockTimeoutMs, () =>
+    drift ? { ...drift, statements: planned.steps.flatMap((s) => (s.action === "apply" ? s.file.statements : [])) } : undefined,
+  );
   // Privileges first, so the snapshot (and drift after it) records them as they stay.
   const outcome = await applySteps(client, planned.steps, { ...apply, serverVersionNum: version }, ctx.reporter, async () => {
     await enforce();
@@ -237,6 +241,10 @@ async function applyLocked(client: pg.Client, where: string, set: MigrationSet, 
   // With nothing to apply, or after a failed file (the files before it may have created tables),
   // they are made right here; a failed file stays the news.
   const privilegeFailure = await enforce();
+  // A failed run records no snapshot, except on a drifted database that the files before the
+  // failure moved to a new head: with no snapshot there, the next run would have nothing to carry
+  // the drift from and would take it in. Best effort (said if it fails); the failure stays the news.
+  if (outcome.failure && drift && outcome.results.length > 0) await snapshot();
   const failure = outcome.failure ?? privilegeFailure;
   return {
     database: where,
@@ -249,20 +257,46 @@ async function applyLocked(client: pg.Client, where: string, set: MigrationSet, 
 }
 
 /**
- * `--fail-on-drift`, under the lock and before the ledger is touched: pending files would build on
- * a schema no reviewed migration made, so a drifted database stops the run with each difference.
- * A database with nothing to compare with (applied before snapshots, or a snapshot of another
- * normaliser) is said and goes on: refusing it would block every database older than this check.
+ * Under the lock and before the ledger is touched, with files pending: the live catalog against
+ * the snapshot at the applied head. Returns the drift to carry, if any (nothing to compare with,
+ * or no difference: none).
+ *
+ * `--fail-on-drift`: pending files would build on a schema no reviewed migration made, so a
+ * drifted database stops the run with each difference. A database with nothing to compare with
+ * (applied before snapshots, or a snapshot of another normaliser) is said and goes on: refusing it
+ * would block every database older than this check.
  */
-async function refuseDrift(client: pg.ClientBase, rows: readonly LedgerRow[], ctx: MigratorContext): Promise<void> {
-  const comparison = await compareWithSnapshot(client, ctx.ledger, rows);
+async function driftBeforeApply(client: pg.ClientBase, rows: readonly LedgerRow[], ctx: MigratorContext): Promise<Omit<DriftBase, "statements"> | undefined> {
+  let compared: Awaited<ReturnType<typeof compareWithSnapshotCatalogs>>;
+  try {
+    // Reading a column default or a view's definition takes a table's ACCESS SHARE lock, so a
+    // session holding ACCESS EXCLUSIVE would make the read wait: as long as a file would, no longer.
+    compared = await withLockTimeout(client, ctx.apply.lockTimeoutMs, () => compareWithSnapshotCatalogs(client, ctx.ledger, rows));
+  } catch (error) {
+    const message = (error as Error).message;
+    if (ctx.failOnDrift) {
+      throw new Error(
+        `comparing the schema with its snapshot before applying (--fail-on-drift): ${message}; nothing was applied. ` +
+          `If a lock was waited for, run again when that transaction has finished, or raise --lock-timeout`,
+        { cause: error },
+      );
+    }
+    // Without the flag the comparison only keeps drift out of the next snapshot: said, and the run goes on.
+    ctx.reporter.event({ type: "drift-unchecked", reason: `${message}; a change made by hand before this run would be taken into the snapshot it records` });
+    return undefined;
+  }
+  const { comparison, snapshot, live } = compared;
   if (!comparison.checked) {
     // With nothing applied there is nothing to drift from: no line.
-    if (comparison.head !== null) ctx.reporter.event({ type: "drift-unchecked", reason: comparison.reason });
-    return;
+    if (ctx.failOnDrift && comparison.head !== null) ctx.reporter.event({ type: "drift-unchecked", reason: comparison.reason });
+    return undefined;
   }
-  if (comparison.differences.length > 0) throw new SchemaDriftError(comparison.head, comparison.snapshot.sha256, comparison.differences);
-  ctx.reporter.event({ type: "drift-none", head: comparison.head, sha256: comparison.snapshot.sha256 });
+  if (comparison.differences.length === 0) {
+    if (ctx.failOnDrift) ctx.reporter.event({ type: "drift-none", head: comparison.head, sha256: comparison.snapshot.sha256 });
+    return undefined;
+  }
+  if (ctx.failOnDrift) throw new SchemaDriftError(comparison.head, comparison.snapshot.sha256, comparison.differences);
+  return { old: snapshot!, before: live! };
 }
 
 /** Enforces the caller's privilege intent, if any; a failure is returned, to be reported as the run's. */

@@ -65,6 +65,8 @@ export function formatEvent(e: MigratorEvent, options: EventFormat = {}): string
       return `  drift       none: the schema is the snapshot's at ${e.head} (sha256 ${e.sha256.slice(0, 12)}…)`;
     case "drift-unchecked":
       return `note: drift not checked before applying: ${e.reason}`;
+    case "drift-carried":
+      return `warning: drift carried into the new snapshot at ${e.head}: ${e.differences} difference${e.differences === 1 ? "" : "s"}; \`migrate drift\` lists ${e.differences === 1 ? "it" : "them"}`;
     case "privileges-enforced":
       // Silent when nothing changed, so a re-run reads as one; each change is a line, as a grant is news.
       return e.changes.length === 0 ? undefined : e.changes.map((c) => `  privileges  ${c}`).join("\n");

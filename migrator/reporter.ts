@@ -25,6 +25,8 @@ export type MigratorEvent =
   | { type: "drift-none"; head: string; sha256: string }
   /** `apply --fail-on-drift` could not compare (no snapshot at the head, another normaliser): said, and the run goes on. */
   | { type: "drift-unchecked"; reason: string }
+  /** The schema had drifted before the run and the pending files did not settle it: the new snapshot keeps it as drift (catalog/carry.ts). */
+  | { type: "drift-carried"; head: string; differences: number }
   /** The tables' privileges were made what the caller's intent says (migrator/privileges/enforce.ts): what changed, if anything. */
   | { type: "privileges-enforced"; changes: string[] };
 

@@ -2,6 +2,8 @@ import type pg from "pg";
 import type { AfterRun } from "../apply.js";
 import type { Reporter } from "../reporter.js";
 import { quoteIdent, readLedger, type LedgerLocation, type LedgerRow } from "../ledger.js";
+import { carryDrift } from "./carry.js";
+import { claimsOf } from "./claims.js";
 import { diffCatalogs, driftLine, type CatalogDifference } from "./diff.js";
 import { snapshotTableOf, takeCatalog } from "./index.js";
 import { canonicalJson, fingerprintOf, NORMALISER_VERSION, privilegesFingerprintOf, type NormalisedCatalog } from "./normalise.js";
@@ -69,17 +71,43 @@ async function ensureSnapshotTable(client: pg.ClientBase, ledger: LedgerLocation
 }
 
 /**
+ * The drift an apply found before its pending files ran (DriftBase) and what the files claim as
+ * their own: the new snapshot keeps the drift as drift (carry.ts) instead of taking it in.
+ */
+export interface DriftBase {
+  /** The snapshot at the applied head before the run. */
+  old: NormalisedCatalog;
+  /** The live catalog just before the pending files, which differs from `old`. */
+  before: NormalisedCatalog;
+  /** The statements the run executes (not those it only baselines), read for claims.ts. */
+  statements: readonly { sql: string }[];
+}
+
+/** What recordSnapshot carried: the differences from the live catalog the new snapshot keeps. */
+export interface Carried {
+  differences: number;
+}
+
+/**
  * Reads the catalog and records it at the applied head, in one transaction that commits under the
  * session's own synchronous_commit: the caller makes this the run's durable commit, so the files
  * and their snapshot reach the disk together (apply.ts, ASYNC_COMMIT). Runs under the migration
- * lock, so no other migrator changes the schema between the last file and this read.
+ * lock, so no other migrator changes the schema between the last file and this read. With a
+ * drift base, drift the files did not settle is carried into it (carry.ts), never taken in.
  */
-export async function recordSnapshot(client: pg.ClientBase, ledger: LedgerLocation): Promise<Snapshot | undefined> {
+export async function recordSnapshot(
+  client: pg.ClientBase,
+  ledger: LedgerLocation,
+  base?: DriftBase,
+  lockTimeoutMs = 0,
+): Promise<(Snapshot & { carried?: Carried }) | undefined> {
   const head = appliedHead(await readLedger(client, ledger));
   if (!head) return undefined;
   // Back to the migrator's own role and settings: the files may have changed them on this session.
   await client.query("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL");
-  const catalog = await takeCatalog(client, ledger);
+  const after = await withLockTimeout(client, lockTimeoutMs, () => takeCatalog(client, ledger));
+  const catalog = base ? carryDrift(base.old, base.before, after, claimsOf(base.statements)) : after;
+  const remaining = base ? diffCatalogs(catalog, after).length : 0;
   const snapshot: Snapshot = {
     head,
     takenAt: new Date(),
@@ -102,7 +130,22 @@ export async function recordSnapshot(client: pg.ClientBase, ledger: LedgerLocati
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   }
-  return snapshot;
+  return remaining > 0 ? { ...snapshot, carried: { differences: remaining } } : snapshot;
+}
+
+/**
+ * Runs `fn` with the session's lock_timeout at `ms` (0: wait as long as it takes), then back to the
+ * session's default. The catalog read takes ACCESS SHARE on the tables whose defaults, checks and
+ * views it prints (pg_get_expr, pg_get_viewdef), so another session's ACCESS EXCLUSIVE lock would
+ * otherwise hold it, and the migration lock with it, for as long as that session likes.
+ */
+export async function withLockTimeout<T>(client: pg.ClientBase, ms: number, fn: () => Promise<T>): Promise<T> {
+  await client.query(`SET lock_timeout = ${Math.max(0, Math.round(ms))}`);
+  try {
+    return await fn();
+  } finally {
+    await client.query("RESET lock_timeout").catch(() => {});
+  }
 }
 
 /** The snapshot recorded at `head`, if any (none before the first run that recorded one). */
@@ -130,11 +173,12 @@ export async function readSnapshot(client: pg.ClientBase, ledger: LedgerLocation
  * written does not undo the files (they are applied and recorded); it is said, and `migrate drift`
  * then finds no snapshot at that head and says to compare with `--replay`.
  */
-export function snapshotAfterRun(client: pg.ClientBase, ledger: LedgerLocation, reporter: Reporter): AfterRun {
+export function snapshotAfterRun(client: pg.ClientBase, ledger: LedgerLocation, reporter: Reporter, lockTimeoutMs: number, base?: () => DriftBase | undefined): AfterRun {
   return async () => {
     try {
-      const snapshot = await recordSnapshot(client, ledger);
+      const snapshot = await recordSnapshot(client, ledger, base?.(), lockTimeoutMs);
       if (snapshot) reporter.event({ type: "snapshot-recorded", head: snapshot.head, sha256: snapshot.sha256 });
+      if (snapshot?.carried) reporter.event({ type: "drift-carried", head: snapshot.head, differences: snapshot.carried.differences });
       return snapshot !== undefined;
     } catch (error) {
       reporter.event({ type: "snapshot-failed", message: (error as Error).message });
@@ -158,29 +202,46 @@ export type SnapshotComparison =
 
 /** Compares the live catalog with the snapshot at the applied head; the caller holds the migration lock (or accepts a run in flight). */
 export async function compareWithSnapshot(client: pg.ClientBase, ledger: LedgerLocation, rows?: readonly LedgerRow[]): Promise<SnapshotComparison> {
+  return (await compareWithSnapshotCatalogs(client, ledger, rows)).comparison;
+}
+
+/**
+ * The same, with the two catalogs compared when there was a comparison: what apply keeps, so the
+ * one catalog read before its pending files serves both --fail-on-drift and the drift it carries.
+ */
+export async function compareWithSnapshotCatalogs(
+  client: pg.ClientBase,
+  ledger: LedgerLocation,
+  rows?: readonly LedgerRow[],
+): Promise<{ comparison: SnapshotComparison; snapshot?: NormalisedCatalog; live?: NormalisedCatalog }> {
   const head = appliedHead(rows ?? (await readLedger(client, ledger)));
-  if (!head) return { checked: false, head: null, reason: "no migration is applied yet, so there is no snapshot to compare with" };
+  if (!head) return { comparison: { checked: false, head: null, reason: "no migration is applied yet, so there is no snapshot to compare with" } };
   const snapshot = await readSnapshot(client, ledger, head);
   if (!snapshot) {
     return {
-      checked: false,
-      head,
-      reason: `no schema snapshot is recorded at the applied head ${head} (applied by a migrator without snapshots, or recording it failed); \`migrate drift --replay\` compares with what the applied files produce`,
+      comparison: {
+        checked: false,
+        head,
+        reason: `no schema snapshot is recorded at the applied head ${head} (applied by a migrator without snapshots, or recording it failed); \`migrate drift --replay\` compares with what the applied files produce`,
+      },
     };
   }
   if (snapshot.normaliser !== NORMALISER_VERSION) {
     return {
-      checked: false,
-      head,
-      reason: `the snapshot at ${head} was taken by normaliser ${snapshot.normaliser}, this migrator's is ${NORMALISER_VERSION}; \`migrate drift --replay\` compares without it`,
+      comparison: {
+        checked: false,
+        head,
+        reason: `the snapshot at ${head} was taken by normaliser ${snapshot.normaliser}, this migrator's is ${NORMALISER_VERSION}; \`migrate drift --replay\` compares without it`,
+      },
     };
   }
   const live = await takeCatalog(client, ledger);
-  return {
+  const comparison: SnapshotComparison = {
     checked: true,
     head,
     snapshot: { head: snapshot.head, takenAt: snapshot.takenAt, normaliser: snapshot.normaliser, sha256: snapshot.sha256 },
     liveSha256: fingerprintOf(live),
     differences: diffCatalogs(snapshot.catalog, live).map((d) => ({ ...d, line: driftLine(d) })),
   };
+  return { comparison, snapshot: snapshot.catalog, live };
 }

@@ -3,7 +3,9 @@
  * command and postgresql providers built by scripts/build-pulumi.sh; an embedded PostgreSQL 17 as
  * the existing server): the `drift` output after `up`, a column added by hand in it and on the audit
  * page, and `failOnDrift` stopping an `up` before its pending file, then letting it through once
- * the column is gone. The steps build on each other, so they run in order in one file.
+ * the column is gone; without `failOnDrift`, a column added by hand survives an `up` of a new file
+ * in the drift output (carried into the new snapshot, not taken in). The steps build on each other,
+ * so they run in order in one file.
  */
 import { execFile } from "node:child_process";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
@@ -16,6 +18,7 @@ import { localStack, type LocalStack } from "./local-stack-fixture.js";
 
 const DATABASE = "engine_drift";
 const NEW = "20990101000000_engine_drift_note";
+const NEXT = "20990102000000_engine_drift_next";
 const PLANTED = 'column "Member"."nickname" text exists in the database, not in the migrations';
 
 let stack: LocalStack;
@@ -108,5 +111,24 @@ describe("drift in the local stack under the real engine", () => {
     expect(await tableExists("engine_drift_note")).toBe(true);
     expect((await ledger()).at(-1)).toBe(NEW.split("_")[0]);
     expect(await driftOutput()).toMatchObject({ status: "none", head: NEW, differences: [], snapshot: { head: NEW } });
+  });
+
+  test("5. failOnDrift false: a column added by hand, then up with one new file: the file applies and the drift output still names the column", async () => {
+    await stack.configSet("failOnDrift", "false");
+    await query(`ALTER TABLE "Member" ADD COLUMN nickname text`);
+    const dir = path.join(stack.project.dir, "sql/migrations", NEXT);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, "migration.sql"), "CREATE TABLE engine_drift_next (id bigint PRIMARY KEY);\n");
+    const run = await up();
+    expect(run.code, printedBy(run)).toBe(0);
+    expect(await tableExists("engine_drift_next")).toBe(true);
+    expect(printedBy(run)).toMatch(new RegExp(`drift carried into the new snapshot at ${NEXT}: 1 difference; \`migrate drift\` lists it`));
+    // The snapshot at the new head is what the migrations produce, so the column is still drift.
+    expect(await driftOutput()).toMatchObject({
+      status: "drifted",
+      head: NEXT,
+      snapshot: { head: NEXT },
+      differences: [{ kind: "column", name: '"Member"."nickname"', line: PLANTED }],
+    });
   });
 });
