@@ -44,6 +44,8 @@ export function applyCommandLine(settings: StackSettings): string {
     "--expect-manifest",
     // failOnDrift (prod): before any pending file, a schema that differs from its snapshot stops the run.
     ...(settings.migrations.failOnDrift ? ["--fail-on-drift"] : []),
+    // prismaHistory mirror: Prisma's _prisma_migrations gets a row for every file recorded, for teams still running Prisma.
+    ...(settings.migrations.prismaHistory === "mirror" ? ["--prisma-history", "mirror"] : []),
     ...migratorFlags(settings),
   ]);
 }

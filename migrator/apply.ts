@@ -4,6 +4,7 @@ import type { MigrationFile, Statement } from "./files.js";
 import { serverVersionNum } from "./server-version.js";
 import { forgetStarted, markAppliedSql, qualifiedName, quoteIdent, recordSql, SINCE_MESSAGE_ARRIVED, type LedgerLocation } from "./ledger.js";
 import type { Step } from "./plan.js";
+import { mirrorRowSql, type MirrorKind, type PrismaMirror } from "./prisma-table.js";
 import type { Reporter } from "./reporter.js";
 import type { RelationName } from "./statements.js";
 
@@ -17,6 +18,8 @@ export interface ApplySettings {
   lockRetries: number;
   /** First pause between retries; doubles each time, with jitter. */
   retryDelayMs: number;
+  /** `--prisma-history mirror`: every file recorded also gets the row Prisma would have written, in the same transaction. */
+  prismaMirror?: PrismaMirror;
   /** The server's server_version_num, when the caller has read it; applySteps reads it otherwise. */
   serverVersionNum?: number;
   /**
@@ -74,6 +77,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * write would run as that role (which has no rights on the ledger) and the next file would too.
  */
 const AS_MIGRATOR = "RESET SESSION AUTHORIZATION; RESET ROLE";
+
+/** The row Prisma would have written for the file, in mirror mode; nothing otherwise. */
+function mirror(client: pg.ClientBase, settings: ApplySettings, file: MigrationFile, kind: MirrorKind): string {
+  return mirrorRowSql(client, settings.prismaMirror, settings.ledger, file, kind);
+}
 
 function timeoutsSql(file: MigrationFile, settings: ApplySettings, durable: boolean): string {
   const lock = file.lockTimeoutMs ?? settings.lockTimeoutMs;
@@ -191,7 +199,9 @@ async function runTransactional(client: pg.ClientBase, file: MigrationFile, sett
     }
     current = undefined;
     // The ledger row commits with the file or not at all.
-    await client.query(`${AS_MIGRATOR}; ${recordSql(client, settings.ledger, file, "applied", performance.now() - started)}${settings.beforeCommit ? "" : "; COMMIT"}`);
+    await client.query(
+      `${AS_MIGRATOR}; ${recordSql(client, settings.ledger, file, "applied", performance.now() - started)}${mirror(client, settings, file, "transaction")}${settings.beforeCommit ? "" : "; COMMIT"}`,
+    );
     await commitAfterHook(client, file, settings);
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
@@ -218,7 +228,7 @@ async function runPipelined(client: pg.ClientBase, file: MigrationFile, settings
   const body = file.statements.map((s) => `${s.sql}\n;`).join("\n");
   try {
     await client.query(
-      `${timeoutsSql(file, settings, durable)}; BEGIN;\n${body}\n${AS_MIGRATOR};\n${recordSql(client, settings.ledger, file, "applied", SINCE_MESSAGE_ARRIVED)}${settings.beforeCommit ? "" : "; COMMIT"}`,
+      `${timeoutsSql(file, settings, durable)}; BEGIN;\n${body}\n${AS_MIGRATOR};\n${recordSql(client, settings.ledger, file, "applied", SINCE_MESSAGE_ARRIVED)}${mirror(client, settings, file, "transaction")}${settings.beforeCommit ? "" : "; COMMIT"}`,
     );
     await commitAfterHook(client, file, settings);
   } catch (error) {
@@ -280,7 +290,7 @@ async function runOutsideTransaction(
       await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${existing.name}`);
       reporter.event({ type: "invalid-index-dropped", file, index: existing.name });
     } else if (existing?.valid && step.resumed) {
-      await client.query(`${AS_MIGRATOR}; ${recordSql(client, settings.ledger, file, "applied", null)}`);
+      await client.query(`${AS_MIGRATOR}; ${recordSql(client, settings.ledger, file, "applied", null)}${mirror(client, settings, file, "no-transaction")}`);
       reporter.event({ type: "file-completed-earlier", file, index: existing.name });
       return "completed-earlier";
     }
@@ -293,7 +303,10 @@ async function runOutsideTransaction(
     throw Object.assign(error as Error, { statement: current });
   }
   // Outside the try: the statement is done, so a failure here must leave the `started` marker.
-  await client.query(`${AS_MIGRATOR}; ${markAppliedSql(client, settings.ledger, file.folder, performance.now() - started)}`);
+  // One simple query, so one implicit transaction: the ledger's `applied` and Prisma's row land together.
+  await client.query(
+    `${AS_MIGRATOR}; ${markAppliedSql(client, settings.ledger, file.folder, performance.now() - started)}${mirror(client, settings, file, "no-transaction")}`,
+  );
   return "applied";
 }
 
@@ -375,7 +388,9 @@ async function runSteps(client: pg.ClientBase, steps: readonly Step[], settings:
     const durable = index === steps.length - 1 && !sealedAfter;
     const base = { folder: file.folder, version: file.version, name: file.name, file: file.relativePath, transactional: file.transactional };
     if (step.action === "baseline") {
-      await client.query(`${durable ? "RESET synchronous_commit; " : ""}${recordSql(client, settings.ledger, file, "baselined", null)}`);
+      await client.query(
+        `${durable ? "RESET synchronous_commit; " : ""}${recordSql(client, settings.ledger, file, "baselined", null)}${mirror(client, settings, file, "baselined")}`,
+      );
       reporter.event({ type: "file-baselined", file });
       results.push({ ...base, action: "baselined", durationMs: 0, attempts: 0 });
       continue;

@@ -16,6 +16,7 @@ import { redact } from "./redact.js";
 import { readManifest } from "./manifest.js";
 import { readPrivilegeIntent } from "./privileges/intent.js";
 import { PROJECT_ROOT } from "./root.js";
+import { PRISMA_HISTORY_MODES, type PrismaHistoryMode } from "./prisma-history.js";
 import type { Reporter } from "./reporter.js";
 
 export interface CliIO {
@@ -69,6 +70,9 @@ Apply:
                           (what a reviewer saw in pulumi preview)
   --fail-on-drift         before any pending file, compare the schema with the snapshot at
                           the applied head; refuse (exit 1, nothing applied) on any difference
+  --prisma-history MODE   ignore (default): Prisma's _prisma_migrations is only read, to adopt
+                          the files it finished; mirror: every file recorded also gets the row
+                          Prisma would write there, so prisma migrate deploy has nothing to do
   --allow-out-of-order    let a new file that orders before an applied one run
   --ignore-unknown        tolerate applied versions that no file has
   --lock-timeout DUR      lock_timeout for each file (default 5s; a file's
@@ -122,6 +126,7 @@ export const OPTIONS = {
   "expect-manifest": { type: "boolean" },
   "fail-on-drift": { type: "boolean" },
   "allow-out-of-order": { type: "boolean" },
+  "prisma-history": { type: "string" },
   "ignore-unknown": { type: "boolean" },
   "lock-timeout": { type: "string" },
   "statement-timeout": { type: "string" },
@@ -196,8 +201,17 @@ export function buildContext(values: Values, env: NodeJS.ProcessEnv, reporter: R
     },
     ...optional("privileges", readPrivilegeIntent(values.privileges, env)),
     ...(values["fail-on-drift"] ? { failOnDrift: true } : {}),
+    ...optional("prismaHistory", prismaHistoryOf(values["prisma-history"])),
     reporter,
   };
+}
+
+function prismaHistoryOf(value: string | undefined): PrismaHistoryMode | undefined {
+  if (value === undefined) return undefined;
+  if (!(PRISMA_HISTORY_MODES as readonly string[]).includes(value)) {
+    throw new UsageError(`--prisma-history "${value}" is not one of ${PRISMA_HISTORY_MODES.join(", ")}`);
+  }
+  return value as PrismaHistoryMode;
 }
 
 /** Node's parseArgs messages are long and speak of positionals; say what was wrong in one line. */
@@ -278,6 +292,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     }
     if (values["large-table-rows"] !== undefined && verb !== "rehearse") throw new UsageError("--large-table-rows goes with rehearse");
     if (values["fail-on-drift"] && verb !== "apply") throw new UsageError("--fail-on-drift goes with apply");
+    if (values["prisma-history"] !== undefined && verb !== "apply") throw new UsageError("--prisma-history goes with apply");
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"; see --help`);
     const progress = (text: string) => {
       if (values.quiet) return;
@@ -443,7 +458,13 @@ async function runVerb(
       if (json) {
         say(
           JSON.stringify(
-            { database: report.database, results: report.results, alreadyApplied: report.alreadyApplied, ...(report.failure ? errorJson(report.failure) : {}) },
+            {
+              database: report.database,
+              adopted: report.adopted,
+              results: report.results,
+              alreadyApplied: report.alreadyApplied,
+              ...(report.failure ? errorJson(report.failure) : {}),
+            },
             null,
             2,
           ),

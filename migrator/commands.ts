@@ -8,9 +8,13 @@ import { ensureLedger, readLedger, type LedgerLocation, type LedgerRow } from ".
 import { withAdvisoryLock } from "./advisory-lock.js";
 import { compareWithSnapshotCatalogs, snapshotAfterRun, withLockTimeout, type DriftBase } from "./catalog/snapshot.js";
 import { plan, type PlanOptions } from "./plan.js";
+import { adoptedFiles, viewAdoption, type AdoptedFile } from "./prisma-adopt.js";
+import type { PrismaHistoryMode } from "./prisma-history.js";
+import { findPrismaTable, prepareMirror, recordAdoptions, withPrismaLock } from "./prisma-table.js";
 import { enforcePrivileges } from "./privileges/enforce.js";
 import type { PrivilegeIntent } from "./privileges/intent.js";
 import type { Reporter } from "./reporter.js";
+import type { Adoption } from "./prisma-history.js";
 import { assertServerCanRun, serverVersionNum } from "./server-version.js";
 import { readVerifyFiles, verify, type VerifyReport } from "./verify.js";
 import { majorOf } from "./version-rules.js";
@@ -29,6 +33,8 @@ export interface MigratorContext {
   planOptions: PlanOptions;
   /** `apply --fail-on-drift`: refuse to apply pending files while the schema differs from its snapshot. */
   failOnDrift?: boolean;
+  /** `apply --prisma-history mirror`: also write Prisma's row for every file recorded (default ignore: Prisma's table is only read, to adopt). */
+  prismaHistory?: PrismaHistoryMode;
   /** The table privileges the caller intends: `apply` makes them so, `verify` compares (none: neither). */
   privileges?: PrivilegeIntent;
   reporter: Reporter;
@@ -59,20 +65,31 @@ export interface StatusReport {
     appliedBy: string;
   }[];
   pending: { folder: string; version: string; name: string; transactional: boolean; resumes: boolean }[];
-  /** Disagreements between the database and the files (edited, unknown, out of order). */
+  /** Files Prisma finished that the next apply records as adopted, running none of them (Prisma's `_prisma_migrations`). */
+  adopts: AdoptedFile[];
+  /** Disagreements between the database and the files (edited, unknown, out of order), and what stops adoption. */
   problems: Problem[];
 }
 
-export function statusOf(set: MigrationSet, ledger: LedgerRow[], options: PlanOptions, database: string): StatusReport {
-  let problems: Problem[] = [];
-  try {
-    plan(set, ledger, { ...options, only: undefined, baseline: undefined });
-  } catch (error) {
-    if (!(error instanceof LedgerConflictError)) throw error;
-    problems = error.problems;
+/** `adoption`: what the next apply would adopt from Prisma's history, and what stops it (viewAdoption). */
+export function statusOf(
+  set: MigrationSet,
+  ledger: LedgerRow[],
+  options: PlanOptions,
+  database: string,
+  adoption: { adoptions: Adoption[]; problems: Problem[]; ledger: LedgerRow[] } = { adoptions: [], problems: [], ledger },
+): StatusReport {
+  let problems: Problem[] = [...adoption.problems];
+  if (problems.length === 0) {
+    try {
+      plan(set, adoption.ledger, { ...options, only: undefined, baseline: undefined });
+    } catch (error) {
+      if (!(error instanceof LedgerConflictError)) throw error;
+      problems = error.problems;
+    }
   }
   const done = ledger.filter((r) => r.status !== "started");
-  const doneFolders = new Set(done.map((r) => r.folder));
+  const doneFolders = new Set([...done.map((r) => r.folder), ...adoption.adoptions.map((a) => a.file.folder)]);
   // Same rule as the planner: only the very file an interrupted run started resumes.
   const started = new Set(ledger.filter((r) => r.status === "started" && set.files.some((f) => f.folder === r.folder && f.checksum === r.checksum)).map((r) => r.folder));
   return {
@@ -91,6 +108,7 @@ export function statusOf(set: MigrationSet, ledger: LedgerRow[], options: PlanOp
     pending: set.files
       .filter((f) => !doneFolders.has(f.folder))
       .map((f) => ({ folder: f.folder, version: f.version, name: f.name, transactional: f.transactional, resumes: started.has(f.folder) })),
+    adopts: adoptedFiles(adoption.adoptions),
     problems,
   };
 }
@@ -99,7 +117,10 @@ export async function statusCommand(ctx: MigratorContext): Promise<StatusReport>
   return withDatabase(
     ctx,
     () => readMigrationSet(ctx.dir),
-    async (client, where, set) => statusOf(set, await readLedger(client, ctx.ledger, set), ctx.planOptions, where),
+    async (client, where, set) => {
+      const ledger = await readLedger(client, ctx.ledger, set);
+      return statusOf(set, ledger, ctx.planOptions, where, await viewAdoption(client, set, ledger, ctx.planOptions));
+    },
   );
 }
 
@@ -116,6 +137,8 @@ export interface PlanReport {
     statements: number;
     resumes: boolean;
   }[];
+  /** Files Prisma finished that apply records as adopted first, running none of them. */
+  adopts: AdoptedFile[];
 }
 
 export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
@@ -123,10 +146,13 @@ export async function planCommand(ctx: MigratorContext): Promise<PlanReport> {
     ctx,
     () => readMigrationSet(ctx.dir),
     async (client, where, set) => {
-      const planned = plan(set, await readLedger(client, ctx.ledger, set), ctx.planOptions);
+      const adoption = await viewAdoption(client, set, await readLedger(client, ctx.ledger, set), ctx.planOptions);
+      if (adoption.problems.length > 0) throw new LedgerConflictError(adoption.problems);
+      const planned = plan(set, adoption.ledger, ctx.planOptions);
       assertServerCanRun(planned.steps, await serverVersionNum(client));
       return {
         database: where,
+        adopts: adoptedFiles(adoption.adoptions),
         steps: planned.steps.map((s) => ({
           folder: s.file.folder,
           version: s.file.version,
@@ -148,6 +174,8 @@ export interface ApplyReport {
   results: StepResult[];
   /** Files applied before this run, untouched by it. */
   alreadyApplied: { folder: string; version: string; name: string; status: string; transactional: boolean }[];
+  /** Files this run adopted from Prisma's history: recorded, none run. */
+  adopted: AdoptedFile[];
   /** Files of the set still not applied after this run (with --only, the later ones). */
   stillPending: number;
   failure?: Error;
@@ -156,51 +184,76 @@ export interface ApplyReport {
 /** Plans under the migration lock (so two migrators never plan the same file) and applies. */
 async function lockedApply(client: pg.Client, where: string, set: MigrationSet, ctx: MigratorContext): Promise<ApplyReport> {
   return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
-    // Planned and checked against the server before the ledger is created: a set this run refuses changes nothing.
-    const rows = await readLedger(client, ctx.ledger, set);
-    const planned = plan(set, rows, ctx.planOptions);
-    const version = await serverVersionNum(client);
-    assertServerCanRun(planned.steps, version);
-    // One catalog read before any pending file: --fail-on-drift refuses on it, and otherwise the
-    // drift it finds is carried into the snapshot after the run rather than taken in.
-    const drift = planned.steps.length > 0 ? await driftBeforeApply(client, rows, ctx) : undefined;
-    await ensureLedger(client, ctx.ledger, set);
-    if (majorOf(version) < 14 && planned.steps.length > 0) ctx.reporter.event({ type: "no-dead-client-check", serverVersion: version });
-    const alreadyApplied = planned.applied.map(({ file, row }) => ({
+    // Where Prisma keeps a history (or is to, mirrored), Prisma's own lock too: its deploy must not run beside this.
+    const prisma = ctx.prismaHistory === "mirror" || (await findPrismaTable(client)) !== undefined;
+    return prisma ? withPrismaLock(client, () => applyLocked(client, where, set, ctx)) : applyLocked(client, where, set, ctx);
+  });
+}
+
+/** The apply itself, under the migration lock (and Prisma's, where it keeps a history). */
+async function applyLocked(client: pg.Client, where: string, set: MigrationSet, ctx: MigratorContext): Promise<ApplyReport> {
+  // Planned and checked against the server before the ledger is created: a set this run refuses changes nothing.
+  const rows = await readLedger(client, ctx.ledger, set);
+  // A database Prisma migrated: the files it finished are checked by its rules and counted as done.
+  const adoption = await viewAdoption(client, set, rows, ctx.planOptions);
+  if (adoption.problems.length > 0) throw new LedgerConflictError(adoption.problems);
+  const planned = plan(set, adoption.ledger, ctx.planOptions);
+  const version = await serverVersionNum(client);
+  assertServerCanRun(planned.steps, version);
+  // One catalog read before any pending file: --fail-on-drift refuses on it, and otherwise the
+  // drift it finds is carried into the snapshot after the run rather than taken in.
+  const drift = planned.steps.length > 0 ? await driftBeforeApply(client, rows, ctx) : undefined;
+  // Mirror mode's table and rights are checked before the ledger is touched: a role that cannot write it changes nothing.
+  const apply = ctx.prismaHistory === "mirror" ? { ...ctx.apply, prismaMirror: await prepareMirror(client, set, adoption.ledger, adoption.texts) } : ctx.apply;
+  await ensureLedger(client, ctx.ledger, set);
+  if (adoption.adoptions.length > 0) {
+    await recordAdoptions(client, ctx.ledger, adoption.table!, adoption.adoptions);
+    ctx.reporter.event({ type: "adopted", files: adoption.adoptions.map((a) => a.file) });
+  }
+  if (majorOf(version) < 14 && planned.steps.length > 0) ctx.reporter.event({ type: "no-dead-client-check", serverVersion: version });
+  const adoptedNow = new Set(adoption.adoptions.map((a) => a.file.folder));
+  const alreadyApplied = planned.applied
+    .filter(({ file }) => !adoptedNow.has(file.folder))
+    .map(({ file, row }) => ({
       folder: file.folder,
       version: file.version,
       name: file.name,
       status: row.status,
       transactional: row.transactional,
     }));
-    // Said before anything runs, so progress reads in the order files apply: what was there, then what is new.
-    ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
-    let enforced: Promise<Error | undefined> | undefined;
-    const enforce = () => (enforced ??= enforceIntent(client, ctx));
-    const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter, ctx.apply.lockTimeoutMs, () =>
-      drift ? { ...drift, statements: planned.steps.flatMap((s) => (s.action === "apply" ? s.file.statements : [])) } : undefined,
-    );
-    // Privileges first, so the snapshot (and drift after it) records them as they stay.
-    const outcome = await applySteps(client, planned.steps, { ...ctx.apply, serverVersionNum: version }, ctx.reporter, async () => {
-      await enforce();
-      return snapshot();
-    });
-    // With nothing to apply, or after a failed file (the files before it may have created tables),
-    // they are made right here; a failed file stays the news.
-    const privilegeFailure = await enforce();
-    // A failed run records no snapshot, except on a drifted database that the files before the
-    // failure moved to a new head: with no snapshot there, the next run would have nothing to carry
-    // the drift from and would take it in. Best effort (said if it fails); the failure stays the news.
-    if (outcome.failure && drift && outcome.results.length > 0) await snapshot();
-    const failure = outcome.failure ?? privilegeFailure;
-    return {
-      database: where,
-      results: outcome.results,
-      alreadyApplied,
-      stillPending: set.files.length - alreadyApplied.length - outcome.results.length,
-      ...(failure ? { failure } : {}),
-    };
+  // Said before anything runs, so progress reads in the order files apply: what was there, then what is new.
+  ctx.reporter.event({ type: "planned", alreadyApplied, pending: planned.steps.length });
+  let enforced: Promise<Error | undefined> | undefined;
+  const enforce = () => (enforced ??= enforceIntent(client, ctx));
+  const snapshot = snapshotAfterRun(client, ctx.ledger, ctx.reporter, ctx.apply.lockTimeoutMs, () =>
+    drift ? { ...drift, statements: planned.steps.flatMap((s) => (s.action === "apply" ? s.file.statements : [])) } : undefined,
+  );
+  // Privileges first, so the snapshot (and drift after it) records them as they stay.
+  const outcome = await applySteps(client, planned.steps, { ...apply, serverVersionNum: version }, ctx.reporter, async () => {
+    await enforce();
+    return snapshot();
   });
+  // An adoption with nothing to run still records the schema at its head, so drift has something to compare with.
+  if (adoption.adoptions.length > 0 && planned.steps.length === 0) {
+    await enforce();
+    await snapshot();
+  }
+  // With nothing to apply, or after a failed file (the files before it may have created tables),
+  // they are made right here; a failed file stays the news.
+  const privilegeFailure = await enforce();
+  // A failed run records no snapshot, except on a drifted database that the files before the
+  // failure moved to a new head: with no snapshot there, the next run would have nothing to carry
+  // the drift from and would take it in. Best effort (said if it fails); the failure stays the news.
+  if (outcome.failure && drift && outcome.results.length > 0) await snapshot();
+  const failure = outcome.failure ?? privilegeFailure;
+  return {
+    database: where,
+    results: outcome.results,
+    alreadyApplied,
+    adopted: adoptedFiles(adoption.adoptions),
+    stillPending: set.files.length - alreadyApplied.length - adoption.adoptions.length - outcome.results.length,
+    ...(failure ? { failure } : {}),
+  };
 }
 
 /**

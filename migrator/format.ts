@@ -5,6 +5,7 @@ import type { LintReport } from "./lint-command.js";
 import type { MigratorEvent } from "./reporter.js";
 import type { VerifyReport } from "./verify.js";
 import { displayVersion } from "./version-rules.js";
+import { describeAdoption } from "./prisma-history.js";
 
 const mode = (transactional: boolean) => (transactional ? "transaction" : "no-transaction");
 /** What a file of the set says of how it runs, and a note for the forms Prisma writes. */
@@ -36,10 +37,13 @@ export function formatEvent(e: MigratorEvent, options: EventFormat = {}): string
     case "planned":
       if (e.alreadyApplied.length === 0) return undefined;
       if (options.verbose) {
-        return e.alreadyApplied.map((a) => `  ${a.status === "baselined" ? "baselined  " : "already    "} ${a.folder.padEnd(56)} ${mode(a.transactional)}`).join("\n");
+        return e.alreadyApplied.map((a) => `  ${(a.status === "applied" ? "already" : a.status).padEnd(11)} ${a.folder.padEnd(56)} ${mode(a.transactional)}`).join("\n");
       }
       // A long history is one line; with nothing pending not even that (the summary says it all).
       return e.pending === 0 ? undefined : `  already     ${describeApplied(e.alreadyApplied)} (--verbose lists them)`;
+    case "adopted":
+      if (options.verbose) return e.files.map((f) => `  adopted     ${f.folder.padEnd(56)} ${fileMode(f).padEnd(15)} (Prisma ran it; recorded, not run)`).join("\n");
+      return `  adopted     ${describeAdoption(e.files)}: recorded, none run (--verbose lists them)`;
     case "file-started":
       return undefined;
     case "file-applied":
@@ -73,8 +77,8 @@ export function formatEvent(e: MigratorEvent, options: EventFormat = {}): string
 function describeApplied(applied: { folder: string; status: string }[]): string {
   const folder = (a: { folder: string }) => a.folder;
   const range = applied.length === 1 ? folder(applied[0]!) : `${folder(applied[0]!)} … ${folder(applied.at(-1)!)}`;
-  const baselined = applied.filter((a) => a.status === "baselined").length;
-  return `${applied.length} file${applied.length === 1 ? "" : "s"}, ${range}${baselined ? ` (${baselined} baselined)` : ""}`;
+  const notes = (["baselined", "adopted"] as const).map((s) => [applied.filter((a) => a.status === s).length, s] as const).filter(([n]) => n > 0);
+  return `${applied.length} file${applied.length === 1 ? "" : "s"}, ${range}${notes.length ? ` (${notes.map(([n, s]) => `${n} ${s}`).join(", ")})` : ""}`;
 }
 
 export interface ApplyFormat {
@@ -85,22 +89,25 @@ export interface ApplyFormat {
 /** The summary line of an apply: the files this run applied were listed as progress, as was (in brief) the rest. */
 export function formatApply(report: ApplyReport, where?: ApplyFormat): string {
   const lines: string[] = [];
+  // Adopted files were recorded this run, but none ran: said first, and not counted as applied by it.
+  const adopted = report.adopted.length > 0 ? `Adopted ${describeAdoption(report.adopted)}, running none of them. ` : "";
   const applied = report.results.filter((r) => r.action !== "baselined").length;
   const baselined = report.results.filter((r) => r.action === "baselined").length;
   const total = report.results.reduce((sum, r) => sum + r.durationMs, 0);
   if (report.failure) {
     lines.push(`Applied ${applied} migration${applied === 1 ? "" : "s"} before a failure.`);
   } else if (report.results.length === 0 && report.stillPending === 0) {
-    const last = report.alreadyApplied.at(-1);
+    const last = report.adopted.at(-1) ?? report.alreadyApplied.at(-1);
     const facts = [where ? `${where.dir} on ${report.database}` : undefined, last ? `the last is ${last.folder}` : undefined].filter(Boolean);
-    lines.push(`Nothing pending: all ${report.alreadyApplied.length} migrations are applied${facts.length ? ` (${facts.join("; ")})` : ""}.`);
+    const total = report.alreadyApplied.length + report.adopted.length;
+    lines.push(`${adopted}Nothing pending: all ${total} migrations are applied${facts.length ? ` (${facts.join("; ")})` : ""}.`);
   } else if (report.results.length === 0) {
     // --only a file that is already applied: the others are not this run's business, but say so.
-    lines.push(`Nothing to apply in this run; ${report.alreadyApplied.length} applied, ${report.stillPending} still pending.`);
+    lines.push(`${adopted}Nothing to apply in this run; ${report.alreadyApplied.length + report.adopted.length} applied, ${report.stillPending} still pending.`);
   } else {
-    const before = report.alreadyApplied.length;
+    const before = report.alreadyApplied.length + report.adopted.length;
     lines.push(
-      `Applied ${applied} migration${applied === 1 ? "" : "s"}${baselined ? `, baselined ${baselined}` : ""} in ${ms(total)}; ${before} ${before === 1 ? "was" : "were"} already applied` +
+      `${adopted}Applied ${applied} migration${applied === 1 ? "" : "s"}${baselined ? `, baselined ${baselined}` : ""} in ${ms(total)}; ${before} ${before === 1 ? "was" : "were"} already applied` +
         `${report.stillPending > 0 ? `; ${report.stillPending} still pending` : ""}.`,
     );
   }
@@ -117,14 +124,17 @@ export function formatStatus(report: StatusReport): string {
       `  ${"pending".padEnd(10)} ${p.folder.padEnd(56)} ${mode(p.transactional)}${p.resumes ? "  (an earlier run was interrupted in it; it resumes safely)" : ""}`,
     );
   }
-  lines.push(`${report.applied.length} applied, ${report.pending.length} pending.`);
+  if (report.adopts.length > 0) lines.push(`  ${"adopts".padEnd(10)} ${describeAdoption(report.adopts)}: the next apply records them, running none`);
+  lines.push(`${report.applied.length} applied, ${report.adopts.length > 0 ? `${report.adopts.length} to adopt, ` : ""}${report.pending.length} pending.`);
   for (const p of report.problems) lines.push(`problem: ${formatProblem(p)}`);
   return lines.join("\n");
 }
 
 export function formatPlan(report: PlanReport): string {
-  if (report.steps.length === 0) return `Nothing pending on ${report.database}.`;
-  const lines = [`Plan for ${report.database}:`];
+  const adopts = report.adopts.length > 0 ? [`  adopts ${describeAdoption(report.adopts)}, runs none of them`] : [];
+  if (report.steps.length === 0 && adopts.length === 0) return `Nothing pending on ${report.database}.`;
+  const lines = [`Plan for ${report.database}:`, ...adopts];
+  if (report.steps.length === 0) lines.push("  nothing else is pending");
   report.steps.forEach((s, i) => {
     lines.push(
       `  ${String(i + 1).padStart(3)}. ${s.action.padEnd(8)} ${s.file.replace(/\/migration\.sql$/, "").padEnd(56)} ${(s.statements === 0 ? "empty" : s.mode).padEnd(15)} ${s.statements} statement${s.statements === 1 ? "" : "s"}${s.statements === 0 ? " (comments only: recorded as applied, nothing runs)" : ""}${s.resumes ? " (resumes an interrupted run)" : ""}`,

@@ -10,9 +10,18 @@ export interface LedgerLocation {
 
 export const DEFAULT_LEDGER: LedgerLocation = { schema: "migrator", table: "applied_migrations" };
 
-export type LedgerStatus = "applied" | "baselined" | "started";
+/**
+ * `applied`: run by the migrator; `baselined`: recorded, not run (`--baseline`); `adopted`: run by
+ * Prisma, found finished in its `_prisma_migrations` and recorded, not run; `started`: a
+ * no-transaction file interrupted while running.
+ */
+export type LedgerStatus = "applied" | "baselined" | "adopted" | "started";
 
-/** One row of the ledger: one migration file, applied (or baselined, or interrupted while running). */
+/** The statuses a ledger accepts, in its CHECK constraint. */
+const STATUSES: readonly LedgerStatus[] = ["applied", "baselined", "adopted", "started"];
+const STATUS_CHECK = `CHECK (status IN (${STATUSES.map((s) => `'${s}'`).join(", ")}))`;
+
+/** One row of the ledger: one migration file, applied (or baselined, adopted, or interrupted while running). */
 export interface LedgerRow {
   /** What identifies the file, as Prisma does: its folder name, e.g. "20260123015816_add_v2_tables". */
   folder: string;
@@ -81,7 +90,7 @@ async function createLedger(client: pg.ClientBase, location: LedgerLocation): Pr
       name          text        NOT NULL,
       checksum      text        NOT NULL,
       transactional boolean     NOT NULL,
-      status        text        NOT NULL CHECK (status IN ('applied', 'baselined', 'started')),
+      status        text        NOT NULL ${STATUS_CHECK},
       applied_at    timestamptz NOT NULL DEFAULT now(),
       duration_ms   integer,
       applied_by    text        NOT NULL DEFAULT current_user,
@@ -208,6 +217,34 @@ async function upgradeLedger(client: pg.ClientBase, location: LedgerLocation, se
     throw new Error(
       `upgrading the ledger ${location.schema}.${location.table} to be keyed by folder name failed, and it is unchanged: ${(cause as Error).message}; ` +
         `the upgrade alters the table, so run apply once as the ledger's owner`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Lets a ledger made before `adopted` existed hold it: its CHECK constraint listed the other three
+ * statuses, so it is replaced in place (one ALTER TABLE, in the caller's transaction). Only called
+ * when an adoption is about to be written: altering needs the table's owner, and a ledger that
+ * never adopts must keep working for a role that only has rights on its rows. A migrator from
+ * before adoption reads an `adopted` row as done (it runs only files with no row, and resumes only
+ * `started` ones), so nothing it meets re-runs.
+ */
+export async function acceptAdopted(client: pg.ClientBase, location: LedgerLocation): Promise<void> {
+  const table = qualifiedName(location);
+  const { rows } = await client.query<{ conname: string; def: string }>(
+    `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'c'`,
+    [table],
+  );
+  const status = rows.filter((r) => /\bstatus\b/.test(r.def));
+  if (status.length > 0 && status.every((r) => r.def.includes("'adopted'"))) return;
+  const drops = status.map((r) => `DROP CONSTRAINT ${quoteIdent(r.conname)}, `).join("");
+  try {
+    await client.query(`ALTER TABLE ${table} ${drops}ADD CONSTRAINT ${quoteIdent(`${location.table}_status_check`)} ${STATUS_CHECK}`);
+  } catch (cause) {
+    throw new Error(
+      `letting the ledger ${location.schema}.${location.table} record adopted files failed: ${(cause as Error).message}; ` +
+        `adoption alters its status check once, so run apply once as the ledger's owner`,
       { cause },
     );
   }

@@ -3,6 +3,7 @@ import { withClientWhile } from "./connection.js";
 import type { Problem } from "./errors.js";
 import { readMigrationSetWithProblems, type MigrationSet } from "./files.js";
 import { readLedger } from "./ledger.js";
+import { viewAdoption } from "./prisma-adopt.js";
 import { DEFAULT_LINT_MAJOR, lintMigrations, type LintFinding } from "./lint.js";
 import { selectForLint, type LintScope } from "./lint-scope.js";
 import { serverVersionNum } from "./server-version.js";
@@ -74,8 +75,10 @@ export async function lintCommand(ctx: MigratorContext, request: LintRequest): P
   const { set, problems, pending, major } = await withClientWhile(target, read, async (client, { set, problems }) => {
     const ledger = await readLedger(client, ctx.ledger);
     const major = majorOf(await serverVersionNum(client));
-    // The planner's own rule says what is pending; an edited applied file is not pending (status names it).
-    const pending = new Set(statusOf(set, ledger, {}, target.display).pending.map((p) => `${p.version}_${p.name}`));
+    // The planner's own rule says what is pending; an edited applied file is not pending (status names it),
+    // nor is one Prisma finished on a database not adopted yet (apply adopts it, never runs it).
+    const adoption = await viewAdoption(client, set, ledger, {});
+    const pending = new Set(statusOf(set, ledger, {}, target.display, adoption).pending.map((p) => p.folder));
     return { set, problems, pending, major };
   });
   return finish(set, problems, { kind: "pending", pending, from: `not in the ledger of ${target.display}` }, major, target.display);

@@ -10,6 +10,8 @@ export type MigratorEvent =
   | { type: "lock-acquired"; waitedMs: number }
   /** The plan is made (under the lock): the files applied before this run, in version order. */
   | { type: "planned"; alreadyApplied: { folder: string; version: string; name: string; status: string; transactional: boolean }[]; pending: number }
+  /** Files Prisma finished, recorded as adopted (one transaction, none run), before any pending file. */
+  | { type: "adopted"; files: MigrationFile[] }
   | { type: "file-started"; file: MigrationFile; attempt: number }
   | { type: "file-applied"; file: MigrationFile; durationMs: number }
   | { type: "file-baselined"; file: MigrationFile }

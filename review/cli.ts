@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { resolveConnection, withClient, type ConnectionTarget } from "../migrator/connection.js";
-import { ExitCode, exitCodeOf, UsageError } from "../migrator/errors.js";
+import { ExitCode, exitCodeOf, formatProblem, UsageError } from "../migrator/errors.js";
 import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
 import { DEFAULT_APPLY_SETTINGS } from "../migrator/apply.js";
 import { DEFAULT_REHEARSAL_MAJOR, readTargetState, rehearse, type Rehearsal } from "../migrator/rehearse.js";
@@ -17,7 +17,8 @@ import { serverVersionNum } from "../migrator/server-version.js";
 import { majorOf } from "../migrator/version-rules.js";
 import { summarisePreview } from "./preview.js";
 import { redact } from "../migrator/redact.js";
-import { buildReview, ledgerFromManifest, pendingFiles } from "./review.js";
+import { buildReview, ledgerFromManifest, pendingFiles, type Adoption } from "./review.js";
+import { viewAdoption } from "../migrator/prisma-adopt.js";
 import { renderReview } from "./markdown.js";
 import { PROJECT_ROOT } from "../migrator/root.js";
 
@@ -163,16 +164,26 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
     // Lint judges for the target's major: the server's own when it is reachable, else the stack's.
     let pgMajor = preview.pgMajor ?? DEFAULT_LINT_MAJOR;
     let drift: SnapshotComparison | undefined;
+    let adoption: Adoption | undefined;
     if (target) {
       // The stack's own ledger: a stack with ledgerSchema set keeps it elsewhere than the default.
       const location = validateLedgerLocation({ ...DEFAULT_LEDGER, schema: explicitSchema ?? preview.ledgerSchema ?? DEFAULT_LEDGER.schema });
       // And the schema against the snapshot at the applied head: what `up` with failOnDrift would refuse.
-      ({ ledger, drift, pgMajor } = await withClient(target, async (client) => {
+      ({ ledger, drift, pgMajor, adoption } = await withClient(target, async (client) => {
         const rows = await readLedger(client, location, set);
-        return { ledger: rows, drift: await compareWithSnapshot(client, location, rows), pgMajor: majorOf(await serverVersionNum(client)) };
+        // A database Prisma migrated: the files it finished are adopted by `up`, not run, so they are not pending.
+        const view = await viewAdoption(client, set, rows, {});
+        return {
+          ledger: view.ledger,
+          drift: await compareWithSnapshot(client, location, rows),
+          pgMajor: majorOf(await serverVersionNum(client)),
+          adoption: { known: true as const, folders: view.adoptions.map((a) => a.file.folder), problems: view.problems.map(formatProblem) },
+        };
       }));
     } else if (preview.manifest) {
       ledger = ledgerFromManifest(preview.manifest.before);
+      // The state lists nothing applied: the first `up` may meet a database Prisma migrated, which the preview cannot see.
+      if (ledger.length === 0) adoption = { known: false };
     } else {
       throw new Error(
         "the preview has no migration-apply command with a manifest, so what is applied cannot be known; give --database-url, or check the stack's program",
@@ -191,6 +202,7 @@ export async function runReview(argv: string[], io: ReviewIO): Promise<number> {
       lintMajor: pgMajor,
       ...(drift ? { drift } : {}),
       ...(rehearsal ? { rehearsal } : {}),
+      ...(adoption ? { adoption } : {}),
     });
     io.stdout(renderReview(review, { secrets, ...(values.full ? { limit: Number.MAX_SAFE_INTEGER } : {}) }));
     // A pending file that does not apply fails the pull request here, not `up`: after the comment, which says why.

@@ -190,6 +190,34 @@ export interface RenderOptions {
   limit?: number;
 }
 
+/** What `up` does with Prisma's history: adopts files (read from the database), or may (the preview alone cannot tell). */
+function adoptionLines(review: Review): string[] {
+  const a = review.adoption;
+  if (!a) return [];
+  if (!a.known) {
+    return [
+      "Read from the preview alone, which cannot see the database: if it holds Prisma's `_prisma_migrations`, the first `up` adopts the files Prisma finished (records them, runs none of them) and runs only the rest. Give `--database-url` to see which.",
+      "",
+    ];
+  }
+  const lines: string[] = [];
+  if (a.folders.length > 0) {
+    const n = a.folders.length;
+    const range = n === 1 ? code(a.folders[0]!) : `${code(a.folders[0]!)} … ${code(a.folders.at(-1)!)}`;
+    lines.push(
+      `**Adopts ${n} file${n === 1 ? "" : "s"} from Prisma's history** (\`_prisma_migrations\`, ${range}): \`up\` records them as adopted and runs none of them.`,
+      "",
+    );
+  }
+  if (a.problems.length > 0) {
+    lines.push("Prisma's history (`_prisma_migrations`) stops `up` before anything runs:", "");
+    for (const p of a.problems.slice(0, 20)) lines.push(`- ${cell(p)}`);
+    if (a.problems.length > 20) lines.push(`- …and ${a.problems.length - 20} more`);
+    lines.push("");
+  }
+  return lines;
+}
+
 export function renderReview(review: Review, options: RenderOptions = {}): string {
   const limit = options.limit ?? COMMENT_LIMIT;
   // Passwords first (redact.ts), then whole connection URLs: a comment names no host, user or database either.
@@ -229,6 +257,7 @@ export function renderReview(review: Review, options: RenderOptions = {}): strin
       : "Applied files read from the stack's state (the apply command's manifest at the last successful `up`), as `pulumi preview` shows it.",
     "",
   );
+  head.push(...adoptionLines(review));
   // Applied files are not linted: one that ran long ago cannot be changed, only followed by a new one.
   if (pending.length > 0) head.push(`Lint (squawk) judged the pending files for PostgreSQL ${review.lintMajor}.`, "");
 

@@ -46,7 +46,12 @@ export interface Review {
   drift?: SnapshotComparison;
   /** `--rehearse`: the pending files applied on a scratch server (migrator/rehearse.ts). */
   rehearsal?: Rehearsal;
+  /** Prisma's history: what `up` adopts (read from the database), or unknown (the preview alone cannot see it). */
+  adoption?: Adoption;
 }
+
+/** What `up` adopts from Prisma's `_prisma_migrations`: the folders, and what would stop it (formatted problems). */
+export type Adoption = { known: true; folders: string[]; problems: string[] } | { known: false };
 
 /**
  * The manifest's values read back as ledger rows (`<name> <mode> sha256:<hex>`): what the last
@@ -102,6 +107,7 @@ export function buildReview(input: {
   lintMajor: number;
   drift?: SnapshotComparison;
   rehearsal?: Rehearsal;
+  adoption?: Adoption;
 }): Review {
   const { set } = input;
   const files = new Map(set.files.map((f) => [f.folder, f]));
@@ -159,5 +165,6 @@ export function buildReview(input: {
     lintMajor: input.lintMajor,
     ...(input.drift ? { drift: input.drift } : {}),
     ...(input.rehearsal ? { rehearsal: input.rehearsal } : {}),
+    ...(input.adoption ? { adoption: input.adoption } : {}),
   };
 }

@@ -7,6 +7,8 @@ export const COMMON_DEFAULTS = {
   /** The migrator's own default, so `npm start` and the stacks keep the ledger in the same place. */
   ledgerSchema: "migrator",
   allowRemovedMigrations: false,
+  /** Prisma's table is read to adopt a database Prisma migrated, never written unless asked (mirror). */
+  prismaHistory: "ignore",
   appSchema: "public",
   migratorRole: "migrator",
   appRole: "app",

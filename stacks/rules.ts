@@ -5,6 +5,7 @@
  * together with another key's, the reader here calls the check for it (stacks/checks.ts).
  */
 import { parseDuration } from "../migrator/durations.js";
+import { PRISMA_HISTORY_MODES } from "../migrator/prisma-history.js";
 import {
   checkAuroraMultiAz,
   checkCleartextOnlyToLoopback,
@@ -53,6 +54,7 @@ export const CONFIG_KEYS: Record<string, Scope> = {
   verificationFailures: "all",
   verificationRun: "all",
   failOnDrift: "all",
+  prismaHistory: "all",
   sslMode: "all",
   sslRootCert: "all",
   migratorRole: "all",
@@ -303,6 +305,7 @@ export function readMigrations(r: ConfigReader, environment: Environment): Migra
     verificationFailures: r.oneOf("verificationFailures", ["fail", "warn"] as const, defaults.verificationFailures),
     verificationRun: r.optionalString("verificationRun"),
     failOnDrift: r.bool("failOnDrift", defaults.failOnDrift),
+    prismaHistory: r.oneOf("prismaHistory", PRISMA_HISTORY_MODES, COMMON_DEFAULTS.prismaHistory),
   };
 }
 

@@ -27,6 +27,8 @@ export interface MigrationSettings {
   verificationRun: string | undefined;
   /** Refuse to apply pending files while the schema differs from the snapshot at the applied head. */
   failOnDrift: boolean;
+  /** `mirror`: every file the migrator records also gets the row Prisma would have written in `_prisma_migrations`. */
+  prismaHistory: "ignore" | "mirror";
 }
 
 /** How the program's connections (migrations, verification, roles) reach the database. */

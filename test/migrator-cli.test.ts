@@ -84,6 +84,8 @@ describe("--json documents", () => {
       database: expect.stringMatching(/^postgres@127\.0\.0\.1:\d+\/cli_/),
       applied: [],
       pending: FILES.map((f) => ({ folder: `${f.version}_${f.name}`, version: f.version, name: f.name, transactional: f.version !== "2", resumes: false })),
+      // No _prisma_migrations here: nothing to adopt.
+      adopts: [],
       problems: [],
     });
     // status reads only: it does not create the ledger.
@@ -132,6 +134,7 @@ describe("--json documents", () => {
     expect(run.code).toBe(0);
     expect(run.json).toEqual({
       database: expect.stringMatching(/^postgres@127\.0\.0\.1:\d+\/cli_/),
+      adopted: [],
       results: [
         {
           folder: "2_users_email",
