@@ -7,11 +7,12 @@ import { withReplay } from "./catalog/replay.js";
 import { statusOf, type MigratorContext } from "./commands.js";
 import { withClientWhile, type ConnectionTarget } from "./connection.js";
 import { appliedFiles, roleNames, withoutOwners } from "./drift.js";
-import { MigrationFailedError } from "./errors.js";
+import { formatProblem, MigrationFailedError } from "./errors.js";
 import { readMigrationSet, type MigrationFile, type MigrationSet } from "./files.js";
 import { readLedger, quoteIdent } from "./ledger.js";
 import { filesAfter } from "./lint-scope.js";
 import { compareLocks, PG_LOCK_MODES, type HeldLock, type LockComparison, type PredictedLock } from "./rehearse-locks.js";
+import { viewAdoption } from "./prisma-adopt.js";
 import { isLarge, type TableSize } from "./rehearse-size.js";
 import { tableWork, type TableWork } from "./rehearse-work.js";
 import type { Reporter } from "./reporter.js";
@@ -147,9 +148,18 @@ export async function readTargetState(
 ): Promise<TargetState> {
   await makeReadOnly(client, display);
   return withAdvisoryLock(client, ctx.ledger, ctx.lockWaitMs, ctx.reporter, async () => {
-    const rows = await readLedger(client, ctx.ledger, set);
+    const own = await readLedger(client, ctx.ledger, set);
+    // A database Prisma migrated and not adopted yet: what `apply` will adopt counts as applied, as it will there.
+    const adoption = await viewAdoption(client, set, own, {});
+    const rows = adoption.ledger;
     const done = rows.filter((r) => r.status !== "started");
     const notes: string[] = [];
+    if (adoption.adoptions.length > 0) {
+      notes.push(
+        `${adoption.adoptions.length} file${adoption.adoptions.length === 1 ? "" : "s"} of Prisma's history (${adoption.table}) counted as applied: \`apply\` adopts them, running none`,
+      );
+    }
+    for (const problem of adoption.problems) notes.push(`\`apply\` would refuse to adopt Prisma's history: ${formatProblem(problem)}`);
     const applied = appliedFiles(
       done.map((r) => ({ folder: r.folder, checksum: r.checksum })),
       set.files,

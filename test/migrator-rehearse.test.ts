@@ -12,6 +12,7 @@ import { migrate, migrateJson, printed } from "./support/cli.js";
 import { freshDatabase, withTestClient } from "./support/database.js";
 import { ledgerRows, query } from "./support/migrator-db.js";
 import { MIGRATIONS } from "./support/seed-set.js";
+import { migrateAsPrisma } from "./support/prisma.js";
 import { writeMigration } from "./support/sets.js";
 
 // `migrate rehearse` on real servers: the seed set from nothing (on 17 and on 16), a broken file
@@ -249,6 +250,24 @@ describe("migrate rehearse against a database", () => {
     expect(text.stdout).toContain(
       `Drift: the database differs from the replayed applied files in 1 place (the rehearsal goes on from the files):\n  column "Member"."nickname" text exists in the database, not in the migrations\n`,
     );
+  }, 180_000);
+
+  test("a database Prisma migrated, not adopted yet: what apply adopts is the applied part, Prisma's table is no drift, only the new file is rehearsed", async () => {
+    const url = await freshDatabase("rehearse");
+    const dir = await withPending();
+    const seedFolders = (await readMigrationSet(MIGRATIONS)).files.map((f) => f.folder);
+    await migrateAsPrisma(url, dir, seedFolders);
+    const run = await migrateJson(["rehearse", "--database-url", url, "--dir", dir]);
+    expect(run.code, printed(run)).toBe(0);
+    expect(run.json).toMatchObject({ applied: { files: 20, head: TRIGGER }, summary: { applied: 1, failed: 0 } });
+    // Prisma's table is not drift; the one difference is real: Prisma's session sets search_path to
+    // its schema (migrateAsPrisma, as sql-schema-connector does), so the trigger function's
+    // `SET search_path FROM CURRENT` captured 'public' there and '"$user", public' in the replay.
+    expect(run.json.drift.differences.map((d: Json) => `${d.kind} ${d.name} ${d.field}`)).toEqual([`function "update_member_points"() definition`]);
+    expect(run.json.pending.map((f: Json) => f.folder)).toEqual(["20260201000000_member_handle"]);
+    expect(run.json.notes).toContain(`20 files of Prisma's history ("public"."_prisma_migrations") counted as applied: \`apply\` adopts them, running none`);
+    // Nothing adopted on the target: the rehearsal only reads.
+    expect(await query(url, "SELECT to_regclass('migrator.applied_migrations') IS NULL AS none")).toEqual([{ none: true }]);
   }, 180_000);
 
   test("an applied file whose folder is gone: nothing is rehearsed, exit 1, naming it and why", async () => {
