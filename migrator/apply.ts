@@ -22,6 +22,8 @@ export interface ApplySettings {
   prismaMirror?: PrismaMirror;
   /** The server's server_version_num, when the caller has read it; applySteps reads it otherwise. */
   serverVersionNum?: number;
+  /** A search_path for the files, when the session's own would put them in the ledger's schema (search-path.ts). */
+  searchPath?: string;
   /**
    * Runs in a transactional file's own transaction after its statements and ledger row, just before
    * COMMIT (a failure rolls the file back): the rehearsal reads the locks the file holds (pg_locks).
@@ -88,7 +90,8 @@ function timeoutsSql(file: MigrationFile, settings: ApplySettings, durable: bool
   const statement = file.statementTimeoutMs ?? settings.statementTimeoutMs;
   // Reset first: a SET (or SET ROLE) in an earlier file must not leak into this one on the shared session.
   const deadClientCheck = (settings.serverVersionNum ?? 0) >= 140000 ? `${DEAD_CLIENT_CHECK}; ` : "";
-  return `${AS_MIGRATOR}; RESET ALL; ${deadClientCheck}SET lock_timeout = ${Math.round(lock)}; SET statement_timeout = ${Math.round(statement)}${durable ? "" : `; ${ASYNC_COMMIT}`}`;
+  const searchPath = settings.searchPath ? `SET search_path = ${settings.searchPath}; ` : "";
+  return `${AS_MIGRATOR}; RESET ALL; ${searchPath}${deadClientCheck}SET lock_timeout = ${Math.round(lock)}; SET statement_timeout = ${Math.round(statement)}${durable ? "" : `; ${ASYNC_COMMIT}`}`;
 }
 
 /**

@@ -15,6 +15,7 @@ import { enforcePrivileges } from "./privileges/enforce.js";
 import type { PrivilegeIntent } from "./privileges/intent.js";
 import type { Reporter } from "./reporter.js";
 import type { Adoption } from "./prisma-history.js";
+import { searchPathForFiles } from "./search-path.js";
 import { assertServerCanRun, serverVersionNum } from "./server-version.js";
 import { readVerifyFiles, verify, type VerifyReport } from "./verify.js";
 import { majorOf } from "./version-rules.js";
@@ -206,6 +207,8 @@ async function applyLocked(client: pg.Client, where: string, set: MigrationSet, 
   // Mirror mode's table and rights are checked before the ledger is touched: a role that cannot write it changes nothing.
   const apply = ctx.prismaHistory === "mirror" ? { ...ctx.apply, prismaMirror: await prepareMirror(client, set, adoption.ledger, adoption.texts) } : ctx.apply;
   await ensureLedger(client, ctx.ledger, set);
+  const searchPath = planned.steps.length > 0 ? await searchPathForFiles(client, ctx.ledger) : undefined;
+  if (searchPath) ctx.reporter.event({ type: "search-path-adjusted", ...searchPath });
   if (adoption.adoptions.length > 0) {
     await recordAdoptions(client, ctx.ledger, adoption.table!, adoption.adoptions);
     ctx.reporter.event({ type: "adopted", files: adoption.adoptions.map((a) => a.file) });
@@ -229,10 +232,16 @@ async function applyLocked(client: pg.Client, where: string, set: MigrationSet, 
     drift ? { ...drift, statements: planned.steps.flatMap((s) => (s.action === "apply" ? s.file.statements : [])) } : undefined,
   );
   // Privileges first, so the snapshot (and drift after it) records them as they stay.
-  const outcome = await applySteps(client, planned.steps, { ...apply, serverVersionNum: version }, ctx.reporter, async () => {
-    await enforce();
-    return snapshot();
-  });
+  const outcome = await applySteps(
+    client,
+    planned.steps,
+    { ...apply, serverVersionNum: version, ...(searchPath ? { searchPath: searchPath.now } : {}) },
+    ctx.reporter,
+    async () => {
+      await enforce();
+      return snapshot();
+    },
+  );
   // An adoption with nothing to run still records the schema at its head, so drift has something to compare with.
   if (adoption.adoptions.length > 0 && planned.steps.length === 0) {
     await enforce();

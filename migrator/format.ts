@@ -30,6 +30,8 @@ export function formatEvent(e: MigratorEvent, options: EventFormat = {}): string
         `the server runs that statement to its end before it rolls the file back, holding its locks and the migration lock until then ` +
         `(end it sooner with pg_terminate_backend)`
       );
+    case "search-path-adjusted":
+      return `note: this role's search_path (${e.was}) would put every unqualified object of the files in the ledger's schema "${e.schema}", which has the role's name; the files run with search_path ${e.now}`;
     case "lock-waiting":
       return `waiting for another migrator to finish${e.holder ? ` (${e.holder})` : ""}…`;
     case "lock-acquired":

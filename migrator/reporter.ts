@@ -6,6 +6,8 @@ export type MigratorEvent =
   | { type: "embedded-started"; version: string; dataDir: string }
   /** PostgreSQL 13: a killed migrator's statement runs on to its end (no client_connection_check_interval). */
   | { type: "no-dead-client-check"; serverVersion: number }
+  /** The session's search_path would put unqualified objects in the ledger's schema (its "$user"): the files run without it. */
+  | { type: "search-path-adjusted"; was: string; now: string; schema: string }
   | { type: "lock-waiting"; holder: string | undefined }
   | { type: "lock-acquired"; waitedMs: number }
   /** The plan is made (under the lock): the files applied before this run, in version order. */
