@@ -16,19 +16,9 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { readMigrationSet, type MigrationSet } from "../migrator/files.js";
 import { covers, setLocks, statementLocks, type LockMode, type TableLock } from "../migrator/table-locks.js";
 import { PROJECT_ROOT } from "../migrator/root.js";
+import { PG_LOCK_MODES } from "../migrator/rehearse-locks.js";
 import { freshDatabase } from "./support/database.js";
 import path from "node:path";
-
-const MODE_NAMES: Record<string, LockMode> = {
-  AccessShareLock: "ACCESS SHARE",
-  RowShareLock: "ROW SHARE",
-  RowExclusiveLock: "ROW EXCLUSIVE",
-  ShareUpdateExclusiveLock: "SHARE UPDATE EXCLUSIVE",
-  ShareLock: "SHARE",
-  ShareRowExclusiveLock: "SHARE ROW EXCLUSIVE",
-  ExclusiveLock: "EXCLUSIVE",
-  AccessExclusiveLock: "ACCESS EXCLUSIVE",
-};
 
 /** Relation locks on tables (not indexes, sequences or catalogs) that backend `pid` holds, as "table|MODE". */
 async function heldBy(client: pg.Client, pid: number): Promise<Set<string>> {
@@ -39,7 +29,7 @@ async function heldBy(client: pg.Client, pid: number): Promise<Set<string>> {
         AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`,
     [pid],
   );
-  return new Set(rows.map((r) => `${r.relname}|${MODE_NAMES[r.mode] ?? r.mode}`));
+  return new Set(rows.map((r) => `${r.relname}|${PG_LOCK_MODES[r.mode] ?? r.mode}`));
 }
 
 /** What (a) and (b) above find wrong for one statement; empty when the review is right. */
