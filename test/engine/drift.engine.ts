@@ -23,15 +23,8 @@ const PLANTED = 'column "Member"."nickname" text exists in the database, not in 
 
 let stack: LocalStack;
 
-async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: stack.first.url(DATABASE) });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+/** On the stack's database, as the superuser. */
+const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => stack.query<T>(sql, params);
 
 interface DriftOutput {
   status: string;

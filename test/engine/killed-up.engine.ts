@@ -38,15 +38,8 @@ let adminUrl: string;
 /** The runs started here, so whatever outlives a failed test is killed at the end. */
 const runs: RunningUp[] = [];
 
-async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: stack.first.url(DATABASE) });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+/** On the stack's database, as the superuser. */
+const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => stack.query<T>(sql, params);
 
 async function writeMigration(folder: string, sql: string): Promise<void> {
   const dir = path.join(project.dir, "sql/migrations", folder);

@@ -30,15 +30,8 @@ let stack: LocalStack;
 /** The previous release's project, beside the current one (which the fixture copied). */
 let previous: string;
 
-async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: stack.first.url(DATABASE) });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+/** On the stack's database, as the superuser. */
+const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => stack.query<T>(sql, params);
 
 /**
  * The parent of FOLDER_IDENTITY from this checkout's history. Fails, not skips: a test that

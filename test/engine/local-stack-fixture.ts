@@ -36,6 +36,8 @@ export interface LocalStack {
   secrets(): string[];
   /** What the servers logged so far (with logStatements, every statement they ran); empty without it. */
   serverLog(): string;
+  /** Runs one statement as the superuser on the stack's database (on `first` unless told), on a connection of its own. */
+  query<T extends pg.QueryResultRow>(sql: string, params?: unknown[], on?: EmbeddedServer): Promise<T[]>;
   remove(): Promise<void>;
 }
 
@@ -80,6 +82,16 @@ export async function localStack(options: LocalStackOptions): Promise<LocalStack
     await rm(scratch, { recursive: true, force: true });
   };
 
+  const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = [], on?: EmbeddedServer): Promise<T[]> => {
+    const client = new pg.Client({ connectionString: (on ?? servers[0]!).url(options.database) });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
   try {
     const first = await startServer("first");
     project = await engineProject();
@@ -97,6 +109,7 @@ export async function localStack(options: LocalStackOptions): Promise<LocalStack
       pointAt,
       secrets: () => [options.migratorPassword, ...servers.map(passwordOf)],
       serverLog: () => log,
+      query,
       remove,
     };
   } catch (error) {

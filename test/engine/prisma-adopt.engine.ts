@@ -27,15 +27,8 @@ let folders: string[];
 /** As the migrator role, the one Prisma ran as. */
 const migratorUrl = () => `postgresql://migrator:${encodeURIComponent(MIGRATOR_PASSWORD)}@127.0.0.1:${stack.first.port}/${DATABASE}`;
 
-async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: stack.first.url(DATABASE) });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+/** On the stack's database, as the superuser. */
+const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => stack.query<T>(sql, params);
 
 const printedBy = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
 const up = (...extra: string[]) => stack.project.pulumi(["up", "--yes", "--skip-preview", "--stack", "local", ...extra], { timeoutMs: 600_000 });
