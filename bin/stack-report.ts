@@ -19,7 +19,10 @@ import { statusOf, type StatusReport } from "../migrator/commands.js";
 import { resolveConnection, withClientWhile } from "../migrator/connection.js";
 import { readMigrationSet } from "../migrator/files.js";
 import { withAdvisoryLock } from "../migrator/advisory-lock.js";
-import { compareWithSnapshot } from "../migrator/catalog/snapshot.js";
+import { compareWithSnapshot, isLockTimeout, withLockTimeout } from "../migrator/catalog/snapshot.js";
+
+/** How long the report's catalog read waits for a table lock before saying drift was not checked. */
+const DRIFT_LOCK_TIMEOUT_MS = 30_000;
 import { DEFAULT_LEDGER, readLedger, validateLedgerLocation, type LedgerLocation } from "../migrator/ledger.js";
 import { redact } from "../migrator/redact.js";
 import { readVerifyFiles, verify, type VerifyReport } from "../migrator/verify.js";
@@ -78,7 +81,15 @@ async function serverFacts(client: pg.ClientBase): Promise<ServerFacts> {
  */
 async function driftFacts(client: pg.ClientBase, ledger: LedgerLocation): Promise<DriftFacts> {
   const silent = { event: () => {} };
-  const c = await withAdvisoryLock(client, ledger, 60_000, silent, () => compareWithSnapshot(client, ledger));
+  let c;
+  try {
+    // A session holding a table locked must not hold the report (and the migration lock) for long.
+    c = await withAdvisoryLock(client, ledger, 60_000, silent, () => withLockTimeout(client, DRIFT_LOCK_TIMEOUT_MS, () => compareWithSnapshot(client, ledger)));
+  } catch (error) {
+    if (!isLockTimeout(error)) throw error;
+    const reason = `reading the schema waited more than ${DRIFT_LOCK_TIMEOUT_MS / 1000}s for a table another session holds locked; drift was not checked this run`;
+    return { status: "unchecked", head: null, snapshot: null, liveSha256: null, differences: [], reason };
+  }
   if (!c.checked) return { status: "unchecked", head: c.head, snapshot: null, liveSha256: null, differences: [], reason: c.reason };
   return {
     status: c.differences.length === 0 ? "none" : "drifted",

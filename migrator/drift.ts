@@ -2,7 +2,7 @@ import type pg from "pg";
 import { withAdvisoryLock } from "./advisory-lock.js";
 import { diffCatalogs, driftLine, fingerprintOf, NORMALISER_VERSION, takeCatalog, type CatalogDifference, type NormalisedCatalog } from "./catalog/index.js";
 import { replayCatalog } from "./catalog/replay.js";
-import { appliedHead, readSnapshot } from "./catalog/snapshot.js";
+import { appliedHead, isLockTimeout, readSnapshot, withLockTimeout } from "./catalog/snapshot.js";
 import { withDatabase, type MigratorContext } from "./commands.js";
 import { ExitCode } from "./errors.js";
 import { readMigrationSet, type MigrationFile, type MigrationSet } from "./files.js";
@@ -73,13 +73,28 @@ async function readLive(client: pg.ClientBase, ctx: MigratorContext, set: Migrat
     const head = appliedHead(rows);
     return {
       head,
-      live: await takeCatalog(client, ctx.ledger),
+      live: await readCatalogBounded(client, ctx),
       major: majorOf(await serverVersionNum(client)),
       roles: await roleNames(client),
       applied: rows.map((r) => ({ folder: r.folder, checksum: r.checksum })),
       snapshot: head ? await readSnapshot(client, ctx.ledger, head) : undefined,
     };
   });
+}
+
+/**
+ * The catalog read waits for a table lock no longer than a file would (--lock-timeout): a session
+ * holding ACCESS EXCLUSIVE on a table would otherwise hold this read, and the migration lock with it.
+ */
+async function readCatalogBounded(client: pg.ClientBase, ctx: MigratorContext): Promise<NormalisedCatalog> {
+  try {
+    return await withLockTimeout(client, ctx.apply.lockTimeoutMs, () => takeCatalog(client, ctx.ledger));
+  } catch (error) {
+    if (!isLockTimeout(error)) throw error;
+    throw new DriftUnavailableError(
+      `reading the schema waited more than ${ctx.apply.lockTimeoutMs / 1000}s for a table another session holds locked; nothing was compared: run drift again when that session is done (or raise --lock-timeout)`,
+    );
+  }
 }
 
 /** The files the ledger holds as applied, from the set on disk; an applied file missing from it cannot be replayed. */

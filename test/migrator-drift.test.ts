@@ -133,6 +133,20 @@ describe("migrate drift", () => {
     }
   });
 
+  test("a session holding ACCESS EXCLUSIVE on a table: drift gives up after --lock-timeout, exit 1, saying nothing was compared", async () => {
+    const url = await seeded();
+    const holder = await holdLock(url, `LOCK TABLE "Member" IN ACCESS EXCLUSIVE MODE`);
+    try {
+      const run = await drift(url, "--lock-timeout", "300ms");
+      expect(run.code, printed(run)).toBe(1);
+      expect(run.stderr).toMatch(
+        /reading the schema waited more than 0\.3s for a table another session holds locked; nothing was compared: run drift again when that session is done/,
+      );
+    } finally {
+      await holder.release();
+    }
+  });
+
   test("no snapshot at the head (applied by an older migrator): exit 1 saying to use --replay, which then compares", async () => {
     const url = await seeded();
     await query(url, "DROP TABLE migrator.applied_migrations_snapshots");

@@ -133,6 +133,12 @@ export async function recordSnapshot(
   return remaining > 0 ? { ...snapshot, carried: { differences: remaining } } : snapshot;
 }
 
+/** A lock_timeout (SQLSTATE 55P03), whether thrown as it is or wrapped with its cause (readCatalog). */
+export function isLockTimeout(error: unknown): boolean {
+  for (let e = error as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e.code === "55P03") return true;
+  return false;
+}
+
 /**
  * Runs `fn` with the session's lock_timeout at `ms` (0: wait as long as it takes), then back to the
  * session's default. The catalog read takes ACCESS SHARE on the tables whose defaults, checks and
