@@ -14,35 +14,20 @@ import { manifestEnvironment } from "../migrator/manifest.js";
 import { summarisePreview } from "../review/preview.js";
 import { COMMENT_LIMIT, reviewMarker } from "../review/markdown.js";
 import { runReview } from "../review/cli.js";
+import { APPLY_URN, previewJson } from "./support/preview-json.js";
 import { migrate, ROOT } from "./support/cli.js";
 import { freshDatabase } from "./support/database.js";
 import { writeMigration, writeSet } from "./support/sets.js";
 
 const run = promisify(execFile);
 const SEED = path.join(ROOT, "sql/migrations");
-const APPLY = "urn:pulumi:dev::pg-migrations::command:local:Command::migration-apply";
+const APPLY = APPLY_URN;
 
 let scratch: string;
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), "review-"));
 });
 afterAll(() => rm(scratch, { recursive: true, force: true }));
-
-/** A `pulumi preview --json` document in the shape the engine prints (see test/engine/review.engine.ts for the real one). */
-function previewJson(before: Record<string, string> | undefined, after: Record<string, string>, extra: object[] = [], diagnostics: object[] = []): string {
-  const env = (m: Record<string, string>) => ({ ...m, DATABASE_URL: "[secret]" });
-  const step = before
-    ? {
-        op: "update",
-        urn: APPLY,
-        type: "command:local:Command",
-        oldState: { type: "command:local:Command", inputs: { environment: env(before) } },
-        newState: { type: "command:local:Command", inputs: { environment: env(after) } },
-        diffs: ["environment"],
-      }
-    : { op: "create", urn: APPLY, type: "command:local:Command", newState: { type: "command:local:Command", inputs: { environment: env(after) } } };
-  return JSON.stringify({ steps: [step, ...extra], diagnostics, changeSummary: {} });
-}
 
 async function review(argv: string[], env: NodeJS.ProcessEnv = {}) {
   let stdout = "";

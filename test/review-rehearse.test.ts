@@ -16,12 +16,12 @@ import { COMMENT_LIMIT, renderReview } from "../review/markdown.js";
 import { summarisePreview } from "../review/preview.js";
 import { buildReview } from "../review/review.js";
 import { migrate, printed, ROOT } from "./support/cli.js";
+import { previewJson } from "./support/preview-json.js";
 import { freshDatabase } from "./support/database.js";
 import { ledgerRows } from "./support/migrator-db.js";
 import { writeMigration, writeSet } from "./support/sets.js";
 
 const SEED = path.join(ROOT, "sql/migrations");
-const APPLY = "urn:pulumi:dev::pg-migrations::command:local:Command::migration-apply";
 
 let scratch: string;
 beforeAll(async () => {
@@ -29,31 +29,13 @@ beforeAll(async () => {
 });
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
-/** A `pulumi preview --json` document: the apply command's manifest before and after, and the postgresql provider's expected version. */
-function previewJson(before: Record<string, string> | undefined, after: Record<string, string>, expectedVersion?: string): string {
-  const env = (m: Record<string, string>) => ({ ...m, DATABASE_URL: "[secret]" });
-  const apply = before
-    ? {
-        op: "update",
-        urn: APPLY,
-        type: "command:local:Command",
-        oldState: { type: "command:local:Command", inputs: { environment: env(before) } },
-        newState: { type: "command:local:Command", inputs: { environment: env(after) } },
-        diffs: ["environment"],
-      }
-    : { op: "create", urn: APPLY, type: "command:local:Command", newState: { type: "command:local:Command", inputs: { environment: env(after) } } };
-  const provider = expectedVersion
-    ? [
-        {
-          op: "same",
-          urn: "urn:pulumi:dev::pg-migrations::pulumi:providers:postgresql::pg",
-          type: "pulumi:providers:postgresql",
-          newState: { inputs: { expectedVersion } },
-        },
-      ]
-    : [];
-  return JSON.stringify({ steps: [apply, ...provider], diagnostics: [], changeSummary: {} });
-}
+/** The postgresql provider's expected version as the preview carries it: the stack's engineVersion. */
+const providerStep = (expectedVersion: string) => ({
+  op: "same",
+  urn: "urn:pulumi:dev::pg-migrations::pulumi:providers:postgresql::pg",
+  type: "pulumi:providers:postgresql",
+  newState: { inputs: { expectedVersion } },
+});
 
 async function review(argv: string[], env: NodeJS.ProcessEnv = {}) {
   let stdout = "";
@@ -72,7 +54,14 @@ async function setWith(name: string, files: { version: string; name: string; sql
 /** The preview of a stack whose state holds the seed set, with `dir`'s extra files pending. */
 async function previewOf(dir: string, expectedVersion?: string): Promise<string> {
   const file = path.join(scratch, `${path.basename(dir)}.json`);
-  await writeFile(file, previewJson(manifestEnvironment(await readMigrationSet(SEED)), manifestEnvironment(await readMigrationSet(dir)), expectedVersion));
+  await writeFile(
+    file,
+    previewJson(
+      manifestEnvironment(await readMigrationSet(SEED)),
+      manifestEnvironment(await readMigrationSet(dir)),
+      expectedVersion ? [providerStep(expectedVersion)] : [],
+    ),
+  );
   return file;
 }
 

@@ -1,23 +1,13 @@
 import { describe, expect, test } from "vitest";
 import { applyCommandLine } from "../infra/migrations.js";
-import { parseStackSettings, StackConfigError } from "../stacks/index.js";
-import { readStackFile } from "./support/pulumi.js";
+import { StackConfigError } from "../stacks/index.js";
+import { stackSettingsOf } from "./support/stack-settings.js";
 
 // failOnDrift: on by default in prod only, and what it does to the apply command's line (the
 // refusal itself, under a real PostgreSQL: test/e2e-stack-drift.test.ts and
 // test/migrator-fail-on-drift.test.ts).
 
-const ctx = (stack: string) => ({ project: "pg-migrations", stack });
-const settingsOf = (stack: string, extra: Record<string, string> = {}) =>
-  parseStackSettings(
-    {
-      ...readStackFile(stack).config,
-      "pg-migrations:migratorPassword": "a-migrator-password-long-enough",
-      ...(stack === "local" ? { "pg-migrations:localPassword": "pw" } : {}),
-      ...extra,
-    },
-    ctx(stack),
-  );
+const settingsOf = stackSettingsOf;
 
 describe("failOnDrift", () => {
   test("defaults: true in prod (and prod-aurora), false in dev and local", () => {

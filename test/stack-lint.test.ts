@@ -1,3 +1,4 @@
+import { stackSettingsOf } from "./support/stack-settings.js";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeEach, describe, expect, test, vi } from "vitest";
@@ -5,7 +6,6 @@ import { formatFinding, lintSet, lintTarget, reportFindings } from "../infra/lin
 import { majorOfServerVersion, previousRunOf } from "../infra/previous-run.js";
 import { readMigrationSet } from "../migrator/files.js";
 import type { LintFinding } from "../migrator/lint.js";
-import { parseStackSettings } from "../stacks/index.js";
 import { readStackFile, runProgram, type CallHandler } from "./support/pulumi.js";
 import { removeSets, writeSet } from "./support/sets.js";
 
@@ -14,16 +14,7 @@ afterAll(removeSets);
 beforeEach(() => vi.resetModules());
 
 const UNSAFE_DIR = "test/fixtures/stack-unsafe/migrations";
-const settingsOf = (stack: string, extra: Record<string, string> = {}) =>
-  parseStackSettings(
-    {
-      ...readStackFile(stack).config,
-      "pg-migrations:migratorPassword": "a-migrator-password-long-enough",
-      ...(stack === "local" ? { "pg-migrations:localPassword": "local-password" } : {}),
-      ...extra,
-    },
-    { project: "pg-migrations", stack },
-  );
+const settingsOf = stackSettingsOf;
 const loadProd = () => settingsOf("prod");
 const INIT = "20260101000000_init";
 const INDEX = "20260101000100_index_member_name";

@@ -1,21 +1,12 @@
 import { describe, expect, test } from "vitest";
 import { applyCommandLine } from "../infra/migrations.js";
-import { parseStackSettings, StackConfigError } from "../stacks/index.js";
-import { readStackFile } from "./support/pulumi.js";
+import { StackConfigError } from "../stacks/index.js";
+import { stackSettingsOf } from "./support/stack-settings.js";
 
 // prismaHistory: `ignore` by default everywhere, `mirror` passes --prisma-history mirror to the
 // apply command (what mirror mode writes, against a real PostgreSQL: test/migrator-prisma-adopt.test.ts).
 
-const settingsOf = (stack: string, extra: Record<string, string> = {}) =>
-  parseStackSettings(
-    {
-      ...readStackFile(stack).config,
-      "pg-migrations:migratorPassword": "a-migrator-password-long-enough",
-      ...(stack === "local" ? { "pg-migrations:localPassword": "pw" } : {}),
-      ...extra,
-    },
-    { project: "pg-migrations", stack },
-  );
+const settingsOf = stackSettingsOf;
 
 describe("prismaHistory", () => {
   test("defaults to ignore in every stack, and then the apply command has no --prisma-history", () => {
